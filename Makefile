@@ -1,0 +1,36 @@
+# Quick start: `make demo` then `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Real SumMe/TVSum annotations; override with `make demo SEMSUM_DATA=/path/to/data`.
+SEMSUM_DATA ?= $(abspath ../shared/data)
+export SEMSUM_DATA
+
+.PHONY: install demo test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when pyproject.toml changes. torch is pinned first so no CUDA build is pulled in.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/semsum baseline human --dataset summe
+	$(BIN)/semsum baseline human --dataset tvsum
+	$(BIN)/semsum baseline random --dataset tvsum --trials 100
+
+test: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info

@@ -1,0 +1,104 @@
+"""Where benchmark data lives: `--data-dir`, else `$SEMSUM_DATA`, else a per-user cache folder.
+
+Layout under the data dir (the same as the project's `../shared/data`):
+
+    summe/GT/*.mat                       SumMe ground truth (25 files)
+    tvsum/ydata-tvsum50-anno.tsv         TVSum per-annotator scores
+    tvsum/ydata-tvsum50-info.tsv         TVSum video list
+    eccv16_dataset_{summe,tvsum}_google_pool5.h5   optional, the field's feature files
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+ENV_VAR = "SEMSUM_DATA"
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder to use, by precedence: argument, environment variable, user cache."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser()
+    return Path(platformdirs.user_cache_dir("semsum")) / "data"
+
+
+@dataclass(frozen=True)
+class Resource:
+    relpath: str
+    what: str
+    source: str
+    sha256: str | None = None
+    required: bool = True
+
+
+SUMME_GT = Resource(
+    "summe/GT",
+    "SumMe ground truth (25 .mat files)",
+    "https://gyglim.github.io/me/vsum/index.html (SumMe.zip, folder GT/)",
+)
+TVSUM_ANNO = Resource(
+    "tvsum/ydata-tvsum50-anno.tsv", "TVSum annotations", "https://github.com/yalesong/tvsum (ydata-tvsum50.tgz, data/)"
+)
+TVSUM_INFO = Resource(
+    "tvsum/ydata-tvsum50-info.tsv", "TVSum video list", "https://github.com/yalesong/tvsum (ydata-tvsum50.tgz, data/)"
+)
+_H5_SOURCE = "links in the READMEs of PGL-SUM, DSNet or CSTA (eccv16 preprocessed datasets)"
+H5_FILES = (
+    Resource(
+        "eccv16_dataset_summe_google_pool5.h5",
+        "SumMe GoogLeNet features",
+        _H5_SOURCE,
+        "db3816d2504f322c1107fd5e4d8d612380b1f3ca9cb1e5ce06a113f6515ab278",
+        required=False,
+    ),
+    Resource(
+        "eccv16_dataset_tvsum_google_pool5.h5",
+        "TVSum GoogLeNet features",
+        _H5_SOURCE,
+        "ec9cbcc715887d30ba2ad46764cb810f07eb6d6241e96c0eac5fca51d398228b",
+        required=False,
+    ),
+)
+RESOURCES = (SUMME_GT, TVSUM_ANNO, TVSUM_INFO, *H5_FILES)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    resource: Resource
+    path: Path
+    status: str  # "ok", "missing" or "bad hash"
+    detail: str = ""
+
+
+def check(root: Path) -> list[CheckResult]:
+    """What is present under `root`, with sha256 verification of the eccv16 HDF5 files."""
+    results = []
+    for r in RESOURCES:
+        p = root / r.relpath
+        if r is SUMME_GT:
+            n = len(list(p.glob("*.mat"))) if p.is_dir() else 0
+            status, detail = ("ok", f"{n} files") if n == 25 else ("missing", f"{n} of 25 files")
+        elif not p.is_file():
+            status, detail = "missing", ""
+        elif r.sha256 is not None:
+            digest = sha256_file(p)
+            status, detail = ("ok", "sha256 matches") if digest == r.sha256 else ("bad hash", f"sha256 {digest}")
+        else:
+            status, detail = "ok", ""
+        results.append(CheckResult(r, p, status, detail))
+    return results
