@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--h5", type=Path, required=True)
     ap.add_argument("--splits", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--model", action="append", default=[], help="NAME:EPOCHS")
+    ap.add_argument("--model", action="append", default=[], help="NAME:EPOCHS[:LR[:WEIGHT_DECAY]]")
     ap.add_argument("--select", default="last")
     ap.add_argument("--lam", type=float, default=100.0)
     ap.add_argument("--threads", type=int, default=1)
@@ -59,19 +59,23 @@ def main() -> None:
     summary["ridge"]["seconds"] = secs
     print("ridge", json.dumps(summary["ridge"]), flush=True)
     for spec in args.model:
-        name, epochs = spec.split(":")
+        name, epochs, *opt = spec.split(":")
+        hyper = {"lr": float(opt[0])} if opt else {}
+        if len(opt) > 1:
+            hyper["weight_decay"] = float(opt[1])
         t0 = time.perf_counter()
         res = train(
             args.h5,
             args.splits,
             args.out / name,
-            TrainConfig(model=name, epochs=int(epochs), select=args.select),
+            TrainConfig(model=name, epochs=int(epochs), select=args.select, **hyper),
             show_progress=False,
         )
         summary[name] = {
             **res["out_of_fold"],
             "mean_over_folds": res["mean_over_folds"],
             "epochs": int(epochs),
+            **hyper,
             "train_seconds": res["train_seconds"],
             "wall_seconds": time.perf_counter() - t0,
             "cnn_init": res["cnn_init"],
