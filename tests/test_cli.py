@@ -89,3 +89,12 @@ def test_data_check(shared_data, tmp_path):
     missing = _run("data", "check", "--data-dir", tmp_path)
     assert missing.exit_code == 1 and "summe/GT" in missing.output and "get it from" in missing.output
     assert missing.output.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_data_splits(shared_data):
+    result = _run("data", "splits", shared_data / "splits/pgl-sum/tvsum_splits.json", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["test_sets_disjoint"] is False and info["videos_tested"] == 34
+    text = _run("data", "splits", shared_data / "splits/csta/SumMe_splits.txt")
+    assert "disjoint test sets (k-fold)" in text.output

@@ -69,6 +69,27 @@ def data_check(data_dir: DataDir = None) -> None:
         )
 
 
+@data_app.command("splits")
+def data_splits(
+    split_file: Annotated[Path, typer.Argument(help="Split file of any family: JSON, DSNet YAML or CSTA text.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Sizes of each split and whether the test sets are disjoint (a true k-fold) or overlap."""
+    from semsum.data.splits import describe, load_splits
+
+    info = describe(load_splits(split_file))
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    kind = "disjoint test sets (k-fold)" if info["test_sets_disjoint"] else "overlapping test sets (random splits)"
+    console.print(
+        f"{split_file.name}: {info['n_splits']} splits over {info['videos']} videos, {kind}; "
+        f"{info['videos_tested']} videos ever tested; "
+        f"train sizes {info['train_sizes']}, test sizes {info['test_sizes']}",
+        highlight=False,
+    )
+
+
 # ---------------------------------------------------------------- evaluation
 class DatasetName(str, Enum):
     summe = "summe"
