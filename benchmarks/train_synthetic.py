@@ -47,7 +47,7 @@ def ridge_tau(ds, folds: list[list[str]], lam: float = 100.0) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--model", action="append", default=[], help="NAME:EPOCHS")
+    ap.add_argument("--model", action="append", default=[], help="NAME:EPOCHS[:LR[:WEIGHT_DECAY]]")
     ap.add_argument("--videos", type=int, default=25)
     ap.add_argument("--control", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
@@ -66,9 +66,10 @@ def main() -> None:
         v.gtscore = rng.permutation(v.gtscore)
     save_dataset(args.out / "shuffled.h5", shuffled)
     for spec in args.model:
-        name, epochs = spec.split(":")
+        name, epochs, *opt = spec.split(":")
+        hyper = dict(zip(("lr", "weight_decay"), map(float, opt), strict=False))
         kwargs = {"cnn_weights": "random"} if name == "csta" else {}
-        cfg = TrainConfig(model=name, epochs=int(epochs), model_kwargs=kwargs)
+        cfg = TrainConfig(model=name, epochs=int(epochs), model_kwargs=kwargs, **hyper)
         for label, h5 in [("real", "syn.h5")] + ([("shuffled", "shuffled.h5")] if args.control else []):
             t0 = time.perf_counter()
             run = args.out / f"{name}_{label}"
@@ -81,6 +82,7 @@ def main() -> None:
                         "model": name,
                         "labels": label,
                         "epochs": int(epochs),
+                        **hyper,
                         "oof_tau_vs_true_gtscore": tau,
                         "fold_taus": per_fold,
                         "train_seconds": res["train_seconds"],
