@@ -159,3 +159,20 @@ def test_cli_train_predict_and_errors(synthetic, tmp_path):
     assert scores == json.loads((run / "scores.json").read_text())  # out-of-fold, as in training
     r = cli("predict", "--run", str(run), "--h5", str(h5), "--fold", "9", "--out", str(tmp_path / "x.json"))
     assert r.returncode == 1 and r.stderr.startswith("error:") and "no fold 9" in r.stderr
+
+
+def test_test_best_selection_is_labelled_as_the_published_protocol(synthetic, tmp_path):
+    h5, splits, _ = synthetic
+    cfg = TrainConfig(model="vasnet", epochs=3, select="test-best")
+    results = train(h5, splits, tmp_path / "run", cfg, show_progress=False)
+    assert "published CSTA protocol" in results["selection_label"]
+    assert "leaks test information" in (tmp_path / "run" / "results.md").read_text()
+    for fold in results["folds"]:
+        history = torch.load(tmp_path / "run" / f"fold_{fold['fold']}" / "model.pt", weights_only=False)["history"]
+        assert all("test_tau" in row and "test_rho" in row for row in history)
+        # the official rule: keep the last epoch whose test tau and rho both beat the best so far
+        chosen, tau, rho = None, -np.inf, -np.inf
+        for row in history:
+            if row["test_tau"] > tau and row["test_rho"] > rho:
+                chosen, tau, rho = row["epoch"], row["test_tau"], row["test_rho"]
+        assert fold["selected_epoch"] == chosen
