@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -82,3 +83,76 @@ def test_invalid_sampling_arguments(shared_media, tmp_path):
         iter_sampled_frames(clip, step=15, fps=2)
     with pytest.raises(SemsumError, match="invalid sampling"):
         iter_sampled_frames(clip, step=0)
+
+
+def _write(path, times, size=(64, 48), rotation=0, codec="libx264", pix_fmt="yuv420p", **options):
+    """A video whose frame i is shown at times[i] seconds (time base 1/1000), with a white top-left block."""
+    import av
+
+    with av.open(str(path), "w", options=options) as c:
+        s = c.add_stream(codec, rate=25)
+        s.width, s.height, s.pix_fmt = *size, pix_fmt
+        s.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            s.set_display_rotation(rotation)
+        for i, t in enumerate(times):
+            img = np.full((size[1], size[0], 3), 40 + 20 * (i % 5), np.uint8)
+            img[: size[1] // 3, : size[0] // 3] = 255
+            frame = av.VideoFrame.from_ndarray(img)
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            c.mux(s.encode(frame))
+        c.mux(s.encode())
+
+
+def test_variable_frame_rate_is_sampled_by_time(tmp_path):
+    # 1 s at 10 fps, then 1 s at 40 fps: 50 frames; 4 fps sampling takes one frame per 0.25 s either way.
+    times = list(np.arange(10) / 10) + list(1 + np.arange(40) / 40)
+    path = tmp_path / "vfr.mp4"
+    _write(path, times)
+    assert probe(path).n_frames == 50
+    picks = np.concatenate([p for p, _ in iter_sampled_frames(path, fps=4)])
+    assert list(picks) == [0, 3, 5, 8, 10, 20, 30, 40]
+    step = np.concatenate([p for p, _ in iter_sampled_frames(path, step=15)])
+    assert list(step) == [0, 15, 30, 45]
+
+
+@pytest.mark.parametrize(("rotation", "corner"), [(90, (-1, 0)), (-90, (0, -1)), (180, (-1, -1))])
+def test_display_rotation_is_applied(tmp_path, rotation, corner):
+    path = tmp_path / "rotated.mp4"
+    _write(path, np.arange(5) / 25, size=(64, 48), rotation=rotation)
+    info = probe(path)
+    assert info.rotation == rotation % 360
+    assert (info.width, info.height) == ((48, 64) if rotation % 180 else (64, 48))
+    _, frames = next(iter(iter_sampled_frames(path, step=1)))
+    assert frames.shape[1:3] == (info.height, info.width)
+    # The white block starts top-left; a counter-clockwise quarter turn moves it to the bottom-left.
+    assert frames[0][corner][0] > 200 and frames[0][0, 0, 0] < 200
+
+
+def test_odd_sizes_decode_as_is(tmp_path):
+    path = tmp_path / "odd.mkv"
+    _write(path, np.arange(10) / 25, size=(65, 49), codec="ffv1")
+    assert (probe(path).width, probe(path).height) == (65, 49)
+    _, frames = next(iter(iter_sampled_frames(path, step=5)))
+    assert frames.shape == (2, 49, 65, 3)
+
+
+def test_truncated_and_audio_only_files(tmp_path):
+    import av
+
+    whole = tmp_path / "whole.mp4"
+    _write(whole, np.arange(100) / 25, movflags="faststart")  # index first: a cut file still opens
+    cut = tmp_path / "cut.mp4"
+    for fraction in (0.3, 0.5, 0.8, 0.95):  # cut mid-packet or between packets: either way an error
+        cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * fraction)])
+        with pytest.raises(SemsumError, match="truncated"):
+            list(iter_sampled_frames(cut))
+    audio_only = tmp_path / "speech.m4a"
+    with av.open(str(audio_only), "w") as c:
+        s = c.add_stream("aac", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        c.mux(s.encode(frame))
+        c.mux(s.encode())
+    with pytest.raises(SemsumError, match="has no video stream"):
+        probe(audio_only)

@@ -32,7 +32,8 @@ COUNT_TOLERANCE = 0.02
 class VideoInfo:
     """What the pipeline needs to know about a video file.
 
-    `width`/`height` are the displayed size (after rotation). `n_frames_source` says where `n_frames` came
+    `width`/`height` are the displayed size; `rotation` is the display rotation, degrees counter-clockwise
+    in [0, 360), already applied to the frames this module returns. `n_frames_source` says where `n_frames` came
     from: "container" (the stream's frame count, consistent with its duration) or "decoded" (counted by
     decoding every frame, used when the container has no count or one that disagrees with its duration).
     """
@@ -58,7 +59,7 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), mode="r")
     except av.error.FFmpegError as e:
-        raise SemsumError(f"{path}: not a readable video file ({_why(e)})") from None
+        raise SemsumError(f"{path}: not a readable video file ({_why(e)}): truncated, corrupt or not a video") from None
     if not container.streams.video:
         container.close()
         raise SemsumError(f"{path}: has no video stream")
@@ -88,6 +89,22 @@ def _frames(path: Path, container: av.container.InputContainer, stream) -> Itera
         raise SemsumError(f"{path}: decoding failed ({_why(e)}); the file may be truncated or corrupt") from None
 
 
+def _duration(container: av.container.InputContainer, stream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return (container.duration or 0) / av.time_base
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= max(2.0, COUNT_TOLERANCE * b)
+
+
+def _declared_count(container: av.container.InputContainer, stream) -> int | None:
+    """The container's frame count if it has one that agrees with its duration x frame rate, else None."""
+    n = int(stream.frames)
+    return n if n > 0 and _close(n, _duration(container, stream) * _rate(stream)) else None
+
+
 def probe(path: str | os.PathLike[str], exact: bool = False) -> VideoInfo:
     """Frame rate, frame count, duration, displayed size, rotation and audio presence of a video file.
 
@@ -101,12 +118,10 @@ def probe(path: str | os.PathLike[str], exact: bool = False) -> VideoInfo:
         first = next(_frames(path, container, stream), None)
         if first is None:
             raise SemsumError(f"{path}: the video stream has no decodable frames")
-        rotation = int(first.rotation)
-        stream_duration = stream.duration * stream.time_base if stream.duration and stream.time_base else None
-        duration = float(stream_duration) if stream_duration else (container.duration or 0) / av.time_base
-        n_frames, source = int(stream.frames), "container"
-        expected = duration * fps
-        if exact or n_frames <= 0 or abs(n_frames - expected) > max(2.0, COUNT_TOLERANCE * expected):
+        rotation = int(first.rotation) % 360
+        duration = _duration(container, stream)
+        n_frames, source = _declared_count(container, stream), "container"
+        if exact or n_frames is None:
             n_frames, source = 1 + sum(1 for _ in _frames(path, container, stream)), "decoded"
         if fps <= 0 and duration > 0:
             fps = n_frames / duration
@@ -198,10 +213,16 @@ class FrameSampler:
                 if len(picks) == self.batch_size:
                     yield np.asarray(picks, dtype=np.int64), np.stack(frames)
                     picks, frames = [], []
+            if not self.n_decoded:
+                raise SemsumError(f"{self.path}: the video stream has no decodable frames")
+            declared = _declared_count(container, stream)
+            if declared is not None and not _close(self.n_decoded, declared):
+                raise SemsumError(
+                    f"{self.path}: decoded only {self.n_decoded} of the {declared} frames the container declares;"
+                    " the file is truncated or corrupt"
+                )
             if picks:
                 yield np.asarray(picks, dtype=np.int64), np.stack(frames)
-        if not self.n_decoded:
-            raise SemsumError(f"{self.path}: the video stream has no decodable frames")
 
 
 def iter_sampled_frames(
