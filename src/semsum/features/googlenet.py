@@ -208,6 +208,10 @@ class FeatureExtractor:
         self.model = model.eval().to(self.device)
         self.weights, self.input_size = weights, input_size
 
+    @property
+    def random_init(self) -> bool:
+        return self.weights == "random-init"
+
     @torch.inference_mode()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """uint8 RGB [B, H, W, 3] -> float32 [B, 1024]."""
