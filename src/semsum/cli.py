@@ -272,9 +272,9 @@ def summarize_cmd(
     out = out if out is not None else Path(f"{video.stem}_summary")
     chosen = make_scorer(scorer, run, device="cpu" if device == "auto" else device)
     extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
-    console.print(f"scorer: {chosen.name}\nfeatures: GoogLeNet pool5, {extractor.weights} on {extractor.device}")
     r = summarize(video, out, chosen, extractor, budget, step, fps, batch_size, max_segment or None)
     console.print(
+        f"scorer: {chosen.name}\nfeatures: GoogLeNet pool5, {extractor.weights} on {extractor.device}\n"
         f"{len(r.kts_shots)} KTS shots; kept {len(r.selected)} of {len(r.change_points)} selection units: "
         f"{r.summary_seconds:.1f} s of {r.video.n_frames / r.video.info.fps:.1f} s"
         f"{' with audio' if r.summary_has_audio else ''}\n"

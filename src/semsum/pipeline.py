@@ -29,11 +29,12 @@ THUMB_HEIGHT = 54
 
 
 def _progress(show: bool):
+    """Progress bars on stderr that vanish when done (stdout stays for results and one-line errors)."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not show
-    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True), transient=True, disable=not show)
 
 
 def _thumbnail(frame: np.ndarray, width: int, height: int) -> np.ndarray:
