@@ -36,13 +36,14 @@ class Mp4Writer:
         audio_rate: int | None = None,
         audio_layout: str = "stereo",
         crf: int = 23,
+        preset: str = "veryfast",
     ):
         self.width, self.height = width - width % 2, height - height % 2
         if self.width < 2 or self.height < 2:
             raise SemsumError(f"{path}: frame size {width}x{height} too small to encode")
         self.container = av.open(str(path), mode="w", format="mp4")
         rate = Fraction(fps).limit_denominator(100_000)
-        self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": "veryfast"})
+        self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
         self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
         self.n_video = 0
         self.audio = None
