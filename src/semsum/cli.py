@@ -323,9 +323,7 @@ def dataset_build(
 
 @app.command("demo")
 def demo_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the sample video and its summary.")] = Path(
-        "semsum_demo"
-    ),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the sample video and its summary.")] = Path("demo_out"),
     googlenet_weights: GoogLeNetWeights = None,
 ) -> None:
     """Generate a 60 s sample video (5 scenes, with sound) and summarize it end to end."""
