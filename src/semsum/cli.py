@@ -262,7 +262,7 @@ def summarize_cmd(
     input_size: InputSize = 224,
     device: Device = "auto",
     batch_size: BatchSize = 32,
-    max_segment: MaxSegment = 240,
+    max_segment: MaxSegment = 120,
 ) -> None:
     """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
     from semsum.pipeline import summarize
@@ -300,7 +300,7 @@ def dataset_build(
     input_size: InputSize = 224,
     device: Device = "auto",
     batch_size: BatchSize = 32,
-    max_segment: MaxSegment = 240,
+    max_segment: MaxSegment = 120,
 ) -> None:
     """Features, picks, n_frames and KTS change points per video (resumable; atomic), plus annotations."""
     from semsum.data.build import build_dataset

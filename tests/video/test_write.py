@@ -67,3 +67,17 @@ def test_failures_leave_no_output(tmp_path, shared_media):
     with pytest.raises(SemsumError, match="not a readable video file"):
         write_summary(bad, out, [(0, 5)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4"]
+
+
+def test_rotated_input_gives_an_upright_summary(tmp_path):
+    src = tmp_path / "portrait.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.set_display_rotation(90)  # a phone held upright: stored landscape, shown portrait
+        for i in range(20):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(scene_frame(0, i / 20, 64, 48))))
+        c.mux(s.encode())
+    write_summary(src, tmp_path / "summary.mp4", [(0, 9)])
+    got = probe(tmp_path / "summary.mp4")
+    assert (got.width, got.height, got.rotation, got.n_frames) == (48, 64, 0, 10)

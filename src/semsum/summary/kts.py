@@ -10,7 +10,7 @@ This implementation gives the same result with two changes, one exact and one a 
 
 * Exact pruning of m: S_m >= 0 and the penalty grows with m (for m < n), so once the penalty of m alone
   reaches the best cost found so far no larger m can win; the DP stops there instead of at ncp.
-* `max_segment` (default `MAX_SEGMENT` steps, 2 minutes at 2 fps): segments are at most this long, so each
+* `max_segment` (default `MAX_SEGMENT` = 120 steps, 1 minute at 2 fps): segments are at most this long, so each
   DP layer costs O(n * max_segment) and the scatter table is a band of n x max_segment (built from the
   features with BLAS, never the n x n kernel). The result is identical to the unbounded algorithm whenever
   no segment of the unbounded optimum is longer than the bound (shown in benchmarks/kts_bench.py on
@@ -28,8 +28,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from semsum.errors import SemsumError
 
-#: Default bound on segment length, in sampled steps (120 s at the benchmarks' 2 fps).
-MAX_SEGMENT = 240
+#: Default bound on segment length, in sampled steps (60 s at the benchmarks' 2 fps).
+MAX_SEGMENT = 120
 
 
 def _scatter_band(x: np.ndarray, width: int) -> np.ndarray:
