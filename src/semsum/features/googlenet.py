@@ -132,6 +132,7 @@ def _weights_file(path: str | os.PathLike[str] | None) -> Path:
     if cached.is_file():
         return cached
     try:
+        cached.parent.mkdir(parents=True, exist_ok=True)  # the hub cache may not exist yet
         torch.hub.download_url_to_file(WEIGHTS_URL, str(cached), progress=True)
     except Exception as e:  # any network failure: say exactly what to do instead
         raise SemsumError(
