@@ -95,3 +95,32 @@ def test_summarize_real_clips(tmp_path, shared_media, extractor, name):
 def test_split_long_shots():
     parts = split_long_shots(np.array([[0, 9], [10, 34]]), 10)
     assert parts.tolist() == [[0, 9], [10, 17], [18, 26], [27, 34]]
+
+
+class _RedScorer:
+    """A pixel scorer through the interface: how red each sampled frame is (re-decoded via iter_frames)."""
+
+    name = "red (test scorer)"
+
+    def __call__(self, video):
+        picks, reds = [], []
+        for batch_picks, frames in video.iter_frames(batch_size=7, size=(16, 16)):
+            picks.append(batch_picks)
+            reds.append(frames[..., 0].mean(axis=(1, 2)) - frames[..., 1:].mean(axis=(1, 2, 3)))
+        assert np.array_equal(np.concatenate(picks), video.picks)
+        assert video.features["features"].shape == (video.n_steps, 1024)
+        return np.concatenate(reds)
+
+
+def test_a_custom_scorer_drives_the_selection(tmp_path, extractor):
+    from semsum.video.synthetic import scene_frame
+
+    video = tmp_path / "scenes.mp4"
+    make_scene_video(video, scene_seconds=(4, 4, 4), fps=15, size=(64, 48), audio=False)
+    redness = [scene_frame(s, 0.5, 64, 48).astype(float) for s in range(3)]
+    reddest = int(np.argmax([f[..., 0].mean() - f[..., 1:].mean() for f in redness]))
+    result = summarize(video, tmp_path / "out", _RedScorer(), extractor, budget=0.3, show_progress=False)
+    doc = json.loads(result.scores_path.read_text())
+    assert doc["scorer"] == "red (test scorer)"
+    kept = [s for s in doc["shots"] if s["selected"]]
+    assert all(reddest * 60 <= s["start_frame"] and s["end_frame"] < (reddest + 1) * 60 for s in kept)

@@ -28,7 +28,7 @@ N_THUMBNAILS = 24
 THUMB_HEIGHT = 54
 
 
-def _progress(show: bool):
+def progress_bars(show: bool):
     """Progress bars on stderr that vanish when done (stdout stays for results and one-line errors)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -151,7 +151,7 @@ def summarize(
     if not 0 < budget < 1:
         raise SemsumError(f"budget must be in (0, 1), got {budget}")
     out = Path(out_dir)
-    with _progress(show_progress) as bar:
+    with progress_bars(show_progress) as bar:
         task = bar.add_task("features (GoogLeNet pool5)", total=None)
 
         def on_batch(done: int, expected: int) -> None:
@@ -170,6 +170,9 @@ def summarize(
             raise SemsumError(
                 f"{video.path}: scorer {scorer.name!r} returned {steps.shape} scores, not {video.n_steps}"
             )
+        # The knapsack keeps only shots of positive value: scores of any scale are shifted so the lowest is
+        # (just above) zero, which leaves their order and differences as they are.
+        steps = steps - min(float(steps.min()), 0.0) + 1e-9
         frames = frame_scores(steps, video.picks, video.n_frames)
         shots = shot_scores(frames, cps)
         selected = select_shots(shots, cps, video.n_frames, budget)

@@ -76,7 +76,7 @@ def build_dataset(
     show_progress: bool = True,
 ) -> Dataset:
     """Build `out` (eccv16 schema) from the videos in `videos_dir`; resumes from `out`.parts/ if present."""
-    from semsum.pipeline import _progress, sample_video
+    from semsum.pipeline import progress_bars, sample_video
 
     files = find_videos(videos_dir)
     if annotations is not None:
@@ -95,7 +95,7 @@ def build_dataset(
         anns, by_name = {}, {}
         jobs = [(f"video_{i}", p) for i, p in enumerate(files, 1)]
     parts = PartsWriter(out)
-    with _progress(show_progress) as bar:
+    with progress_bars(show_progress) as bar:
         overall = bar.add_task("videos", total=len(jobs))
         for key, path in jobs:
             if parts.done(key):
