@@ -57,7 +57,7 @@ def _near(boundaries, cuts, n_frames, tol=STEP):
 
 def test_generated_five_scene_video_end_to_end(tmp_path, extractor):
     video = tmp_path / "scenes.mp4"
-    cuts = make_scene_video(video, scene_seconds=(12, 12, 12, 12, 12), fps=30, size=(128, 96))
+    cuts = make_scene_video(video, scene_seconds=(12, 12, 12, 12, 12), fps=15, size=(96, 72))
     result = summarize(video, tmp_path / "out", CoverageScorer(), extractor, show_progress=False)
     boundaries = result.kts_shots[1:, 0]
     assert len(boundaries) == len(cuts) and np.abs(boundaries - np.array(cuts)).max() <= STEP

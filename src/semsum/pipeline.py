@@ -58,7 +58,7 @@ def sample_video(
     `on_batch(steps_done, steps_expected)` reports progress. Returns the SampledVideo (features under
     "features", KTS shots in `step_segments`) and up to `n_thumbnails` evenly spaced (frame, image) pairs.
     """
-    info = probe(path)
+    info = probe(path, count=False)  # the sampler counts the decoded frames itself
     size = (extractor.input_size, extractor.input_size)
     sampler = iter_sampled_frames(info.path, step=step, fps=fps, batch_size=batch_size, size=size)
     expected = max(1, int(np.ceil(info.n_frames / step)) if step else int(np.ceil(info.duration * fps)))

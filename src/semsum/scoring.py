@@ -36,9 +36,9 @@ from semsum.video.decode import VideoInfo, iter_sampled_frames
 class SampledVideo:
     """A video as the pipeline sampled it: everything a scorer may use."""
 
-    info: VideoInfo
+    info: VideoInfo  # probe result (fps, size, rotation, audio); its n_frames may be an estimate
     picks: np.ndarray  # int64 [n_steps]: decoded-frame index of each sampled frame
-    n_frames: int  # frames actually decoded
+    n_frames: int  # frames actually decoded (use this, not info.n_frames)
     features: dict[str, np.ndarray] = field(default_factory=dict)  # key -> [n_steps, D]
     step_segments: np.ndarray | None = None  # int64 [n_shots, 2]: inclusive [first, last] step of each shot
     step: int | None = 15

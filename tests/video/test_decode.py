@@ -42,6 +42,8 @@ def test_probe_and_step_sampling_on_real_clips(shared_media, name):
 def test_webm_without_frame_count_is_counted_by_decoding(shared_media):
     info = probe(shared_media / "big_buck_bunny_0_30.webm")
     assert info.n_frames_source == "decoded"
+    quick = probe(shared_media / "big_buck_bunny_0_30.webm", count=False)
+    assert (quick.n_frames, quick.n_frames_source) == (720, "estimated")
     assert probe(shared_media / "bikes.mp4").n_frames_source == "container"
 
 

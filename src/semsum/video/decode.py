@@ -34,8 +34,9 @@ class VideoInfo:
 
     `width`/`height` are the displayed size; `rotation` is the display rotation, degrees counter-clockwise
     in [0, 360), already applied to the frames this module returns. `n_frames_source` says where `n_frames` came
-    from: "container" (the stream's frame count, consistent with its duration) or "decoded" (counted by
-    decoding every frame, used when the container has no count or one that disagrees with its duration).
+    from: "container" (the stream's frame count, consistent with its duration), "decoded" (counted by
+    decoding every frame, used when the container has no count or one that disagrees with its duration), or
+    "estimated" (duration x fps, only when asked for with `probe(..., count=False)`).
     """
 
     path: Path
@@ -105,11 +106,12 @@ def _declared_count(container: av.container.InputContainer, stream) -> int | Non
     return n if n > 0 and _close(n, _duration(container, stream) * _rate(stream)) else None
 
 
-def probe(path: str | os.PathLike[str], exact: bool = False) -> VideoInfo:
+def probe(path: str | os.PathLike[str], exact: bool = False, count: bool = True) -> VideoInfo:
     """Frame rate, frame count, duration, displayed size, rotation and audio presence of a video file.
 
     Decodes only the first frame, unless the container's frame count is missing or inconsistent with its
-    duration (or `exact`), in which case all frames are decoded and counted.
+    duration (or `exact`), in which case all frames are decoded and counted; with `count=False` (callers
+    that decode everything anyway) such a count is estimated as duration x fps instead ("estimated").
     """
     path = Path(path)
     with _open(path) as container:
@@ -121,7 +123,9 @@ def probe(path: str | os.PathLike[str], exact: bool = False) -> VideoInfo:
         rotation = int(first.rotation) % 360
         duration = _duration(container, stream)
         n_frames, source = _declared_count(container, stream), "container"
-        if exact or n_frames is None:
+        if n_frames is None and not exact and not count:
+            n_frames, source = max(1, round(duration * fps)), "estimated"
+        elif exact or n_frames is None:
             n_frames, source = 1 + sum(1 for _ in _frames(path, container, stream)), "decoded"
         if fps <= 0 and duration > 0:
             fps = n_frames / duration
