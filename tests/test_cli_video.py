@@ -47,7 +47,7 @@ def test_summarize_command(tmp_path, shared_media):
     assert "scorer: coverage" in result.output and "with audio" in result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["budget"] == 0.2 and doc["sampling"] == {"step": 15} and doc["summary"]["has_audio"]
-    assert sorted(p.name for p in out.iterdir()) == ["scores.json", "summary.mp4", "timeline.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["features.npz", "scores.json", "summary.mp4", "timeline.png"]
 
 
 def test_summarize_at_a_target_fps(tmp_path, shared_media):

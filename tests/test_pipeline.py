@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from semsum.features.googlenet import build_extractor
-from semsum.pipeline import split_long_shots, summarize
+from semsum.pipeline import sample_video, split_long_shots, summarize
 from semsum.scoring import CoverageScorer
 from semsum.video.decode import probe
 from semsum.video.synthetic import make_scene_video
@@ -64,7 +64,12 @@ def test_generated_five_scene_video_end_to_end(tmp_path, extractor):
     doc = _check_outputs(result)
     assert doc["kts_boundaries"] == boundaries.tolist() and doc["duration"] == pytest.approx(60.0)
     assert result.summary_seconds <= 0.15 * 60 + 12
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scores.json", "summary.mp4", "timeline.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "features.npz",
+        "scores.json",
+        "summary.mp4",
+        "timeline.png",
+    ]
 
 
 # Hard cuts checked by eye on the decoded frames (first frame of the new shot); see docs/summarize.md.
@@ -124,3 +129,36 @@ def test_a_custom_scorer_drives_the_selection(tmp_path, extractor):
     assert doc["scorer"] == "red (test scorer)"
     kept = [s for s in doc["shots"] if s["selected"]]
     assert all(reddest * 60 <= s["start_frame"] and s["end_frame"] < (reddest + 1) * 60 for s in kept)
+
+
+class _Counting:
+    """The real extractor, counting the frames it runs on and stopping after `stop_after` batches."""
+
+    def __init__(self, inner, stop_after=None):
+        self.inner, self.stop_after, self.frames, self.batches = inner, stop_after, 0, 0
+        self.input_size, self.weights = inner.input_size, inner.weights
+
+    def __call__(self, frames):
+        if self.stop_after is not None and self.batches == self.stop_after:
+            raise KeyboardInterrupt  # what a user's Ctrl-C does mid-extraction
+        self.batches += 1
+        self.frames += len(frames)
+        return self.inner(frames)
+
+
+def test_feature_extraction_resumes_after_an_interruption(tmp_path, shared_media, extractor):
+    clip, ckpt = shared_media / "bottle-detection.mp4", tmp_path / "features.npz"  # 80 sampled frames
+    clean, _ = sample_video(clip, extractor, batch_size=16)
+    killed = _Counting(extractor, stop_after=3)
+    with pytest.raises(KeyboardInterrupt):
+        sample_video(clip, killed, batch_size=16, checkpoint=ckpt, checkpoint_seconds=0)
+    resumed = _Counting(extractor)
+    video, _ = sample_video(clip, resumed, batch_size=16, checkpoint=ckpt, checkpoint_seconds=0)
+    assert (killed.frames, resumed.frames) == (48, 32)  # only the batches not saved before the kill
+    np.testing.assert_allclose(video.features["features"], clean.features["features"], rtol=1e-5, atol=1e-6)
+    again = _Counting(extractor)
+    sample_video(clip, again, batch_size=16, checkpoint=ckpt)
+    assert again.frames == 0  # complete: the network does not run again
+    other = _Counting(extractor)
+    sample_video(clip, other, step=30, batch_size=16, checkpoint=ckpt)
+    assert other.frames == 40  # other settings: the checkpoint is ignored

@@ -3,12 +3,15 @@
 `sample_video` is the shared first half (also used by the dataset builder): one streaming pass over the
 file that keeps only the features (and a few thumbnails), so memory stays bounded on long videos.
 `summarize` adds a scorer, the 15% keyshot selection and the three outputs: summary.mp4, scores.json and
-timeline.png, each written atomically and only after everything they depend on has succeeded.
+timeline.png, each written atomically and only after everything they depend on has succeeded. The
+GoogLeNet features are kept beside them (features.npz): a killed run resumes from them, and a re-run with
+another scorer or budget does not run the network again.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,7 @@ import numpy as np
 
 from semsum.atomic import write_json
 from semsum.errors import SemsumError
+from semsum.features.checkpoint import FeatureCheckpoint, video_settings
 from semsum.features.googlenet import FeatureExtractor
 from semsum.scoring import SampledVideo, Scorer
 from semsum.summary.keyshots import frame_scores, select_shots, shot_scores
@@ -52,11 +56,16 @@ def sample_video(
     max_segment: int | None = MAX_SEGMENT,
     on_batch: Callable[[int, int], None] | None = None,
     n_thumbnails: int = 0,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_seconds: float = 60.0,
 ) -> tuple[SampledVideo, list[tuple[int, np.ndarray]]]:
     """Probe, sample, extract pool5 features and segment `path` with KTS, in one pass over the file.
 
     `on_batch(steps_done, steps_expected)` reports progress. Returns the SampledVideo (features under
     "features", KTS shots in `step_segments`) and up to `n_thumbnails` evenly spaced (frame, image) pairs.
+    With `checkpoint` (an .npz path), the features computed so far are saved every `checkpoint_seconds` and
+    once complete; a later call with the same video and settings reuses them instead of running the network
+    again (frames are still decoded: that is cheap next to the network).
     """
     info = probe(path, count=False)  # the sampler counts the decoded frames itself
     size = (extractor.input_size, extractor.input_size)
@@ -64,17 +73,36 @@ def sample_video(
     expected = max(1, int(np.ceil(info.n_frames / step)) if step else int(np.ceil(info.duration * fps)))
     every = max(1, expected // n_thumbnails) if n_thumbnails else 0
     thumb_w = max(2, round(THUMB_HEIGHT * info.width / info.height))
+    ckpt = None
+    done_picks, done_feats = np.zeros(0, np.int64), np.zeros((0, 1024), np.float32)
+    if checkpoint is not None:
+        settings = video_settings(info.path, step=step, fps=fps, size=size, weights=extractor.weights)
+        ckpt = FeatureCheckpoint(checkpoint, settings)
+        done_picks, done_feats = ckpt.load() or (done_picks, done_feats)
     picks, feats, thumbs = [], [], []
-    for batch_picks, frames in sampler:
-        start = sum(len(p) for p in picks)
-        feats.append(extractor(frames))
-        picks.append(batch_picks)
-        if every:
-            for i in range(len(frames)):
-                if (start + i) % every == 0:
-                    thumbs.append((int(batch_picks[i]), _thumbnail(frames[i], thumb_w, THUMB_HEIGHT)))
-        if on_batch is not None:
-            on_batch(start + len(batch_picks), expected)
+    saved_at = time.monotonic()
+    try:
+        for batch_picks, frames in sampler:
+            start = sum(len(p) for p in picks)
+            end = start + len(batch_picks)
+            if end <= len(done_picks) and np.array_equal(done_picks[start:end], batch_picks):
+                feats.append(done_feats[start:end])
+            else:
+                feats.append(extractor(frames))
+            picks.append(batch_picks)
+            if every:
+                for i in range(len(frames)):
+                    if (start + i) % every == 0:
+                        thumbs.append((int(batch_picks[i]), _thumbnail(frames[i], thumb_w, THUMB_HEIGHT)))
+            if on_batch is not None:
+                on_batch(end, expected)
+            if ckpt is not None and end > len(done_picks) and time.monotonic() - saved_at > checkpoint_seconds:
+                ckpt.save(np.concatenate(picks), np.concatenate(feats))
+                saved_at = time.monotonic()
+    except SemsumError:
+        if ckpt is not None:
+            ckpt.remove()  # the file is broken: features of its first part are of no use
+        raise
     video = SampledVideo(
         info=info,
         picks=np.concatenate(picks),
@@ -83,6 +111,8 @@ def sample_video(
         step=step,
         fps=fps,
     )
+    if ckpt is not None and video.n_steps > len(done_picks):
+        ckpt.save(video.picks, video.features["features"])
     cps = kts(video.features["features"], max_segment=max_segment)
     bounds = np.concatenate([[0], cps, [video.n_steps]])
     video.step_segments = np.stack([bounds[:-1], bounds[1:] - 1], axis=1)
@@ -158,7 +188,15 @@ def summarize(
             bar.update(task, completed=done, total=max(done, expected))
 
         video, thumbs = sample_video(
-            video_path, extractor, step, fps, batch_size, max_segment, on_batch, n_thumbnails=N_THUMBNAILS
+            video_path,
+            extractor,
+            step,
+            fps,
+            batch_size,
+            max_segment,
+            on_batch,
+            n_thumbnails=N_THUMBNAILS,
+            checkpoint=out / "features.npz",
         )
         bar.update(task, total=video.n_steps, completed=video.n_steps)
         kts_shots = change_points_to_segments(video.step_segments[1:, 0], video.picks, video.n_frames)

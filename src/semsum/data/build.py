@@ -110,6 +110,7 @@ def build_dataset(
                 batch_size,
                 max_segment,
                 on_batch=lambda done, expected, task=task: bar.update(task, completed=done, total=max(done, expected)),
+                checkpoint=parts.parts / f"{key}.features.npz",
             )
             ann = by_name.get(path.stem)
             n_frames, picks, feats = sampled.n_frames, sampled.picks, sampled.features["features"]
