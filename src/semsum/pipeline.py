@@ -240,7 +240,7 @@ def summarize(
         f"{video.path.name}: {len(selected)} of {len(cps)} shots, {written.duration:.1f} s of "
         f"{video.n_frames / fps_out:.1f} s; scorer: {scorer.name.split(' ')[0]}"
     )
-    plot_timeline(out / "timeline.png", frames, cps, selected, fps_out, thumbs, title)
+    plot_timeline(out / "timeline.png", frames, cps, selected, fps_out, thumbs, title, kts_shots[1:, 0])
     write_json(out / "scores.json", scores_document(result, budget, extractor.weights))
     return result
 

@@ -17,8 +17,12 @@ def plot_timeline(
     fps: float,
     thumbnails: list[tuple[int, np.ndarray]],
     title: str = "",
+    cuts: np.ndarray | None = None,
 ) -> None:
-    """Write the figure atomically. `thumbnails` are (frame index, uint8 RGB image) pairs in time order."""
+    """Write the figure atomically. `thumbnails` are (frame index, uint8 RGB image) pairs in time order.
+
+    Shot boundaries are thin grey lines; `cuts` (frame indices, e.g. the KTS boundaries) are drawn darker.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,6 +45,8 @@ def plot_timeline(
         if i in selected:
             curve.axvspan(s / fps, (e + 1) / fps, color="tab:orange", alpha=0.3, lw=0)
         curve.axvline(s / fps, color="0.7", lw=0.5)
+    for c in np.asarray(cuts if cuts is not None else [], dtype=float):
+        curve.axvline(c / fps, color="0.25", lw=0.8, ls="--")
     curve.plot(seconds, frame_scores, color="tab:blue", lw=1.2, label="importance")
     curve.fill_between([], [], color="tab:orange", alpha=0.3, label="selected shots")
     curve.set_xlim(0, end)
