@@ -41,7 +41,7 @@ class Mp4Writer:
         self.width, self.height = width - width % 2, height - height % 2
         if self.width < 2 or self.height < 2:
             raise SemsumError(f"{path}: frame size {width}x{height} too small to encode")
-        self.container = av.open(str(path), mode="w", format="mp4")
+        self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
         rate = Fraction(fps).limit_denominator(100_000)
         self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
         self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
