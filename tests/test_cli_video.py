@@ -18,7 +18,7 @@ from semsum.summary.keyshots import select_shots, shot_scores
 from semsum.video.synthetic import make_scene_video
 
 runner = CliRunner()
-FAST = ("--random-googlenet", "--input-size", "64")
+FAST = ("--random-googlenet", "--input-size", "32")  # features do not matter here: small is fast
 
 
 @pytest.fixture(autouse=True)
