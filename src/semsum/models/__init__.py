@@ -1,0 +1,45 @@
+"""Summarizers behind one registry: `get_model(name, in_dim)` -> a module mapping [T, in_dim] to scores [T].
+
+| name     | family                                   | parameters at 1024-d |
+|----------|------------------------------------------|----------------------|
+| `csta`   | CNN attention over the T x D feature map  | 9,779,851 (8,754,851 without GoogLeNet's unused fc) |
+| `vasnet` | global soft self-attention + regressor    | 5,249,025            |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from semsum.errors import SemsumError
+
+
+def _csta(in_dim: int, **kwargs: Any) -> nn.Module:
+    from semsum.models.csta import CSTA
+
+    return CSTA(in_dim, **kwargs)
+
+
+def _vasnet(in_dim: int, **kwargs: Any) -> nn.Module:
+    from semsum.models.vasnet import VASNet
+
+    return VASNet(in_dim, **kwargs)
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {"csta": _csta, "vasnet": _vasnet}
+
+
+def get_model(name: str, in_dim: int, **kwargs: Any) -> nn.Module:
+    """A freshly initialised summarizer `name` for `in_dim`-wide features (kwargs go to its constructor)."""
+    if name not in MODELS:
+        raise SemsumError(f"unknown model {name!r} (available: {', '.join(sorted(MODELS))})")
+    if in_dim <= 0:
+        raise SemsumError(f"model {name}: input width must be positive, got {in_dim}")
+    return MODELS[name](in_dim, **kwargs)
+
+
+def count_parameters(model: nn.Module, exclude_prefixes: tuple[str, ...] = ()) -> int:
+    """Number of parameters, leaving out those whose names start with any of `exclude_prefixes`."""
+    return sum(p.numel() for n, p in model.named_parameters() if not n.startswith(exclude_prefixes))

@@ -1,0 +1,334 @@
+"""A whole k-fold run (train, out-of-fold scores, evaluation, results) and loading a trained run back."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from semsum.atomic import atomic_path, write_json
+from semsum.data.h5 import Dataset
+from semsum.errors import SemsumError
+from semsum.models import count_parameters, get_model
+from semsum.summary.keyshots import frame_scores
+from semsum.training.trainer import (
+    SELECTION_LABELS,
+    StepHook,
+    TrainConfig,
+    Trainer,
+    load_split_file,
+    load_training_data,
+    predict_steps,
+    prepare_run_dir,
+    resolve_device,
+)
+
+PROTOCOLS = ("otani", "csta")
+
+
+def run_annotations(ds: Dataset, which: str = "auto", data_dir: str | os.PathLike[str] | None = None) -> dict:
+    """Human annotations to evaluate against: the benchmark's own (`summe`/`tvsum`), or the file's `user_summary`.
+
+    `auto` uses the benchmark named by the file's `dataset` attribute (written by `semsum features captions`)
+    and the file's own user summaries otherwise (synthetic files, files of unknown origin).
+    """
+    from semsum.data.annotations import annotations_from_h5, load_annotations
+
+    if which == "auto":
+        which = str(ds.attrs.get("dataset", "h5"))
+        which = which if which in ("summe", "tvsum") else "h5"
+    if which == "h5":
+        return annotations_from_h5(ds)
+    annotations = load_annotations(which, data_dir)
+    for v in ds:
+        ann = annotations.get(v.key)
+        if ann is None or ann.n_frames != v.n_frames:
+            have = "absent" if ann is None else f"n_frames {ann.n_frames}"
+            raise SemsumError(f"{ds.path}: {v.key} has n_frames {v.n_frames}, the {which} annotations: {have}")
+    return annotations
+
+
+def to_frames(ds: Dataset, step_scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Step scores -> frame scores (each pick's score held until the next pick)."""
+    return {k: frame_scores(s, ds[k].picks, ds[k].n_frames) for k, s in step_scores.items()}
+
+
+def evaluate_scores(ds: Dataset, annotations: Mapping, step_scores: Mapping[str, np.ndarray], protocol: str) -> dict:
+    """tau/rho (and F1 when the file has change points and user summaries) of step scores, one protocol."""
+    from semsum.evaluation.protocols import evaluate
+
+    has_shots = all(ds[k].change_points is not None and ds[k].user_summary is not None for k in step_scores)
+    result = evaluate(
+        to_frames(ds, step_scores), {k: annotations[k] for k in step_scores}, protocol, ds if has_shots else None
+    )
+    return result.to_dict()
+
+
+def train(
+    h5: str | os.PathLike[str],
+    splits: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    cfg: TrainConfig,
+    annotations: str = "auto",
+    data_dir: str | os.PathLike[str] | None = None,
+    hook: StepHook | None = None,
+    show_progress: bool = True,
+    folds: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Train every fold of `splits` on `h5` into run directory `out` (resuming), evaluate, write results.
+
+    Returns the results dictionary also written to `out/results.json` (and `out/results.md`).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from torch.utils.tensorboard import SummaryWriter
+
+    out = Path(out)
+    ds = load_training_data(h5, cfg)
+    split_list = load_split_file(splits, ds)
+    anns = run_annotations(ds, annotations, data_dir)
+    prepare_run_dir(out, cfg, Path(h5), Path(splits))
+
+    def evaluator(step_scores, keys, protocol):
+        return evaluate_scores(ds, anns, step_scores, protocol)
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not show_progress,
+    )
+    trainer = Trainer(cfg, ds, split_list, out, evaluator=evaluator, hook=hook, progress=progress)
+    writer = SummaryWriter(str(out / "tb"))
+    fold_ids = list(range(len(split_list))) if folds is None else list(folds)
+    t0 = time.perf_counter()
+    try:
+        with progress:
+            fold_results = [trainer.train_fold(i, writer) for i in fold_ids]
+    finally:
+        writer.close()
+    results = summarize_run(out, ds, anns, [r.__dict__ for r in fold_results], cfg, trainer.data.in_dim)
+    results["wall_seconds_this_call"] = time.perf_counter() - t0
+    write_json(out / "results.json", results)
+    with atomic_path(out / "results.md") as tmp:
+        tmp.write_text(results_markdown(results))
+    return results
+
+
+def summarize_run(
+    out: Path, ds: Dataset, anns: Mapping, fold_results: list[dict], cfg: TrainConfig, in_dim: int
+) -> dict[str, Any]:
+    """Out-of-fold scores of the finished folds, per-fold and overall metrics in both protocols."""
+    run = load_run(out)
+    folds, oof = [], {}
+    for fr in fold_results:
+        model = run.fold_models[fr["fold"]]
+        scores = {k: model.predict(ds[k].feature_matrix(run.feature_keys, str(ds.path))) for k in model.test_keys}
+        oof.update(scores)
+        row = {
+            "fold": fr["fold"],
+            "selected_epoch": fr["selected_epoch"],
+            "seconds": fr["seconds"],
+            "n_test": len(scores),
+            "final_train_loss": fr["history"][-1]["train_loss"],
+        }
+        row["gtscore"] = gtscore_correlation(ds, scores)
+        for p in PROTOCOLS:
+            m = evaluate_scores(ds, anns, scores, p)
+            row[p] = {"kendall_tau": m["kendall_tau"], "spearman_rho": m["spearman_rho"], "f_score": m["f_score"]}
+        folds.append(row)
+    write_json(out / "scores.json", {k: v.tolist() for k, v in to_frames(ds, oof).items()})
+    overall = {p: evaluate_scores(ds, anns, oof, p) for p in PROTOCOLS}
+    mean = {
+        p: {m: _mean([f[p].get(m) for f in folds]) for m in ("kendall_tau", "spearman_rho", "f_score")}
+        for p in (*PROTOCOLS, "gtscore")
+    }
+    return {
+        "model": cfg.model,
+        "feature_keys": list(cfg.feature_keys),
+        "in_dim": in_dim,
+        "parameters": run.parameters,
+        "cnn_init": run.fold_models[fold_results[0]["fold"]].cnn_init if fold_results else None,
+        "selection": cfg.select,
+        "selection_label": SELECTION_LABELS[cfg.select],
+        "config": cfg.to_dict(),
+        "h5": str(ds.path),
+        "folds": folds,
+        "mean_over_folds": mean,
+        "out_of_fold": {
+            **{p: {k: v for k, v in overall[p].items() if k != "per_video"} for p in PROTOCOLS},
+            "gtscore": gtscore_correlation(ds, oof),
+        },
+        "per_video": {p: overall[p]["per_video"] for p in PROTOCOLS},
+        "train_seconds": sum(f["seconds"] for f in folds),
+    }
+
+
+def gtscore_correlation(ds: Dataset, step_scores: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Mean per-video Kendall tau / Spearman rho of step scores against the file's own `gtscore`.
+
+    The learning signal itself: on synthetic files, where `gtscore` is a known function of the features,
+    this is what says whether a model learned it.
+    """
+    from semsum.evaluation.metrics import rank_correlations
+
+    pairs = [rank_correlations(s, np.asarray(ds[k].gtscore)[None]) for k, s in step_scores.items()]
+    return {
+        "kendall_tau": float(np.nanmean([t[0] for t, _ in pairs])),
+        "spearman_rho": float(np.nanmean([r[0] for _, r in pairs])),
+    }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def results_markdown(results: Mapping[str, Any]) -> str:
+    """Per-fold and mean tau/rho (both protocols) and F1 as a markdown table."""
+    lines = [
+        f"# {results['model']} on {Path(results['h5']).name} ({' + '.join(results['feature_keys'])}, "
+        f"{results['in_dim']}-d)",
+        "",
+        f"Model selection: {results['selection_label']}. CNN init: {results['cnn_init'] or 'n/a'}. "
+        f"Parameters: {results['parameters']:,}. Training time: {results['train_seconds']:.0f} s.",
+        "",
+        "| fold | epoch | tau (otani) | rho (otani) | tau (csta) | rho (csta) | F1 | tau vs gtscore | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in results["folds"]:
+        lines.append(
+            f"| {f['fold']} | {f['selected_epoch'] + 1} | {_fmt(f['otani']['kendall_tau'])} | "
+            f"{_fmt(f['otani']['spearman_rho'])} | {_fmt(f['csta']['kendall_tau'])} | "
+            f"{_fmt(f['csta']['spearman_rho'])} | {_fmt(f['otani']['f_score'])} | {_fmt(f['gtscore']['kendall_tau'])} "
+            f"| {f['seconds']:.0f} |"
+        )
+    m, o = results["mean_over_folds"], results["out_of_fold"]
+    lines.append(
+        f"| mean | | {_fmt(m['otani']['kendall_tau'])} | {_fmt(m['otani']['spearman_rho'])} | "
+        f"{_fmt(m['csta']['kendall_tau'])} | {_fmt(m['csta']['spearman_rho'])} | {_fmt(m['otani']['f_score'])} | "
+        f"{_fmt(m['gtscore']['kendall_tau'])} | |"
+    )
+    lines.append(
+        f"| all videos, out-of-fold | | {_fmt(o['otani']['kendall_tau'])} | {_fmt(o['otani']['spearman_rho'])} | "
+        f"{_fmt(o['csta']['kendall_tau'])} | {_fmt(o['csta']['spearman_rho'])} | {_fmt(o['otani']['f_score'])} | "
+        f"{_fmt(o['gtscore']['kendall_tau'])} | |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class FoldModel:
+    """One fold's trained summarizer."""
+
+    fold: int
+    model: torch.nn.Module
+    in_dim: int
+    feature_keys: list[str]
+    train_keys: list[str]
+    test_keys: list[str]
+    cnn_init: str | None
+    device: torch.device
+    source: str
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Step scores [n_steps] for features [n_steps, in_dim]."""
+        features = np.asarray(features)
+        if features.ndim != 2 or features.shape[1] != self.in_dim:
+            raise SemsumError(
+                f"{self.source}: trained on {self.in_dim}-d features ({' + '.join(self.feature_keys)}), "
+                f"got shape {features.shape}"
+            )
+        return predict_steps(self.model, features, self.device)
+
+
+class TrainedRun:
+    """A trained run directory: one model per finished fold.
+
+    `predict(features)` scores a video with the mean of the fold models' scores (every fold model is a
+    valid model for a video none of them trained on), or with fold `fold` when the run was loaded with one.
+    `predict_video(key, features)` scores a video of the training file out-of-fold: with the model whose
+    test fold holds `key`, so no video is scored by a model that trained on it.
+    """
+
+    def __init__(self, run_dir: Path, fold_models: dict[int, FoldModel], fold: int | None):
+        self.run_dir, self.fold_models, self.fold = run_dir, fold_models, fold
+        first = next(iter(fold_models.values()))
+        self.feature_keys, self.in_dim = first.feature_keys, first.in_dim
+        self.parameters = count_parameters(first.model)
+
+    def _models(self) -> list[FoldModel]:
+        return [self.fold_models[self.fold]] if self.fold is not None else list(self.fold_models.values())
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Step scores [n_steps] for features [n_steps, in_dim] (mean over fold models, or the chosen fold)."""
+        return np.mean([m.predict(features) for m in self._models()], axis=0)
+
+    def predict_video(self, key: str, features: np.ndarray) -> np.ndarray:
+        """Out-of-fold scores for a training-file video (`fold` or the fold mean for other videos)."""
+        if self.fold is None:
+            for m in self.fold_models.values():
+                if key in m.test_keys:
+                    return m.predict(features)
+        return self.predict(features)
+
+
+def load_run(run_dir: str | os.PathLike[str], fold: int | None = None, device: str = "cpu") -> TrainedRun:
+    """Load the finished folds of a run directory written by `train` (all, or only `fold`)."""
+    run_dir = Path(run_dir)
+    paths = sorted(run_dir.glob("fold_*/model.pt"), key=lambda p: int(p.parent.name.split("_")[1]))
+    if not paths:
+        raise SemsumError(f"{run_dir}: no trained folds (fold_K/model.pt) found")
+    dev = resolve_device(device)
+    models = {}
+    for path in paths:
+        k = int(path.parent.name.split("_")[1])
+        if fold is not None and k != fold:
+            continue
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=False)
+            net = get_model(state["model"], state["in_dim"], **_load_kwargs(state))
+            net.load_state_dict(state["state_dict"])
+        except (KeyError, RuntimeError, OSError) as e:
+            raise SemsumError(f"{path}: not a semsum checkpoint ({e.__class__.__name__})") from None
+        models[k] = FoldModel(
+            k,
+            net.to(dev).eval(),
+            state["in_dim"],
+            state["feature_keys"],
+            state["train_keys"],
+            state["test_keys"],
+            state.get("cnn_init"),
+            dev,
+            str(path),
+        )
+    if not models:
+        have = ", ".join(p.parent.name for p in paths)
+        raise SemsumError(f"{run_dir}: no fold {fold} (has {have})")
+    return TrainedRun(run_dir, models, fold)
+
+
+def _load_kwargs(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments to rebuild a model without fetching pretrained weights (they are in the state)."""
+    kwargs = dict(state.get("model_kwargs", {}))
+    if state["model"] == "csta":
+        kwargs["cnn_weights"] = "random"
+    return kwargs
+
+
+def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(run_dir) / "results.json"
+    if not path.is_file():
+        raise SemsumError(f"{path}: no results yet (training not finished)")
+    return json.loads(path.read_text())

@@ -1,0 +1,329 @@
+"""K-fold training of any registered summarizer on eccv16-schema files, resumable after a kill.
+
+The paper's setup (the official CSTA code's defaults): MSE between the predicted step scores and the
+video's `gtscore` (min-max normalised per video), Adam (lr 1e-3, weight decay 1e-7), batch 1 (the loss of
+`batch_size` videos is averaged before a step, as the official code does), seed 123456.
+
+Model selection, stated in every result:
+- `last` (default): the weights after the last epoch; nothing about the test fold is used.
+- `val`: a validation set of `val_fraction` of each fold's training videos is held out (chosen by the seed)
+  and the epoch with the best mean Kendall tau against `gtscore` on it is kept.
+- `test-best`: the published CSTA protocol - the epoch whose test-fold Kendall tau and Spearman rho (CSTA
+  protocol) both improve last is kept. It selects on the test fold, so it leaks test information.
+
+Layout of a run directory: `config.json`; `fold_K/checkpoint.pt` (written atomically after every epoch,
+removed when the fold is done); `fold_K/model.pt` (the selected weights); `tb/` (TensorBoard);
+`scores.json` (out-of-fold frame scores); `results.json` and `results.md`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from semsum.atomic import atomic_path, write_json
+from semsum.data.h5 import Dataset, VideoData, load_dataset
+from semsum.data.splits import Split, load_splits
+from semsum.errors import SemsumError
+from semsum.models import get_model
+
+SELECTIONS = ("last", "val", "test-best")
+SELECTION_LABELS = {
+    "last": "last epoch (leakage-free)",
+    "val": "best validation tau on a split carved from the training folds (leakage-free)",
+    "test-best": "best test-fold correlation per epoch (published CSTA protocol; leaks test information)",
+}
+#: Called after every optimiser step as hook(fold, epoch, step); raising from it interrupts training.
+StepHook = Callable[[int, int, int], None]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a run's result; saved as the run's config.json."""
+
+    model: str = "csta"
+    feature_keys: tuple[str, ...] = ("features",)
+    epochs: int = 100
+    lr: float = 1e-3
+    weight_decay: float = 1e-7
+    batch_size: int = 1
+    seed: int = 123456
+    select: str = "last"
+    val_fraction: float = 0.2
+    normalize: bool = True
+    deterministic: bool = True
+    device: str = "auto"
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.feature_keys = tuple(self.feature_keys)
+        if self.select not in SELECTIONS:
+            raise SemsumError(f"unknown selection {self.select!r} (choose from {', '.join(SELECTIONS)})")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise SemsumError("epochs and batch size must be at least 1")
+        if not 0 < self.val_fraction < 1:
+            raise SemsumError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["feature_keys"] = list(self.feature_keys)
+        return d
+
+
+def resolve_device(device: str) -> torch.device:
+    """`auto` -> cuda when available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def set_determinism(seed: int, deterministic: bool) -> None:
+    """Seed every generator; in deterministic mode also force deterministic kernels."""
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(deterministic, warn_only=False)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = deterministic
+    if deterministic and torch.cuda.is_available():
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def normalized_target(video: VideoData, normalize: bool, source: str = "") -> np.ndarray:
+    """The training target: `gtscore`, min-max normalised per video when `normalize`."""
+    if video.gtscore is None:
+        raise SemsumError(f"{source}: {video.key} has no gtscore (needed for training)")
+    y = np.asarray(video.gtscore, dtype=np.float32)
+    if normalize:
+        span = float(y.max() - y.min())
+        y = (y - y.min()) / span if span > 0 else np.zeros_like(y)
+    return y
+
+
+def check_splits(ds: Dataset, splits: Sequence[Split], source: str) -> None:
+    """Every split key must be in the file, and no video may be both trained and tested in one fold."""
+    for i, s in enumerate(splits):
+        missing = [k for k in (*s.train_keys, *s.test_keys) if k not in ds.videos]
+        if missing:
+            raise SemsumError(f"{source}: split {i} names {missing[0]!r}, which {ds.path} does not contain")
+        if set(s.train_keys) & set(s.test_keys):
+            raise SemsumError(f"{source}: split {i} trains and tests on the same video")
+
+
+def validation_keys(train_keys: Sequence[str], fraction: float, seed: int, fold: int) -> list[str]:
+    """The training videos held out for `--select val` (at least one, at most all but one)."""
+    rng = np.random.default_rng([seed, fold, 7])
+    n = min(max(1, round(fraction * len(train_keys))), len(train_keys) - 1)
+    return sorted(rng.choice(list(train_keys), size=n, replace=False).tolist())
+
+
+def predict_steps(model: nn.Module, features: np.ndarray, device: torch.device) -> np.ndarray:
+    """One video's step scores from a model in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(device)
+        return model(x).float().cpu().numpy().reshape(-1)
+
+
+class Tensors:
+    """Features and targets of a dataset as CPU tensors, built once per run."""
+
+    def __init__(self, ds: Dataset, cfg: TrainConfig, source: str):
+        self.x = {v.key: torch.from_numpy(v.feature_matrix(cfg.feature_keys, source)) for v in ds}
+        self.y = {v.key: torch.from_numpy(normalized_target(v, cfg.normalize, source)) for v in ds}
+        widths = {x.shape[1] for x in self.x.values()}
+        if len(widths) != 1:
+            raise SemsumError(f"{source}: feature widths differ between videos: {sorted(widths)}")
+        self.in_dim = widths.pop()
+
+
+def _save(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+@dataclass
+class FoldResult:
+    fold: int
+    epochs_run: int
+    selected_epoch: int
+    seconds: float
+    history: list[dict[str, float]]
+
+
+class Trainer:
+    """Trains one fold at a time; `run` trains all folds of a split file and evaluates them."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        ds: Dataset,
+        splits: Sequence[Split],
+        out: str | os.PathLike[str],
+        evaluator: Callable[[dict[str, np.ndarray], Sequence[str], str], dict[str, float]] | None = None,
+        hook: StepHook | None = None,
+        progress: Any = None,
+    ):
+        self.cfg, self.ds, self.splits, self.out = cfg, ds, list(splits), Path(out)
+        self.device = resolve_device(cfg.device)
+        self.data = Tensors(ds, cfg, str(ds.path))
+        self.evaluator = evaluator
+        self.hook = hook
+        self.progress = progress
+
+    def new_model(self) -> nn.Module:
+        return get_model(self.cfg.model, self.data.in_dim, **self.cfg.model_kwargs).to(self.device)
+
+    def _epoch(self, model, optimizer, keys, fold: int, epoch: int) -> float:
+        model.train()
+        order = np.random.default_rng([self.cfg.seed, fold, epoch]).permutation(len(keys))
+        criterion = nn.MSELoss()
+        total, pending, n_pending = 0.0, 0.0, 0
+        for step, i in enumerate(order):
+            key = keys[i]
+            pred = model(self.data.x[key].to(self.device))
+            loss = criterion(pred, self.data.y[key].to(self.device))
+            total += float(loss.detach())
+            pending, n_pending = pending + loss, n_pending + 1
+            if n_pending == self.cfg.batch_size or step == len(order) - 1:
+                optimizer.zero_grad()
+                (pending / n_pending).backward()
+                optimizer.step()
+                pending, n_pending = 0.0, 0
+            if self.hook is not None:
+                self.hook(fold, epoch, step)
+        return total / len(keys)
+
+    def _score(self, model, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        return {k: predict_steps(model, self.data.x[k].numpy(), self.device) for k in keys}
+
+    def train_fold(self, fold: int, writer: Any = None) -> FoldResult:
+        """Train fold `fold` (resuming from its checkpoint) and save its selected weights as model.pt."""
+        cfg, split = self.cfg, self.splits[fold]
+        fold_dir = self.out / f"fold_{fold}"
+        final, ckpt_path = fold_dir / "model.pt", fold_dir / "checkpoint.pt"
+        if final.is_file():
+            state = torch.load(final, map_location="cpu", weights_only=False)
+            return FoldResult(fold, state["epochs_run"], state["selected_epoch"], state["seconds"], state["history"])
+        train_keys = list(split.train_keys)
+        val_keys = validation_keys(train_keys, cfg.val_fraction, cfg.seed, fold) if cfg.select == "val" else []
+        fit_keys = [k for k in train_keys if k not in set(val_keys)]
+        set_determinism(cfg.seed + fold, cfg.deterministic)
+        model = self.new_model()
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        start, history, seconds = 0, [], 0.0
+        best: dict[str, Any] = {"epoch": cfg.epochs - 1, "state": None, "tau": -np.inf, "rho": -np.inf}
+        if ckpt_path.is_file():
+            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            torch.set_rng_state(ckpt["torch_rng"])
+            start, history, seconds, best = ckpt["epoch"] + 1, ckpt["history"], ckpt["seconds"], ckpt["best"]
+        task = None
+        if self.progress is not None:
+            task = self.progress.add_task(f"fold {fold}", total=cfg.epochs, completed=start)
+        for epoch in range(start, cfg.epochs):
+            t0 = time.perf_counter()
+            loss = self._epoch(model, optimizer, fit_keys, fold, epoch)
+            row: dict[str, float] = {"epoch": epoch, "train_loss": loss}
+            if cfg.select == "val":
+                row["val_tau"] = self._val_tau(model, val_keys)
+                if row["val_tau"] > best["tau"]:
+                    best = {"epoch": epoch, "state": _cpu_state(model), "tau": row["val_tau"], "rho": -np.inf}
+            elif cfg.select == "test-best":
+                m = self.evaluator(self._score(model, split.test_keys), split.test_keys, "csta")
+                row["test_tau"], row["test_rho"] = m["kendall_tau"], m["spearman_rho"]
+                if row["test_tau"] > best["tau"] and row["test_rho"] > best["rho"]:
+                    best = {"epoch": epoch, "state": _cpu_state(model), "tau": row["test_tau"], "rho": row["test_rho"]}
+            seconds += time.perf_counter() - t0
+            row["seconds"] = seconds
+            history.append(row)
+            if writer is not None:
+                for name, value in row.items():
+                    if name != "epoch":
+                        writer.add_scalar(f"fold_{fold}/{name}", value, epoch)
+            _save(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "history": history,
+                    "seconds": seconds,
+                    "best": best,
+                },
+                ckpt_path,
+            )
+            if task is not None:
+                self.progress.update(task, completed=epoch + 1, description=f"fold {fold} loss {loss:.4f}")
+        if cfg.select == "last" or best["state"] is None:
+            state, selected = model.state_dict(), cfg.epochs - 1
+        else:
+            state, selected = best["state"], best["epoch"]
+        _save(
+            {
+                "model": cfg.model,
+                "model_kwargs": cfg.model_kwargs,
+                "in_dim": self.data.in_dim,
+                "feature_keys": list(cfg.feature_keys),
+                "state_dict": {k: v.cpu() for k, v in state.items()},
+                "train_keys": train_keys,
+                "val_keys": val_keys,
+                "test_keys": list(split.test_keys),
+                "selected_epoch": selected,
+                "epochs_run": cfg.epochs,
+                "seconds": seconds,
+                "history": history,
+                "cnn_init": getattr(model, "cnn_init", None),
+            },
+            final,
+        )
+        ckpt_path.unlink(missing_ok=True)
+        return FoldResult(fold, cfg.epochs, selected, seconds, history)
+
+    def _val_tau(self, model, keys: Sequence[str]) -> float:
+        from semsum.evaluation.metrics import rank_correlations
+
+        taus = []
+        for k in keys:
+            pred = predict_steps(model, self.data.x[k].numpy(), self.device)
+            tau, _ = rank_correlations(pred, self.data.y[k].numpy()[None])
+            taus.append(float(tau[0]))
+        return float(np.nanmean(taus))
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in copy.deepcopy(model.state_dict()).items()}
+
+
+def prepare_run_dir(out: Path, cfg: TrainConfig, h5: Path, splits_path: Path) -> None:
+    """Write config.json, or check that an existing run directory was started with the same settings."""
+    record = {"config": cfg.to_dict(), "h5": str(h5), "splits": str(splits_path)}
+    path = out / "config.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old.get("config") != record["config"]:
+            changed = sorted(k for k in record["config"] if old.get("config", {}).get(k) != record["config"][k])
+            raise SemsumError(f"{out}: holds a run with different settings ({', '.join(changed)}); use a new --out")
+        return
+    write_json(path, record)
+
+
+def load_training_data(h5: str | os.PathLike[str], cfg: TrainConfig) -> Dataset:
+    """The HDF5 file with every key training needs (features and gtscore) checked up front."""
+    return load_dataset(h5, require=("n_frames", "picks", "gtscore", *cfg.feature_keys))
+
+
+def load_split_file(path: str | os.PathLike[str], ds: Dataset) -> list[Split]:
+    splits = load_splits(path)
+    check_splits(ds, splits, str(path))
+    return splits
