@@ -185,3 +185,32 @@ def test_dataset_build_rejects_unmatched_videos(tmp_path, shared_data, shared_me
     )
     assert "decodes to 250 frames" in line and "950" in line
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_summarize_with_a_trained_run(tmp_path, shared_media):
+    from semsum.testing import make_synthetic_dataset
+    from semsum.training import TrainConfig, load_run, train
+
+    def trained(dim: int, name: str):
+        ds = make_synthetic_dataset(tmp_path / f"{name}.h5", n_videos=4, steps=(20, 30), dim=dim, seed=1)
+        keys = ds.keys()
+        lines = [f"Synthetic/split{i}/{','.join(k for k in keys if k != t)}/{t}" for i, t in enumerate(keys[:2])]
+        (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        cfg = TrainConfig(model="vasnet", epochs=1, device="cpu")
+        train(tmp_path / f"{name}.h5", tmp_path / f"{name}.txt", tmp_path / name, cfg, show_progress=False)
+        return tmp_path / name
+
+    run = trained(1024, "run1024")
+    out = tmp_path / "out"
+    result = _run("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, *FAST)
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "scores.json").read_text())
+    assert doc["scorer"] == f"run {run} (features)" and f"scorer: run {run}" in result.output.replace("\n", "")
+    with np.load(out / "features.npz") as z:  # the scores are the run's prediction on these features
+        expected = load_run(run).predict(z["features"])
+    np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)
+    small = trained(32, "run32")
+    line = _error_line(_run("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o2", "--run", small, *FAST))
+    assert "trained on 32-d features; summarize computes 1024-d" in line
+    assert not (tmp_path / "o2").exists()  # refused before any decoding
+    assert "no trained folds" in _error_line(_run("summarize", shared_media / "bikes.mp4", "--run", tmp_path, *FAST))

@@ -112,8 +112,16 @@ class CoverageScorer:
         return shot_scores[shot_of_step]
 
 
+#: Feature keys (and widths) the summarize pipeline computes for every video.
+PIPELINE_FEATURES = {"features": 1024}
+
+
 class RunScorer:
-    """Scores from a run trained with `semsum train` (mean over its fold models, or one `fold`)."""
+    """Scores from a run trained with `semsum train` (mean over its fold models, or one `fold`).
+
+    The run must have been trained on feature keys the pipeline computes (`PIPELINE_FEATURES`); this is
+    checked when the run is loaded, before any video is decoded.
+    """
 
     def __init__(self, run_dir: str | os.PathLike[str], fold: int | None = None, device: str = "cpu"):
         from semsum.training import load_run
@@ -121,14 +129,20 @@ class RunScorer:
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
         self.name = f"run {run_dir} ({' + '.join(self.feature_keys)})"
+        unknown = [k for k in self.feature_keys if k not in PIPELINE_FEATURES]
+        if unknown:
+            raise SemsumError(
+                f"{run_dir}: the run was trained on feature key {unknown[0]!r}; summarize computes "
+                f"{', '.join(PIPELINE_FEATURES)}"
+            )
+        width = sum(PIPELINE_FEATURES[k] for k in self.feature_keys)
+        if self.run.in_dim != width:
+            raise SemsumError(
+                f"{run_dir}: the run was trained on {self.run.in_dim}-d {' + '.join(self.feature_keys)}; "
+                f"summarize computes {width}-d (GoogLeNet pool5)"
+            )
 
     def __call__(self, video: SampledVideo) -> np.ndarray:
-        missing = [k for k in self.feature_keys if k not in video.features]
-        if missing:
-            raise SemsumError(
-                f"{self.run.run_dir}: the run was trained on feature key {missing[0]!r}, but summarize computed "
-                f"only {', '.join(sorted(video.features))}"
-            )
         x = np.concatenate([video.features[k] for k in self.feature_keys], axis=1).astype(np.float32)
         return np.asarray(self.run.predict(x), dtype=np.float64).reshape(-1)
 
