@@ -24,7 +24,7 @@ from semsum.pipeline import summarize
 from semsum.scoring import CoverageScorer
 from semsum.video.synthetic import make_scene_video
 
-SCENES = (12.0, 12.0, 12.0, 12.0, 12.0)
+SCENES = (6.0, 9.0, 12.0, 15.0, 18.0)  # 60 s
 FPS = 30.0
 SIZE = (320, 240)
 
@@ -33,7 +33,8 @@ def run_demo(out: str | os.PathLike[str], weights: str | os.PathLike[str] | None
     """Write `out`/sample.mp4 (regenerated, deterministic) and its summary in `out`/summary/, saying what happened."""
     out = Path(out)
     video = out / "sample.mp4"
-    console.print(f"[bold]1. sample video[/] {video}: {len(SCENES)} scenes of 12 s, {FPS:g} fps, with a tone per scene")
+    lengths = ", ".join(f"{s:g}" for s in SCENES)
+    console.print(f"[bold]1. sample video[/] {video}: scenes of {lengths} s, {FPS:g} fps, with a tone per scene")
     cuts = make_scene_video(video, SCENES, FPS, SIZE, audio=True)
     found = googlenet_weights_available(weights)
     if found is not None:
