@@ -167,7 +167,7 @@ def load_videollava(
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SemsumError(
             f"{model}: cannot load the Video-LLaVA model ({first}). Without internet access, download it on another "
-            f"machine (`huggingface-cli download {DEFAULT_MODEL} --local-dir DIR`), copy DIR here and pass "
+            f"machine (`hf download {DEFAULT_MODEL} --local-dir DIR`), copy DIR here and pass "
             "`--model DIR` (in Python: model='DIR')"
         ) from None
     if quant is None:
