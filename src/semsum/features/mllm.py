@@ -112,11 +112,14 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return names[dtype]
 
 
-def resolve_attention(attn: str, device: torch.device) -> str:
-    """`auto`: FlashAttention-2 on CUDA when the `flash_attn` package is installed, else PyTorch SDPA."""
+def resolve_attention(attn: str, device: torch.device, dtype: torch.dtype) -> str:
+    """`auto`: FlashAttention-2 on CUDA in 16-bit when the `flash_attn` package is installed, else PyTorch SDPA."""
+    import torch
+
     if attn != "auto":
         return attn
-    if device.type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+    half = dtype in (torch.float16, torch.bfloat16)
+    if device.type == "cuda" and half and importlib.util.find_spec("flash_attn") is not None:
         return "flash_attention_2"
     return "sdpa"
 
@@ -161,7 +164,7 @@ def load_videollava(
         image_processor = AutoImageProcessor.from_pretrained(model, **kwargs)
         extra = {"quantization_config": quant, "device_map": {"": dev.index or 0}} if quant else {}
         net = VideoLlavaForConditionalGeneration.from_pretrained(
-            model, dtype=torch_dtype, attn_implementation=resolve_attention(attn, dev), **kwargs, **extra
+            model, dtype=torch_dtype, attn_implementation=resolve_attention(attn, dev, torch_dtype), **kwargs, **extra
         )
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -434,9 +437,9 @@ class ZeroShotScorer:
         return scores
 
     def score_video(self, path: str | Path, step: int = 15) -> tuple[VideoData, np.ndarray]:
-        """Decode a video file every `step` frames: its eccv16 group (picks, n_frames, fps) and the scores."""
-        video = loose_video(path, step)
-        return video, self.score_stream(frames_at_picks(path, video.picks, video.n_frames))
+        """Decode a video file every `step` frames: its eccv16 group (picks, n_frames, fps, ...) and the scores."""
+        video = embed_video(self.embedder, path, step)
+        return video, video.extra[SCORE_KEY]
 
 
 # ---- storage
@@ -605,6 +608,19 @@ def loose_video(path: str | Path, step: int = 15) -> VideoData:
         video_name=path.name,
         extra={"fps": np.float64(info.fps)},
     )
+
+
+def embed_video(embedder: MLLMEmbedder, path: str | Path, step: int = 15, key: str = FEATURE_KEY) -> VideoData:
+    """A video file's eccv16 group with its MLLM embeddings under `key` (and `score_mllm` when scored), in memory.
+
+    This is what a summarizer trained on `features_mllm` needs to run on a new video.
+    """
+    video = loose_video(path, step)
+    result = embedder.embed_stream(frames_at_picks(path, video.picks, video.n_frames))
+    video.features[key] = result.embeddings
+    if result.scores is not None:
+        video.extra[SCORE_KEY] = result.scores
+    return video
 
 
 def extract_dataset(
