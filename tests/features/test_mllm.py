@@ -95,6 +95,35 @@ def test_token_layout_real_vision_config(loaded):
     assert tokenizer.convert_ids_to_tokens(ids[-2:]) == ["ASSISTANT", ":"]
 
 
+def test_real_vision_config_runs_end_to_end(loaded):
+    """CLIP-L/14 at 224 px (one layer, random) with a tiny Llama: 8 x 256 visual tokens fill the placeholders."""
+    from transformers import (
+        CLIPVisionConfig,
+        VideoLlavaConfig,
+        VideoLlavaForConditionalGeneration,
+        VideoLlavaImageProcessor,
+    )
+
+    _, tokenizer, _ = loaded
+    tiny_text = loaded[0].config.text_config
+    vision = CLIPVisionConfig(**{**VideoLlavaConfig().vision_config.to_dict(), "num_hidden_layers": 1})
+    config = VideoLlavaConfig(
+        vision_config=vision,
+        text_config=tiny_text,
+        image_token_index=loaded[0].config.image_token_id,
+        video_token_index=loaded[0].config.video_token_id,
+    )
+    torch.manual_seed(0)
+    model = VideoLlavaForConditionalGeneration(config).eval()
+    emb = MLLMEmbedder(model, tokenizer, VideoLlavaImageProcessor(), batch_size=2)
+    assert emb.tokens_per_image == 256
+    ids, _ = emb.tokens(emb.prompt.text)
+    assert sum(i == config.image_token_id for i in ids) == 8 * 256
+    assert emb.vision_features(emb.preprocess(frames(1))).shape == (1, 256, tiny_text.hidden_size)
+    out = emb.embed_frames(frames(2))
+    assert out.embeddings.shape == (2, tiny_text.hidden_size) and np.isfinite(out.embeddings).all()
+
+
 def test_masked_mean_matches_hand_computation():
     g = torch.Generator().manual_seed(0)
     hidden = torch.randn(3, 5, 4, generator=g)
