@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -164,3 +165,73 @@ def load_googlenet(weights: str | os.PathLike[str] | None = None, pretrained: bo
             bad = (result.missing_keys or result.unexpected_keys)[0]
             raise SemsumError(f"{path}: not torchvision GoogLeNet weights (key mismatch at {bad!r})")
     return model.eval()
+
+
+# ---------------------------------------------------------------- pool5 feature extractor
+INPUT_SIZE = 224
+
+
+def select_device(device: str | None = None) -> torch.device:
+    """`device` if given ("cpu", "cuda", "cuda:1", ...), else the first CUDA GPU when there is one, else CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise SemsumError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise SemsumError(f"device {device!r} requested but no CUDA GPU is available")
+    return chosen
+
+
+def preprocess(frames: np.ndarray, size: int = INPUT_SIZE) -> torch.Tensor:
+    """uint8 RGB [B, H, W, 3] -> float [B, 3, size, size]: the eccv16 pipeline's resize and ImageNet mean/std.
+
+    Frames already at `size` x `size` (the decoder can scale them in FFmpeg) are not resized again.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+    if x.shape[-2:] != (size, size):
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+class FeatureExtractor:
+    """GoogLeNet pool5 (1024-d) features of uint8 RGB frames, batched, under `torch.inference_mode`.
+
+    `weights` names the description written into outputs ("imagenet: FILE" or "random-init").
+    """
+
+    def __init__(self, model: GoogLeNet, weights: str, input_size: int = INPUT_SIZE, device: str | None = None):
+        self.device = select_device(device)
+        self.model = model.eval().to(self.device)
+        self.weights, self.input_size = weights, input_size
+
+    @property
+    def random_init(self) -> bool:
+        return self.weights == "random-init"
+
+    @torch.inference_mode()
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 RGB [B, H, W, 3] -> float32 [B, 1024]."""
+        x = preprocess(frames, self.input_size).to(self.device, non_blocking=True)
+        return self.model.features(x).float().cpu().numpy()
+
+
+def build_extractor(
+    weights: str | os.PathLike[str] | None = None,
+    random_init: bool = False,
+    input_size: int = INPUT_SIZE,
+    device: str | None = None,
+    seed: int = 0,
+) -> FeatureExtractor:
+    """The ImageNet GoogLeNet extractor (weights file, $SEMSUM_GOOGLENET_WEIGHTS, hub cache or download), or,
+    only when `random_init` is asked for explicitly, a randomly initialised one (seeded; for tests and demos).
+    """
+    if random_init:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return FeatureExtractor(load_googlenet(pretrained=False), "random-init", input_size, device)
+    model = load_googlenet(weights, pretrained=True)
+    return FeatureExtractor(model, f"imagenet: {_weights_file(weights)}", input_size, device)

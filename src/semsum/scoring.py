@@ -1,0 +1,145 @@
+"""Scorers for `semsum summarize`: what turns a sampled video into one importance score per sampled frame.
+
+The interface is deliberately small. A scorer has a `name` (written into scores.json and printed) and is
+called with a `SampledVideo`, returning float scores [n_steps] (higher = more important; any scale):
+
+    class MyScorer:
+        name = "my-scorer (what it is)"
+        def __call__(self, video: SampledVideo) -> np.ndarray: ...
+
+A `SampledVideo` carries the video's probe info, the sampled frame indices (`picks`), the decoded frame
+count, the features already computed (`features["features"]`: GoogLeNet pool5 [n_steps, 1024]), the KTS
+shots in steps (`step_segments`), and `iter_frames()` to stream the sampled frames again (same picks) for
+scorers that look at pixels themselves. Scorers live here or in their own modules and are picked by name
+in `make_scorer` (the CLI's `--scorer`), or given as objects to `semsum.pipeline.summarize`.
+
+Built in:
+* `CoverageScorer` (the default, training-free, no labels): how much of the video each KTS shot covers.
+* `RunScorer`: a run trained with `semsum train` on the features the pipeline computed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from semsum.errors import SemsumError
+from semsum.video.decode import VideoInfo, iter_sampled_frames
+
+
+@dataclass
+class SampledVideo:
+    """A video as the pipeline sampled it: everything a scorer may use."""
+
+    info: VideoInfo
+    picks: np.ndarray  # int64 [n_steps]: decoded-frame index of each sampled frame
+    n_frames: int  # frames actually decoded
+    features: dict[str, np.ndarray] = field(default_factory=dict)  # key -> [n_steps, D]
+    step_segments: np.ndarray | None = None  # int64 [n_shots, 2]: inclusive [first, last] step of each shot
+    step: int | None = 15
+    fps: float | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.picks)
+
+    def iter_frames(
+        self, batch_size: int = 32, size: tuple[int, int] | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Decode the sampled frames again, in batches of (picks, uint8 RGB [b, H, W, 3])."""
+        return iter(iter_sampled_frames(self.path, step=self.step, fps=self.fps, batch_size=batch_size, size=size))
+
+
+class Scorer(Protocol):
+    """Anything with a `name` that maps a SampledVideo to scores [n_steps]."""
+
+    name: str
+
+    def __call__(self, video: SampledVideo) -> np.ndarray: ...
+
+
+class CoverageScorer:
+    """Training-free: score each shot by its greedy gain in how well the chosen shots cover the whole video.
+
+    Features are centred on the video's mean (what all frames share says nothing about which to keep) and
+    L2-normalised. A set of shots S covers sampled frame i to the degree max(0, max_{s in S} cos(x_i, c_s)),
+    with c_s shot s's mean (normalised) feature; coverage F(S) sums that over all frames. This
+    facility-location function rewards representativeness (a shot like much of the video covers a lot) and
+    diversity (a shot like one already chosen adds little). Shots are taken greedily; a shot's score is its
+    marginal gain when taken divided by the first (largest) gain, so scores fall in [0, 1]. Every
+    step of a shot gets the shot's score. Needs no labels and no training, only the features.
+    """
+
+    name = "coverage (training-free: greedy facility-location coverage of the video's features by KTS shots)"
+
+    def __init__(self, feature_key: str = "features"):
+        self.feature_key = feature_key
+
+    def __call__(self, video: SampledVideo) -> np.ndarray:
+        if self.feature_key not in video.features:
+            raise SemsumError(f"{video.path}: the coverage scorer needs feature key {self.feature_key!r}")
+        x = np.asarray(video.features[self.feature_key], dtype=np.float64)
+        x = x - x.mean(axis=0)
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        segs = video.step_segments
+        if segs is None:
+            segs = np.array([[0, len(x) - 1]])
+        shot_of_step = np.repeat(np.arange(len(segs)), segs[:, 1] - segs[:, 0] + 1)
+        centres = np.stack([x[s : e + 1].mean(axis=0) for s, e in segs])
+        centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+        sim = np.clip(x @ centres.T, 0.0, None)  # [n_steps, n_shots]
+        covered = np.zeros(len(x))
+        gains = np.zeros(len(segs))
+        remaining = np.ones(len(segs), dtype=bool)
+        for _ in range(len(segs)):
+            gain = np.maximum(sim - covered[:, None], 0.0).sum(axis=0)
+            gain[~remaining] = -1.0
+            best = int(np.argmax(gain))
+            gains[best] = gain[best]
+            remaining[best] = False
+            covered = np.maximum(covered, sim[:, best])
+        top = gains.max()
+        shot_scores = gains / top if top > 0 else np.ones(len(segs))
+        return shot_scores[shot_of_step]
+
+
+class RunScorer:
+    """Scores from a run trained with `semsum train` (mean over its fold models, or one `fold`)."""
+
+    def __init__(self, run_dir: str | os.PathLike[str], fold: int | None = None, device: str = "cpu"):
+        from semsum.training import load_run
+
+        self.run = load_run(run_dir, fold=fold, device=device)
+        self.feature_keys = list(self.run.feature_keys)
+        self.name = f"run {run_dir} ({' + '.join(self.feature_keys)})"
+
+    def __call__(self, video: SampledVideo) -> np.ndarray:
+        missing = [k for k in self.feature_keys if k not in video.features]
+        if missing:
+            raise SemsumError(
+                f"{self.run.run_dir}: the run was trained on feature key {missing[0]!r}, but summarize computed "
+                f"only {', '.join(sorted(video.features))}"
+            )
+        x = np.concatenate([video.features[k] for k in self.feature_keys], axis=1).astype(np.float32)
+        return np.asarray(self.run.predict(x), dtype=np.float64).reshape(-1)
+
+
+SCORERS = ("coverage",)
+
+
+def make_scorer(name: str = "coverage", run_dir: str | os.PathLike[str] | None = None, device: str = "cpu") -> Scorer:
+    """The scorer for the CLI: a trained run when `run_dir` is given, else the named built-in scorer."""
+    if run_dir is not None:
+        return RunScorer(run_dir, device=device)
+    if name == "coverage":
+        return CoverageScorer()
+    raise SemsumError(f"unknown scorer {name!r} (available: {', '.join(SCORERS)})")
