@@ -188,3 +188,19 @@ def test_read_mapping_json_and_csv(tmp_path):
     c.write_text("video_1,a b.mp4\nvideo_2\n")
     with pytest.raises(SemsumError, match="row 2"):
         read_mapping(c)
+
+
+def test_zero_shot_scorer_summarizes_a_real_clip(tiny, shared_media, tmp_path):
+    """The pipeline's scorer interface end to end: bikes.mp4 -> zero-shot scores -> knapsack -> summary.mp4."""
+    import json
+
+    from semsum.features.googlenet import build_extractor
+    from semsum.pipeline import summarize
+
+    scorer = ZeroShotScorer(MLLMEmbedder(*load_videollava(tiny, device="cpu"), batch_size=6))
+    extractor = build_extractor(random_init=True, input_size=64, device="cpu")
+    result = summarize(shared_media / CLIP, tmp_path / "out", scorer, extractor, step=STEP, show_progress=False)
+    doc = json.loads(result.scores_path.read_text())
+    assert doc["scorer"].startswith("zero-shot") and result.summary_path.is_file() and result.selected
+    _, direct = scorer.score_video(shared_media / CLIP, STEP)
+    np.testing.assert_allclose(doc["step_scores"], direct, rtol=1e-4, atol=1e-6)

@@ -413,6 +413,17 @@ class MLLMEmbedder:
         """All sampled frames of one video at once, uint8 RGB [n_steps, H, W, 3]."""
         return self.embed_stream([frames])
 
+    def embed_sampled(self, video: Any, batch_size: int = 16) -> EmbedResult:
+        """Embed a `semsum.scoring.SampledVideo` (the summarize pipeline's video), decoding its sampled frames again.
+
+        This is how `semsum summarize` gets `features_mllm` for a new video when a run was trained on it.
+        """
+        result = self.embed_stream(frames for _, frames in video.iter_frames(batch_size=batch_size))
+        if len(result.embeddings) != video.n_steps:
+            got = len(result.embeddings)
+            raise SemsumError(f"{video.path}: decoded {got} sampled frames, expected {video.n_steps}")
+        return result
+
 
 class ZeroShotScorer:
     """A training-free summarizer scorer: the MLLM's own answer to the Importance Score prompt, per sampled frame.
@@ -420,6 +431,8 @@ class ZeroShotScorer:
     It reads the score from the same forward pass as the embedding (see the module docstring), so it costs one
     7B pass per sampled frame and needs no training data.
     """
+
+    name = "zero-shot (training-free: Video-LLaVA's expected answer to the paper's Importance Score prompt)"
 
     def __init__(self, embedder: MLLMEmbedder):
         if not embedder.score:
@@ -429,6 +442,10 @@ class ZeroShotScorer:
     @classmethod
     def from_pretrained(cls, model: str = DEFAULT_MODEL, **kwargs: Any) -> ZeroShotScorer:
         return cls(MLLMEmbedder.from_pretrained(model, "importance", **kwargs))
+
+    def __call__(self, video: Any) -> np.ndarray:
+        """The `semsum.scoring.Scorer` interface: scores [n_steps] in [0, 1] for a SampledVideo."""
+        return self.embedder.embed_sampled(video).scores
 
     def score_stream(self, batches: Iterable[np.ndarray]) -> np.ndarray:
         """Importance in [0, 1] per sampled frame, from consecutive uint8 RGB frame batches."""
