@@ -15,6 +15,9 @@ from semsum.features.mllm import (
     image_tokens_per_frame,
     load_videollava,
     masked_mean,
+    resolve_attention,
+    resolve_device,
+    resolve_dtype,
     window_indices,
 )
 from semsum.features.prompts import load_prompt
@@ -211,3 +214,18 @@ def test_bad_frames_are_refused(loaded):
     emb = MLLMEmbedder(*loaded)
     with pytest.raises(SemsumError, match="uint8 RGB"):
         emb.embed_frames(np.zeros((3, 8, 8), dtype=np.uint8))
+
+
+def test_device_dtype_attention_and_quantization_choices(tiny):
+    cpu = resolve_device("cpu")
+    assert resolve_dtype("auto", cpu) == torch.float32 and resolve_dtype("bfloat16", cpu) == torch.bfloat16
+    assert resolve_attention("auto", cpu, torch.float32) == "sdpa"
+    assert resolve_attention("eager", cpu, torch.float32) == "eager"
+    with pytest.raises(SemsumError, match="dtype 'half'"):
+        resolve_dtype("half", cpu)
+    with pytest.raises(SemsumError, match="needs a CUDA device"):
+        load_videollava(tiny, device="cpu", quantize="4bit")
+    with pytest.raises(SemsumError, match="expected 8bit or 4bit"):
+        load_videollava(tiny, device="cpu", quantize="2bit")
+    model, _, _ = load_videollava(tiny, device="cpu", dtype="bfloat16", attn="eager")
+    assert model.dtype == torch.bfloat16 and model.config._attn_implementation == "eager"
