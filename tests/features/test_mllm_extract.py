@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import filecmp
+
 import h5py
 import numpy as np
 import pytest
@@ -169,6 +171,7 @@ def test_interrupted_run_resumes_to_the_identical_file(embedder, shared_media, t
     extract_to_h5(embedder, videos, frames_of, out)
     assert calls == ["video_2", "video_3"]  # video_1 was not recomputed
     assert_same_file(whole, out)
+    assert filecmp.cmp(whole, out, shallow=False)  # byte for byte
 
 
 def test_frames_at_picks_checks_the_video(shared_media):
