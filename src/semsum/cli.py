@@ -235,6 +235,9 @@ def extract_mllm(
         bool, typer.Option("--replace-features", help="Write the embeddings as `features` instead of features_mllm.")
     ] = False,
     store_dtype: Annotated[str, typer.Option("--store-dtype", help="float32 or float16.")] = "float32",
+    scores_out: Annotated[
+        Path | None, typer.Option("--scores-out", help="Also write the zero-shot frame scores for `semsum evaluate`.")
+    ] = None,
 ) -> None:
     """MLLM semantic embeddings (paper Eq. 1) per sampled frame, plus zero-shot scores; resumable per video."""
     from semsum.features import mllm
@@ -261,3 +264,8 @@ def extract_mllm(
     else:
         dataset = mllm.extract_videos(embedder, videos, out, step, **options)
     console.print(f"wrote {out}: {len(dataset)} videos, {sum(v.n_steps for v in dataset)} windows")
+    if scores_out is not None:
+        from semsum.atomic import write_json
+
+        write_json(scores_out, mllm.zero_shot_frame_scores(dataset))
+        console.print(f"wrote {scores_out}: zero-shot frame scores (evaluate with `semsum evaluate {scores_out}`)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 
 import h5py
 import numpy as np
@@ -113,9 +114,14 @@ def test_cli_dataset_copies_every_key_and_maps_videos(tiny, shared_media, tmp_pa
     assert result.exit_code == 1 and "video_2: has no video_name; pass --mapping" in result.output
     mapping = tmp_path / "map.csv"
     mapping.write_text("key,file\nvideo_1,bikes.mp4\nvideo_2,bikes.mp4\n")
-    result = CliRunner().invoke(app, [*base, "--mapping", str(mapping), "--store-dtype", "float16"])
+    scores = tmp_path / "scores.json"
+    args = [*base, "--mapping", str(mapping), "--store-dtype", "float16", "--scores-out", str(scores)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = load_dataset(out)
+    frame_level = json.loads(scores.read_text())
+    assert len(frame_level["video_2"]) == 250
+    np.testing.assert_allclose(frame_level["video_2"][45:90], np.full(45, data["video_2"].extra["score_mllm"][1]))
     assert data.attrs["origin"] == "test" and data.attrs["mllm_store_dtype"] == "float16"
     for key, v in original.videos.items():
         got = data[key]
@@ -195,8 +201,6 @@ def test_read_mapping_json_and_csv(tmp_path):
 
 def test_zero_shot_scorer_summarizes_a_real_clip(tiny, shared_media, tmp_path):
     """The pipeline's scorer interface end to end: bikes.mp4 -> zero-shot scores -> knapsack -> summary.mp4."""
-    import json
-
     from semsum.features.googlenet import build_extractor
     from semsum.pipeline import summarize
 

@@ -674,3 +674,13 @@ def extract_videos(
         raise SemsumError(f"{out}: several videos share the name {dupes[0]!r}; rename one (keys are file stems)")
     paths = {g.key: Path(p) for g, p in zip(groups, videos, strict=True)}
     return extract_to_h5(embedder, groups, lambda v: frames_at_picks(paths[v.key], v.picks, v.n_frames), out, **kwargs)
+
+
+def zero_shot_frame_scores(dataset: Dataset) -> dict[str, list[float]]:
+    """Each video's `score_mllm` expanded to every frame: the JSON that `semsum evaluate` reads."""
+    from semsum.summary.keyshots import frame_scores
+
+    missing = [v.key for v in dataset if SCORE_KEY not in v.extra]
+    if missing:
+        raise SemsumError(f"{dataset.path}: {missing[0]} has no {SCORE_KEY} (only the importance prompt is scored)")
+    return {v.key: frame_scores(v.extra[SCORE_KEY], v.picks, v.n_frames).tolist() for v in dataset}
