@@ -202,6 +202,138 @@ def evaluate_cmd(
     )
 
 
+# ---------------------------------------------------------------- video
+dataset_app = _typer("Build eccv16-schema HDF5 files from raw videos.")
+app.add_typer(dataset_app, name="dataset")
+
+GoogLeNetWeights = Annotated[
+    Path | None,
+    typer.Option(
+        "--googlenet-weights",
+        help="torchvision GoogLeNet ImageNet weights (googlenet-1378be20.pth); default: $SEMSUM_GOOGLENET_WEIGHTS, "
+        "torch's hub cache, else download.",
+    ),
+]
+RandomGoogLeNet = Annotated[
+    bool,
+    typer.Option("--random-googlenet", help="Use a seeded random-initialised GoogLeNet (tests, demos; no weights)."),
+]
+InputSize = Annotated[int, typer.Option("--input-size", help="GoogLeNet input size (eccv16: 224).")]
+Step = Annotated[int | None, typer.Option("--step", help="Sample every STEP-th frame (default 15, the benchmarks').")]
+Fps = Annotated[float | None, typer.Option("--fps", help="Sample at this rate (timestamps) instead of --step.")]
+Device = Annotated[str, typer.Option("--device", help="auto (GPU when present), cpu, cuda, cuda:N.")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Frames per GoogLeNet batch.")]
+MaxSegment = Annotated[
+    int, typer.Option("--max-segment", help="KTS bound on shot length in sampled steps (0: unbounded, O(n^2) memory).")
+]
+
+
+def _sampling(step: int | None, fps: float | None) -> tuple[int | None, float | None]:
+    if step is not None and fps is not None:
+        raise SemsumError("give --step or --fps, not both")
+    return (15 if step is None and fps is None else step), fps
+
+
+def _extractor(weights: Path | None, random_init: bool, input_size: int, device: str):
+    from semsum.features.googlenet import build_extractor
+
+    if random_init and weights is not None:
+        raise SemsumError("give --googlenet-weights or --random-googlenet, not both")
+    return build_extractor(weights, random_init=random_init, input_size=input_size, device=device)
+
+
+@app.command("summarize")
+def summarize_cmd(
+    video: Annotated[Path, typer.Argument(help="Video file (anything FFmpeg reads: mp4, avi, webm, mkv, ...).")],
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<video stem>_summary).")
+    ] = None,
+    run: Annotated[
+        Path | None, typer.Option("--run", help="A run trained with `semsum train` on GoogLeNet features.")
+    ] = None,
+    scorer: Annotated[
+        str, typer.Option("--scorer", help="Scorer without --run: coverage (training-free).")
+    ] = "coverage",
+    budget: Annotated[float, typer.Option("--budget", help="Summary length as a fraction of the video.")] = 0.15,
+    step: Step = None,
+    fps: Fps = None,
+    googlenet_weights: GoogLeNetWeights = None,
+    random_googlenet: RandomGoogLeNet = False,
+    input_size: InputSize = 224,
+    device: Device = "auto",
+    batch_size: BatchSize = 32,
+    max_segment: MaxSegment = 240,
+) -> None:
+    """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
+    from semsum.pipeline import summarize
+    from semsum.scoring import make_scorer
+
+    step, fps = _sampling(step, fps)
+    out = out if out is not None else Path(f"{video.stem}_summary")
+    chosen = make_scorer(scorer, run, device="cpu" if device == "auto" else device)
+    extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
+    r = summarize(video, out, chosen, extractor, budget, step, fps, batch_size, max_segment or None)
+    console.print(
+        f"scorer: {chosen.name}\nfeatures: GoogLeNet pool5, {extractor.weights} on {extractor.device}\n"
+        f"{len(r.kts_shots)} KTS shots; kept {len(r.selected)} of {len(r.change_points)} selection units: "
+        f"{r.summary_seconds:.1f} s of {r.video.n_frames / r.video.info.fps:.1f} s"
+        f"{' with audio' if r.summary_has_audio else ''}\n"
+        f"wrote {r.summary_path}, {r.scores_path}, {r.timeline_path}"
+    )
+
+
+@dataset_app.command("build")
+def dataset_build(
+    videos: Annotated[Path, typer.Option("--videos", help="Folder of video files.")],
+    out: Annotated[Path, typer.Option("--out", help="eccv16-schema HDF5 file to write.")],
+    annotations: Annotated[
+        DatasetName | None,
+        typer.Option(
+            "--annotations", help="Add gtscore/user_summary from SumMe or TVSum (videos matched by file stem)."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    step: Step = None,
+    fps: Fps = None,
+    googlenet_weights: GoogLeNetWeights = None,
+    random_googlenet: RandomGoogLeNet = False,
+    input_size: InputSize = 224,
+    device: Device = "auto",
+    batch_size: BatchSize = 32,
+    max_segment: MaxSegment = 240,
+) -> None:
+    """Features, picks, n_frames and KTS change points per video (resumable; atomic), plus annotations."""
+    from semsum.data.build import build_dataset
+
+    step, fps = _sampling(step, fps)
+    extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
+    ds = build_dataset(
+        videos,
+        out,
+        extractor,
+        annotations.value if annotations else None,
+        data_dir,
+        step,
+        fps,
+        batch_size,
+        max_segment or None,
+    )
+    console.print(f"wrote {out}: {len(ds)} videos ({', '.join(ds.keys()[:5])}{', ...' if len(ds) > 5 else ''})")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the sample video and its summary.")] = Path(
+        "semsum_demo"
+    ),
+    googlenet_weights: GoogLeNetWeights = None,
+) -> None:
+    """Generate a 60 s sample video (5 scenes, with sound) and summarize it end to end."""
+    from semsum.demo import run_demo
+
+    run_demo(out, googlenet_weights, console)
+
+
 # ---------------------------------------------------------------- extract
 extract_app = _typer("Compute features for a dataset file or for loose videos.")
 app.add_typer(extract_app, name="extract")

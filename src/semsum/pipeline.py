@@ -29,11 +29,12 @@ THUMB_HEIGHT = 54
 
 
 def _progress(show: bool):
+    """Progress bars on stderr that vanish when done (stdout stays for results and one-line errors)."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not show
-    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True), transient=True, disable=not show)
 
 
 def _thumbnail(frame: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -82,20 +83,19 @@ def sample_video(
         step=step,
         fps=fps,
     )
-    # Random-init CNN features (tests, demos) share one dominant direction: centre them so KTS sees the content.
-    cps = kts(video.features["features"], max_segment=max_segment, centre=extractor.random_init)
+    cps = kts(video.features["features"], max_segment=max_segment)
     bounds = np.concatenate([[0], cps, [video.n_steps]])
     video.step_segments = np.stack([bounds[:-1], bounds[1:] - 1], axis=1)
     return video, thumbs
 
 
-def split_long_shots(change_points: np.ndarray, max_len: int) -> np.ndarray:
-    """Split every [start, end] shot longer than `max_len` frames into equal consecutive parts that fit.
+def split_long_shots(segments: np.ndarray, max_len: int) -> np.ndarray:
+    """Split every inclusive [start, end] segment longer than `max_len` into equal consecutive parts that fit.
 
     A shot longer than the whole budget can never be selected by the knapsack; its parts can.
     """
     out = []
-    for s, e in np.asarray(change_points, dtype=np.int64):
+    for s, e in np.asarray(segments, dtype=np.int64):
         parts = -(-(e - s + 1) // max(max_len, 1))
         bounds = np.linspace(s, e + 1, parts + 1).round().astype(np.int64)
         out.extend(zip(bounds[:-1], bounds[1:] - 1, strict=True))
@@ -162,7 +162,9 @@ def summarize(
         )
         bar.update(task, total=video.n_steps, completed=video.n_steps)
         kts_shots = change_points_to_segments(video.step_segments[1:, 0], video.picks, video.n_frames)
-        cps = split_long_shots(kts_shots, int(budget * video.n_frames))
+        # Selection units: KTS shots, those longer than the budget split into equal parts that fit it.
+        video.step_segments = split_long_shots(video.step_segments, max(1, int(budget * video.n_steps)))
+        cps = change_points_to_segments(video.step_segments[1:, 0], video.picks, video.n_frames)
         steps = np.asarray(scorer(video), dtype=np.float64).reshape(-1)
         if steps.shape != (video.n_steps,) or not np.all(np.isfinite(steps)):
             raise SemsumError(

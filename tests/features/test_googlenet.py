@@ -65,7 +65,16 @@ def test_offline_download_error_says_what_to_do(tmp_path, monkeypatch):
     assert "googlenet-1378be20.pth" in msg and "--googlenet-weights" in msg and "\n" not in msg
 
 
-def test_extractor_preprocessing_and_batches(tmp_path):
+@pytest.fixture
+def one_thread():
+    """Two shared cores: one torch thread avoids OpenMP oversubscription stalls (10x here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
     import numpy as np
 
     from semsum.features.googlenet import IMAGENET_MEAN, IMAGENET_STD, build_extractor, preprocess, select_device
@@ -80,7 +89,8 @@ def test_extractor_preprocessing_and_batches(tmp_path):
     assert extractor.weights == "random-init" and extractor.device == select_device()
     frames = np.random.default_rng(0).integers(0, 256, size=(3, 50, 70, 3), dtype=np.uint8)
     feats = extractor(frames)
-    assert feats.shape == (3, 1024) and feats.dtype == np.float32 and (feats >= 0).all()
+    assert feats.shape == (3, 1024) and feats.dtype == np.float32
+    assert extractor.offset.shape == (1024,) and (feats + extractor.offset >= 0).all()  # pool5 after ReLU
     np.testing.assert_allclose(extractor(frames[1:2]), feats[1:2], rtol=1e-4, atol=1e-5)  # batch-independent
     again = build_extractor(random_init=True, input_size=64)  # seeded: the same random network
     np.testing.assert_allclose(again(frames), feats, rtol=1e-4, atol=1e-5)

@@ -82,11 +82,3 @@ def test_bad_features():
         kts(np.zeros((0, 4)))
     with pytest.raises(SemsumError, match="NaN"):
         kts(np.full((5, 4), np.nan))
-
-
-def test_centring_removes_a_shared_dominant_direction():
-    rng = np.random.default_rng(5)
-    x, cuts = _piecewise(rng, [20, 20, 20], dim=16, noise=0.05)
-    shared = x + 50.0  # every frame now points almost the same way: cos ~ 0.99
-    assert kts(shared).size == 0
-    assert np.array_equal(kts(shared, centre=True), cuts)

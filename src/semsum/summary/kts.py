@@ -70,14 +70,11 @@ def kts(
     vmax: float = 1.0,
     normalize: bool = True,
     max_segment: int | None = MAX_SEGMENT,
-    centre: bool = False,
 ) -> np.ndarray:
     """Change points (int64, ascending step indices where a new segment starts) of `features` [n, D].
 
     Linear kernel on the (by default L2-normalised) features; the number of change points is chosen
-    automatically as in `cpd_auto`, among 0..`max_change_points` (default n - 1). `centre` subtracts the
-    sequence's mean feature first (off by default, as in the field's tools; the pipeline turns it on for
-    randomly initialised CNN features, which share one dominant direction across all frames).
+    automatically as in `cpd_auto`, among 0..`max_change_points` (default n - 1).
     """
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or len(x) == 0:
@@ -85,8 +82,6 @@ def kts(
     if not np.all(np.isfinite(x)):
         raise SemsumError("kts: features contain NaN or infinity")
     n = len(x)
-    if centre:
-        x = x - x.mean(axis=0)
     if normalize:
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     width = n if max_segment is None else int(min(max_segment, n))
