@@ -252,8 +252,12 @@ def summarize_cmd(
         Path | None, typer.Option("--run", help="A run trained with `semsum train` on GoogLeNet features.")
     ] = None,
     scorer: Annotated[
-        str, typer.Option("--scorer", help="Scorer without --run: coverage (training-free).")
+        str,
+        typer.Option("--scorer", help="Scorer without --run: coverage or zero-shot (Video-LLaVA); both training-free."),
     ] = "coverage",
+    mllm_model: Annotated[
+        str | None, typer.Option("--mllm-model", help="zero-shot: Video-LLaVA id or local folder (default: 7B-hf).")
+    ] = None,
     budget: Annotated[float, typer.Option("--budget", help="Summary length as a fraction of the video.")] = 0.15,
     step: Step = None,
     fps: Fps = None,
@@ -270,7 +274,9 @@ def summarize_cmd(
 
     step, fps = _sampling(step, fps)
     out = out if out is not None else Path(f"{video.stem}_summary")
-    chosen = make_scorer(scorer, run, device="cpu" if device == "auto" else device)
+    chosen = make_scorer(
+        scorer, run, device="cpu" if device == "auto" else device, mllm_model=mllm_model, mllm_device=device
+    )
     extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
     r = summarize(video, out, chosen, extractor, budget, step, fps, batch_size, max_segment or None)
     console.print(

@@ -199,15 +199,14 @@ def test_read_mapping_json_and_csv(tmp_path):
         read_mapping(c)
 
 
-def test_zero_shot_scorer_summarizes_a_real_clip(tiny, shared_media, tmp_path):
-    """The pipeline's scorer interface end to end: bikes.mp4 -> zero-shot scores -> knapsack -> summary.mp4."""
-    from semsum.features.googlenet import build_extractor
-    from semsum.pipeline import summarize
-
-    scorer = ZeroShotScorer(MLLMEmbedder(*load_videollava(tiny, device="cpu"), batch_size=6))
-    extractor = build_extractor(random_init=True, input_size=64, device="cpu")
-    result = summarize(shared_media / CLIP, tmp_path / "out", scorer, extractor, step=STEP, show_progress=False)
-    doc = json.loads(result.scores_path.read_text())
-    assert doc["scorer"].startswith("zero-shot") and result.summary_path.is_file() and result.selected
+def test_summarize_zero_shot_on_a_real_clip(tiny, shared_media, tmp_path):
+    """`semsum summarize --scorer zero-shot`: bikes.mp4 -> zero-shot scores -> knapsack -> summary.mp4."""
+    out = tmp_path / "summary"
+    args = ["summarize", str(shared_media / CLIP), "-o", str(out), "--scorer", "zero-shot", "--mllm-model", tiny]
+    result = CliRunner().invoke(app, [*args, "--step", str(STEP), "--random-googlenet", "--input-size", "64"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "scores.json").read_text())
+    assert doc["scorer"].startswith("zero-shot") and (out / "summary.mp4").is_file() and doc["selected_shots"]
+    scorer = ZeroShotScorer(MLLMEmbedder(*load_videollava(tiny, device="cpu")))
     _, direct = scorer.score_video(shared_media / CLIP, STEP)
     np.testing.assert_allclose(doc["step_scores"], direct, rtol=1e-4, atol=1e-6)
