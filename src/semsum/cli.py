@@ -252,8 +252,12 @@ def summarize_cmd(
         Path | None, typer.Option("--run", help="A run trained with `semsum train` on GoogLeNet features.")
     ] = None,
     scorer: Annotated[
-        str, typer.Option("--scorer", help="Scorer without --run: coverage (training-free).")
+        str,
+        typer.Option("--scorer", help="Scorer without --run: coverage or zero-shot (Video-LLaVA); both training-free."),
     ] = "coverage",
+    mllm_model: Annotated[
+        str | None, typer.Option("--mllm-model", help="zero-shot: Video-LLaVA id or local folder (default: 7B-hf).")
+    ] = None,
     budget: Annotated[float, typer.Option("--budget", help="Summary length as a fraction of the video.")] = 0.15,
     step: Step = None,
     fps: Fps = None,
@@ -270,7 +274,9 @@ def summarize_cmd(
 
     step, fps = _sampling(step, fps)
     out = out if out is not None else Path(f"{video.stem}_summary")
-    chosen = make_scorer(scorer, run, device="cpu" if device == "auto" else device)
+    chosen = make_scorer(
+        scorer, run, device="cpu" if device == "auto" else device, mllm_model=mllm_model, mllm_device=device
+    )
     extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
     r = summarize(video, out, chosen, extractor, budget, step, fps, batch_size, max_segment or None)
     console.print(
@@ -461,3 +467,72 @@ def features_captions(
 
     ds = write_caption_features(captions, dataset.value, out, text_model, data_dir, device)
     console.print(f"wrote {len(ds)} videos ({sum(v.n_steps for v in ds)} steps) to {out}")
+
+
+# ---------------------------------------------------------------- extract
+extract_app = _typer("Compute features for a dataset file or for loose videos.")
+app.add_typer(extract_app, name="extract")
+
+
+@extract_app.command("mllm")
+def extract_mllm(
+    videos: Annotated[list[Path] | None, typer.Argument(help="Loose video files (instead of --h5/--videos).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output eccv16 HDF5 file (written atomically).")] = ...,
+    h5: Annotated[Path | None, typer.Option("--h5", help="Input eccv16 dataset; every key is copied.")] = None,
+    videos_dir: Annotated[Path | None, typer.Option("--videos", help="Folder with the dataset's videos.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="JSON {key: file} or CSV key,file (default: video_name).")
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="Hugging Face id or local folder of a Video-LLaVA (-hf) model.")
+    ] = "LanguageBind/Video-LLaVA-7B-hf",
+    revision: Annotated[str | None, typer.Option("--revision", help="Model revision (hub only).")] = None,
+    prompt: Annotated[str, typer.Option("--prompt", help="importance, summarize, or a prompt file.")] = "importance",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward pass.")] = 4,
+    vision_cache: Annotated[
+        bool, typer.Option("--vision-cache/--no-vision-cache", help="Encode each frame once for its 8 windows.")
+    ] = True,
+    padding: Annotated[str, typer.Option("--padding", help="Window edges: edge (repeat) or reflect.")] = "edge",
+    step: Annotated[int, typer.Option("--step", help="Loose videos: sample every STEP-th frame.")] = 15,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", help="auto (bf16/fp16 on GPU), float32, bfloat16.")] = "auto",
+    attn: Annotated[str, typer.Option("--attn", help="auto (flash_attention_2 if installed, else sdpa).")] = "auto",
+    quantize: Annotated[str | None, typer.Option("--quantize", help="8bit or 4bit (CUDA + bitsandbytes).")] = None,
+    replace_features: Annotated[
+        bool, typer.Option("--replace-features", help="Write the embeddings as `features` instead of features_mllm.")
+    ] = False,
+    store_dtype: Annotated[str, typer.Option("--store-dtype", help="float32 or float16.")] = "float32",
+    scores_out: Annotated[
+        Path | None, typer.Option("--scores-out", help="Also write the zero-shot frame scores for `semsum evaluate`.")
+    ] = None,
+) -> None:
+    """MLLM semantic embeddings (paper Eq. 1) per sampled frame, plus zero-shot scores; resumable per video."""
+    from semsum.features import mllm
+
+    if bool(videos) == (h5 is not None):
+        raise SemsumError("extract mllm: give either VIDEO files or --h5 DATASET.h5 with --videos DIR")
+    if h5 is not None and videos_dir is None:
+        raise SemsumError(f"{h5}: --videos DIR is needed to find the dataset's videos")
+    embedder = mllm.MLLMEmbedder.from_pretrained(
+        model,
+        prompt,
+        revision=revision,
+        device=device,
+        dtype=dtype,
+        attn=attn,
+        quantize=quantize,
+        batch_size=batch_size,
+        vision_cache=vision_cache,
+        padding=padding,
+    )
+    options = {"replace_features": replace_features, "store_dtype": store_dtype, "progress": True}
+    if h5 is not None:
+        dataset = mllm.extract_dataset(embedder, h5, videos_dir, out, mapping, **options)
+    else:
+        dataset = mllm.extract_videos(embedder, videos, out, step, **options)
+    console.print(f"wrote {out}: {len(dataset)} videos, {sum(v.n_steps for v in dataset)} windows")
+    if scores_out is not None:
+        from semsum.atomic import write_json
+
+        write_json(scores_out, mllm.zero_shot_frame_scores(dataset))
+        console.print(f"wrote {scores_out}: zero-shot frame scores (evaluate with `semsum evaluate {scores_out}`)")

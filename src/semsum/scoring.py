@@ -16,6 +16,8 @@ in `make_scorer` (the CLI's `--scorer`), or given as objects to `semsum.pipeline
 Built in:
 * `CoverageScorer` (the default, training-free, no labels): how much of the video each KTS shot covers.
 * `RunScorer`: a run trained with `semsum train` on the features the pipeline computed.
+* `zero-shot` (`semsum.features.mllm.ZeroShotScorer`, training-free): Video-LLaVA's expected answer to the
+  paper's Importance Score prompt for the 8-frame window around each sampled frame.
 """
 
 from __future__ import annotations
@@ -147,13 +149,26 @@ class RunScorer:
         return np.asarray(self.run.predict(x), dtype=np.float64).reshape(-1)
 
 
-SCORERS = ("coverage",)
+SCORERS = ("coverage", "zero-shot")
 
 
-def make_scorer(name: str = "coverage", run_dir: str | os.PathLike[str] | None = None, device: str = "cpu") -> Scorer:
-    """The scorer for the CLI: a trained run when `run_dir` is given, else the named built-in scorer."""
+def make_scorer(
+    name: str = "coverage",
+    run_dir: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    mllm_model: str | None = None,
+    mllm_device: str = "auto",
+) -> Scorer:
+    """The scorer for the CLI: a trained run when `run_dir` is given, else the named built-in scorer.
+
+    `zero-shot` is `semsum.features.mllm.ZeroShotScorer` on Video-LLaVA `mllm_model` (default: the paper's).
+    """
     if run_dir is not None:
         return RunScorer(run_dir, device=device)
     if name == "coverage":
         return CoverageScorer()
+    if name == "zero-shot":
+        from semsum.features.mllm import DEFAULT_MODEL, ZeroShotScorer
+
+        return ZeroShotScorer.from_pretrained(mllm_model or DEFAULT_MODEL, device=mllm_device)
     raise SemsumError(f"unknown scorer {name!r} (available: {', '.join(SCORERS)})")

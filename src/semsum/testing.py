@@ -84,3 +84,82 @@ def make_synthetic_dataset(
     dataset = Dataset(videos={v.key: v for v in videos}, attrs={"generator": "semsum.testing"})
     save_dataset(path, dataset)
     return dataset
+
+
+def make_tiny_videollava(path: str | os.PathLike[str], seed: int = 0, image_size: int = 32, patch_size: int = 8) -> str:
+    """Write a tiny randomly initialised Video-LLaVA (model, tokenizer, image processor) to `path`; return it.
+
+    Same architecture and file layout as `LanguageBind/Video-LLaVA-7B-hf` (CLIP vision towers, projector, Llama),
+    only small: 2-layer towers of width 32, a 2-layer Llama of width 64, 32x32 px frames in 8x8 patches (16 visual
+    tokens per frame instead of 256). The tokenizer is a word-level one over the built-in prompts' words, digits
+    split one per token as in Llama, with `<image>`/`<video>` special tokens. Load it with `--model PATH`.
+    """
+    import re
+    from importlib import resources
+
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import (
+        CLIPVisionConfig,
+        LlamaConfig,
+        PreTrainedTokenizerFast,
+        VideoLlavaConfig,
+        VideoLlavaForConditionalGeneration,
+        VideoLlavaImageProcessor,
+    )
+
+    specials = ["<unk>", "<s>", "</s>", "<pad>", "<image>", "<video>"]
+    prompts = resources.files("semsum.features").joinpath("prompts")
+    text = " ".join(f.read_text("utf-8") for f in prompts.iterdir() if f.name.endswith(".txt"))
+    words = set(re.findall(r"\w+|[^\w\s]", text.replace("<image>", " "))) | set("0123456789") | {"ASSISTANT", "Score"}
+    vocab = {t: i for i, t in enumerate(specials + sorted(words - set(specials)))}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
+    )
+    backend.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", vocab["<s>"])])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        additional_special_tokens=["<image>", "<video>"],
+    )
+    image_processor = VideoLlavaImageProcessor(
+        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+    )
+    vision = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+        projection_dim=32,
+    )
+    text_config = LlamaConfig(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=4096,
+        pad_token_id=vocab["<pad>"],
+        bos_token_id=vocab["<s>"],
+        eos_token_id=vocab["</s>"],
+    )
+    config = VideoLlavaConfig(
+        vision_config=vision,
+        text_config=text_config,
+        image_token_index=vocab["<image>"],
+        video_token_index=vocab["<video>"],
+        image_seq_length=(image_size // patch_size) ** 2,
+    )
+    torch.manual_seed(seed)
+    model = VideoLlavaForConditionalGeneration(config).eval()
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    image_processor.save_pretrained(path)
+    return str(path)
