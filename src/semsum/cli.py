@@ -507,7 +507,7 @@ def extract_mllm(
     ] = None,
 ) -> None:
     """MLLM semantic embeddings (paper Eq. 1) per sampled frame, plus zero-shot scores; resumable per video."""
-    from semsum.features import mllm
+    from semsum.features import mllm, storage
 
     if bool(videos) == (h5 is not None):
         raise SemsumError("extract mllm: give either VIDEO files or --h5 DATASET.h5 with --videos DIR")
@@ -527,12 +527,12 @@ def extract_mllm(
     )
     options = {"replace_features": replace_features, "store_dtype": store_dtype, "progress": True}
     if h5 is not None:
-        dataset = mllm.extract_dataset(embedder, h5, videos_dir, out, mapping, **options)
+        dataset = storage.extract_dataset(embedder, h5, videos_dir, out, mapping, **options)
     else:
-        dataset = mllm.extract_videos(embedder, videos, out, step, **options)
+        dataset = storage.extract_videos(embedder, videos, out, step, **options)
     console.print(f"wrote {out}: {len(dataset)} videos, {sum(v.n_steps for v in dataset)} windows")
     if scores_out is not None:
         from semsum.atomic import write_json
 
-        write_json(scores_out, mllm.zero_shot_frame_scores(dataset))
+        write_json(scores_out, storage.zero_shot_frame_scores(dataset))
         console.print(f"wrote {scores_out}: zero-shot frame scores (evaluate with `semsum evaluate {scores_out}`)")

@@ -27,8 +27,8 @@ from semsum.errors import SemsumError
 from semsum.features.googlenet import FeatureExtractor
 from semsum.summary.keyshots import select_shots, shot_scores, shots_to_summary
 from semsum.summary.kts import MAX_SEGMENT, change_points_to_segments
+from semsum.video.decode import VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ogv")
 FRAME_COUNT_SLACK = 0.01  # fraction of the annotation's frame count (at least 3 frames)
 
 

@@ -25,6 +25,8 @@ import numpy as np
 from semsum.errors import SemsumError
 
 #: A container's frame count is trusted when it agrees with duration x fps to within this fraction.
+#: File suffixes taken for videos when a folder is scanned.
+VIDEO_SUFFIXES = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ogv")
 COUNT_TOLERANCE = 0.02
 
 

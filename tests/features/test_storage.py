@@ -13,15 +13,9 @@ from typer.testing import CliRunner
 from semsum.cli import app
 from semsum.data.h5 import Dataset, VideoData, load_dataset, save_dataset
 from semsum.errors import SemsumError
-from semsum.features.mllm import (
-    MLLMEmbedder,
-    ZeroShotScorer,
-    extract_to_h5,
-    frames_at_picks,
-    load_videollava,
-    read_mapping,
-)
+from semsum.features.mllm import MLLMEmbedder, load_videollava
 from semsum.features.prompts import load_prompt
+from semsum.features.storage import embed_video, extract_to_h5, frames_at_picks, read_mapping
 from semsum.testing import make_tiny_videollava, synthetic_video
 
 CLIP = "bikes.mp4"  # 10 s, 250 frames at 25 fps
@@ -77,10 +71,9 @@ def test_cli_on_a_real_clip_loose_video(tiny, shared_media, tmp_path):
     assert data.attrs["mllm_model"] == tiny and data.attrs["mllm_store_dtype"] == "float32"
     assert not out.with_name(out.name + ".parts").exists()
     # zero-shot scores of the same clip straight from the scorer
-    scorer = ZeroShotScorer(MLLMEmbedder(*load_videollava(tiny, device="cpu")))
-    group, scores = scorer.score_video(shared_media / CLIP, STEP)
+    group = embed_video(MLLMEmbedder(*load_videollava(tiny, device="cpu")), shared_media / CLIP, STEP)
     assert group.picks.tolist() == video.picks.tolist()
-    np.testing.assert_allclose(scores, video.extra["score_mllm"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(group.extra["score_mllm"], video.extra["score_mllm"], rtol=1e-4, atol=1e-6)
 
 
 def clip_dataset(path) -> Dataset:
@@ -207,6 +200,5 @@ def test_summarize_zero_shot_on_a_real_clip(tiny, shared_media, tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["scorer"].startswith("zero-shot") and (out / "summary.mp4").is_file() and doc["selected_shots"]
-    scorer = ZeroShotScorer(MLLMEmbedder(*load_videollava(tiny, device="cpu")))
-    _, direct = scorer.score_video(shared_media / CLIP, STEP)
-    np.testing.assert_allclose(doc["step_scores"], direct, rtol=1e-4, atol=1e-6)
+    direct = embed_video(MLLMEmbedder(*load_videollava(tiny, device="cpu")), shared_media / CLIP, STEP)
+    np.testing.assert_allclose(doc["step_scores"], direct.extra["score_mllm"], rtol=1e-4, atol=1e-6)
