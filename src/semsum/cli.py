@@ -94,7 +94,9 @@ def align_train(
     lr_g: Annotated[float, typer.Option(help="Generator learning rate while adversarial.")] = 2e-4,
     lr_d: Annotated[float, typer.Option(help="Discriminator learning rate.")] = 2e-4,
     adv_weight: Annotated[float, typer.Option(help="Weight of Eq. 3 in regression+adversarial.")] = 0.1,
-    warmup_epochs: Annotated[int, typer.Option(help="two-stage: regression epochs first.")] = 10,
+    warmup_epochs: Annotated[
+        int | None, typer.Option(help="Regression epochs before adversarial ones (default: two-stage 10, else 0).")
+    ] = None,
     gp: Annotated[str, typer.Option(help="Gradient penalty: none | wgan-gp | r1.")] = "none",
     gp_weight: Annotated[float, typer.Option()] = 10.0,
     feature_matching: Annotated[float, typer.Option(help="Weight of the feature-matching loss.")] = 0.0,

@@ -7,6 +7,11 @@
 | `two-stage`              | `regression` warm start, then `adversarial`      | warm start only  |
 | `conditional`            | Eq. 3 with D(x, y) seeing aligned pairs          | yes, through D   |
 | `regression+adversarial` | MSE + cosine + `adv_weight` * Eq. 3              | yes              |
+
+`warmup_epochs` regression epochs can precede any adversarial mode (`two-stage` is `adversarial` with 10).
+Stabilizers for every adversarial mode: `gp` (WGAN-GP or R1), `feature_matching`, `spectral_norm`; for the
+unpaired case the vec2vec terms `cycle_weight` (an inverse map G and a discriminator on the x side) and
+`vsp_weight`.
 """
 
 from __future__ import annotations
@@ -45,7 +50,9 @@ class TrainConfig:
     lr_g: float = 2e-4  # generator learning rate while adversarial (two-stage: the fine-tuning stage)
     lr_d: float = 2e-4
     adv_weight: float = 0.1  # weight of Eq. 3 in `regression+adversarial`
-    warmup_epochs: int = 10  # `two-stage`: regression epochs before adversarial fine-tuning
+    # Regression epochs before the adversarial ones (the two-stage stabilizer); None: 10 for `two-stage`,
+    # 0 for the other modes. Any adversarial mode can be warm-started this way.
+    warmup_epochs: int | None = None
     d_width: int = 512
     d_depth: int = 2
     gp: str = "none"  # none | wgan-gp | r1
@@ -56,6 +63,14 @@ class TrainConfig:
     vsp_weight: float = 0.0  # vec2vec: vector-space preservation
     seed: int = 0
     device: str = "auto"
+
+    @property
+    def warmup(self) -> int:
+        if self.mode == "regression":
+            return 0
+        if self.warmup_epochs is None:
+            return 10 if self.mode == "two-stage" else 0
+        return self.warmup_epochs
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -106,10 +121,7 @@ class _Trainer:
             self.inverse = ResidualMLP(out_dim, in_dim, max(cfg.depth, 1), cfg.width).to(device)
             self.disc_x = losses.Discriminator(in_dim, cfg.d_width, cfg.d_depth, 0, cfg.spectral_norm).to(device)
             self.opt_d = _adam([*self.disc.parameters(), *self.disc_x.parameters()], cfg.lr_d, True)
-        self.set_stage(self.first_stage())
-
-    def first_stage(self) -> str:
-        return "regression" if self.cfg.mode in ("regression", "two-stage") else "adversarial"
+        self.set_stage("regression" if cfg.mode == "regression" or cfg.warmup > 0 else "adversarial")
 
     def set_stage(self, stage: str) -> None:
         """(Re)create the generator optimiser: regression uses `lr`, adversarial stages `lr_g`."""
@@ -240,7 +252,7 @@ def train_mapper(
     with _progress(progress) as bar:
         task = bar.add_task(f"align {config.mode}", total=config.epochs, info="")
         for epoch in range(config.epochs):
-            if config.mode == "two-stage" and epoch == config.warmup_epochs:
+            if config.mode != "regression" and epoch == config.warmup and epoch > 0:
                 trainer.set_stage("adversarial")
             mapper.train()
             start = time.perf_counter()
