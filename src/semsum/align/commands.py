@@ -54,8 +54,10 @@ def train_from_h5(
         mapper = result.mapper
         detail = f"{config.mode}, {len(result.history)} epochs"
     save_mapper(mapper, out)
-    watched = f", held-out cosine {mean_cosine(apply_mapper(mapper, xv), yv):.4f} on {len(watch_keys)} videos"
-    return f"{out}: {detail}, {len(x)} pairs from {len(fit_keys)} videos" + (watched if xv is not None else "")
+    summary = f"{out}: {detail}, {len(x)} pairs from {len(fit_keys)} videos"
+    if xv is not None:
+        summary += f", held-out cosine {mean_cosine(apply_mapper(mapper, xv), yv):.4f} on {len(watch_keys)} videos"
+    return summary
 
 
 def apply_to_h5(

@@ -1,0 +1,66 @@
+"""Ridge against the residual MLP at the realistic size: 1024 -> 4096, about 30,000 training pairs
+(SumMe and TVSum together). Results go to benchmarks/align_fullsize.json. Run by hand:
+
+    PYTHONPATH=src python benchmarks/align_fullsize.py [--pairs 30000] [--epochs 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from semsum.align import TrainConfig, apply_mapper, fit_ridge, mean_cosine, mean_target, top1_retrieval, train_mapper
+from semsum.atomic import write_json
+from semsum.testing import make_teacher, teacher_pairs
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=30000)
+    parser.add_argument("--test", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--depth", type=int, default=1)
+    parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    teacher = make_teacher(in_dim=1024, out_dim=4096, hidden=512, scale=2.0, noise=0.1)
+    x, y = teacher_pairs(teacher, args.pairs + args.test, seed=100)
+    x_train, y_train, x_test, y_test = x[: args.pairs], y[: args.pairs], x[args.pairs :], y[args.pairs :]
+    out: dict = {"teacher": "1024 -> 4096, hidden 512, scale 2, noise 0.1", "n_train": args.pairs, "n_test": args.test}
+    mean_pred = mean_target(y_train, len(y_test))
+    out["mean"] = {"cosine": mean_cosine(mean_pred, y_test), "top1": top1_retrieval(mean_pred, y_test)}
+    start = time.perf_counter()
+    ridge, alpha = fit_ridge(x_train, y_train)
+    pred = apply_mapper(ridge, x_test)
+    out["ridge"] = {
+        "alpha": alpha,
+        "seconds": time.perf_counter() - start,
+        "cosine": mean_cosine(pred, y_test),
+        "top1": top1_retrieval(pred, y_test),
+        "train_cosine": mean_cosine(apply_mapper(ridge, x_train[: args.test]), y_train[: args.test]),
+    }
+    print("ridge", out["ridge"], flush=True)
+    cfg = TrainConfig(depth=args.depth, width=args.width, epochs=args.epochs, lr=3e-3, batch_size=256)
+    res = train_mapper(x_train, y_train, cfg, x_test, y_test, progress=True)
+    pred = apply_mapper(res.mapper, x_test)
+    out["mlp"] = {
+        "depth": args.depth,
+        "width": args.width,
+        "epochs": args.epochs,
+        "history": res.history,
+        "cosine": mean_cosine(pred, y_test),
+        "top1": top1_retrieval(pred, y_test),
+        "train_cosine": mean_cosine(apply_mapper(res.mapper, x_train[: args.test]), y_train[: args.test]),
+    }
+    print("mlp", {k: v for k, v in out["mlp"].items() if k != "history"}, flush=True)
+    write_json(HERE / "align_fullsize.json", out)
+
+
+if __name__ == "__main__":
+    main()
