@@ -23,7 +23,7 @@ def test_regression_fits_a_teacher_that_ridge_cannot(pairs):
     x, y, xt, yt = pairs
     ridge, _ = fit_ridge(x, y)
     ridge_cos = mean_cosine(apply_mapper(ridge, xt), yt)
-    result = train_mapper(x, y, TrainConfig(epochs=20, **SMALL), xt, yt)
+    result = train_mapper(x, y, TrainConfig(epochs=12, **SMALL), xt, yt)
     assert ridge_cos < 0.8
     assert result.history[-1]["val_cosine"] >= 0.95
     assert not result.diverged
@@ -32,14 +32,14 @@ def test_regression_fits_a_teacher_that_ridge_cannot(pairs):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"mode": "two-stage", "warmup_epochs": 15, "gp": "r1", "gp_weight": 1.0, "feature_matching": 1.0},
-        {"mode": "conditional", "warmup_epochs": 15, "spectral_norm": True},
-        {"mode": "regression+adversarial", "warmup_epochs": 10, "feature_matching": 1.0},
+        {"mode": "two-stage", "warmup_epochs": 8, "gp": "r1", "gp_weight": 1.0, "feature_matching": 1.0},
+        {"mode": "conditional", "warmup_epochs": 8, "spectral_norm": True},
+        {"mode": "regression+adversarial", "warmup_epochs": 4, "feature_matching": 1.0},
     ],
 )
 def test_modes_that_use_pairs_converge_without_divergence(pairs, overrides, tmp_path):
     x, y, xt, yt = pairs
-    cfg = TrainConfig(epochs=20, **SMALL, **overrides)
+    cfg = TrainConfig(epochs=12, **SMALL, **overrides)
     result = train_mapper(x, y, cfg, xt, yt, log_dir=tmp_path)
     cosines = [row["val_cosine"] for row in result.history]
     assert not result.diverged
@@ -49,7 +49,7 @@ def test_modes_that_use_pairs_converge_without_divergence(pairs, overrides, tmp_
     events.Reload()
     tags = set(events.Tags()["scalars"])
     assert {"align/loss_d", "align/loss_g", "align/val_cosine", "align/seconds"} <= tags
-    assert len(events.Scalars("align/val_cosine")) == 20
+    assert len(events.Scalars("align/val_cosine")) == 12
 
 
 def test_pure_adversarial_with_vec2vec_terms_runs_finite(pairs):
