@@ -108,7 +108,10 @@ def align_train(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
     log_dir: Annotated[Path | None, typer.Option(help="TensorBoard log folder.")] = None,
 ) -> None:
-    """Learn F(x) from the aligned pairs (same video, same pick) of SOURCE and TARGET features."""
+    """Learn F(x) from the aligned pairs (same video, same pick) of SOURCE and TARGET features.
+
+    Rerunning a killed command with the same options resumes it from OUT.state.
+    """
     from semsum.align.commands import train_from_h5
     from semsum.align.train import TrainConfig
 

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from semsum.align import train
 from semsum.align.baselines import fit_ridge
 from semsum.align.mapper import apply_mapper
 from semsum.align.metrics import mean_cosine
@@ -70,3 +72,34 @@ def test_bad_config_is_a_clear_error(pairs):
         train_mapper(x, y, TrainConfig(mode="adversarial", gp="l2"))
     with pytest.raises(SemsumError, match="2000 source vectors but 10 targets"):
         train_mapper(x, y[:10], TrainConfig())
+
+
+@pytest.mark.parametrize("mode", ["regression", "two-stage"])
+def test_a_killed_run_resumes_to_the_same_weights(pairs, tmp_path, monkeypatch, mode):
+    x, y, xt, yt = pairs
+    cfg = TrainConfig(mode=mode, epochs=4, warmup_epochs=2, **{**SMALL, "width": 32})
+    straight = train_mapper(x[:512], y[:512], cfg, xt, yt)
+    real_save = train._save_state
+
+    def save_then_die(path, trainer, config, history, rng):
+        real_save(path, trainer, config, history, rng)
+        if len(history) == 3:
+            raise KeyboardInterrupt
+
+    state = tmp_path / "run.state"
+    monkeypatch.setattr(train, "_save_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_mapper(x[:512], y[:512], cfg, xt, yt, state_path=state)
+    assert state.is_file()
+    monkeypatch.setattr(train, "_save_state", real_save)
+    resumed = train_mapper(x[:512], y[:512], cfg, xt, yt, state_path=state)
+    assert not state.exists()
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    for a, b in zip(straight.mapper.state_dict().values(), resumed.mapper.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    other = TrainConfig(mode=mode, epochs=5, warmup_epochs=2, **{**SMALL, "width": 32})
+    monkeypatch.setattr(train, "_save_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_mapper(x[:512], y[:512], cfg, xt, yt, state_path=state)
+    with pytest.raises(SemsumError, match="another configuration"):
+        train_mapper(x[:512], y[:512], other, xt, yt, state_path=state)

@@ -38,7 +38,8 @@ def train_from_h5(
     progress: bool = False,
 ) -> str:
     """Train a mapper on one file's pairs (only fold `fold`'s training videos with a split), save it to `out`
-    and return a one-line summary. `val_fraction` of the training videos is only watched (held-out cosine)."""
+    and return a one-line summary. `val_fraction` of the training videos is only watched (held-out cosine).
+    The training state is kept in `OUT.state` after every epoch, so rerunning a killed command resumes it."""
     dataset = load_dataset(h5)
     keys = training_keys(dataset, load_splits(splits) if splits else None, fold)
     fit_keys, watch_keys = _hold_out(keys, val_fraction, config.seed)
@@ -48,7 +49,8 @@ def train_from_h5(
         mapper, alpha = fit_ridge(x, y, seed=config.seed, config=MapperConfig(source=source, target=target))
         detail = f"ridge alpha={alpha:g}"
     else:
-        result = train_mapper(x, y, config, xv, yv, log_dir, source, target, progress)
+        state = Path(f"{out}.state")  # a killed run resumes from here
+        result = train_mapper(x, y, config, xv, yv, log_dir, source, target, progress, state_path=state)
         if result.diverged:
             raise SemsumError(f"{h5}: training diverged (non-finite loss at epoch {len(result.history)})")
         mapper = result.mapper

@@ -20,6 +20,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from semsum.align import losses
 from semsum.align.mapper import Mapper, MapperConfig, Normalization, ResidualMLP, apply_mapper
 from semsum.align.metrics import mean_cosine
+from semsum.atomic import atomic_path
 from semsum.errors import SemsumError
 
 MODES = ("regression", "adversarial", "two-stage", "conditional", "regression+adversarial")
@@ -198,6 +200,38 @@ class _Trainer:
             total = total + self.cfg.vsp_weight * losses.vsp_loss(y, back)
         return total
 
+    def modules(self) -> dict[str, torch.nn.Module | torch.optim.Optimizer]:
+        """Everything whose state a resumed run needs."""
+        parts = {"mapper": self.mapper, "disc": self.disc, "disc_x": self.disc_x, "inverse": self.inverse}
+        parts.update({"opt_g": self.opt_g, "opt_d": self.opt_d})
+        return {k: v for k, v in parts.items() if v is not None}
+
+
+def _save_state(path: Path, trainer: _Trainer, config: TrainConfig, history: list, rng: np.random.Generator) -> None:
+    state = {
+        "config": asdict(config),
+        "history": history,
+        "stage": trainer.stage,
+        "modules": {k: v.state_dict() for k, v in trainer.modules().items()},
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_state(path: Path, trainer: _Trainer, config: TrainConfig, rng: np.random.Generator) -> list:
+    """Restore a killed run's networks, optimisers, RNGs and history; returns the history."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state["config"] != asdict(config):
+        raise SemsumError(f"{path}: state of a run with another configuration; delete it to start afresh")
+    trainer.set_stage(state["stage"])
+    for name, module in trainer.modules().items():
+        module.load_state_dict(state["modules"][name])
+    rng.bit_generator.state = state["rng"]
+    torch.set_rng_state(state["torch_rng"])
+    return state["history"]
+
 
 def _progress(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -223,11 +257,14 @@ def train_mapper(
     source: str = "features",
     target: str = "features_mllm",
     progress: bool = False,
+    state_path: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train F(x) on aligned pairs (x[i], y[i]) and return the mapper after the last epoch.
 
     Held-out pairs (`x_val`, `y_val`) are only watched (cosine per epoch, in the history and TensorBoard);
-    they never steer training. A non-finite loss stops the run and marks it diverged.
+    they never steer training. A non-finite loss stops the run and marks it diverged. With `state_path`
+    the full training state is saved after every epoch, a killed run resumes from it, and it is removed
+    when the run ends.
     """
     config.check()
     if len(x) != len(y):
@@ -248,10 +285,13 @@ def train_mapper(
         writer = SummaryWriter(str(log_dir))
         writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in asdict(config).items()))
     result = TrainResult(mapper)
+    state_path = Path(state_path) if state_path is not None else None
+    if state_path is not None and state_path.is_file():
+        result.history = _load_state(state_path, trainer, config, rng)
     n, bs = len(x), min(config.batch_size, len(x))
     with _progress(progress) as bar:
-        task = bar.add_task(f"align {config.mode}", total=config.epochs, info="")
-        for epoch in range(config.epochs):
+        task = bar.add_task(f"align {config.mode}", total=config.epochs, info="", completed=len(result.history))
+        for epoch in range(len(result.history), config.epochs):
             if config.mode != "regression" and epoch == config.warmup and epoch > 0:
                 trainer.set_stage("adversarial")
             mapper.train()
@@ -278,7 +318,11 @@ def train_mapper(
             if not all(math.isfinite(v) for k, v in row.items() if k != "stage"):
                 result.diverged = True
                 break
+            if state_path is not None:
+                _save_state(state_path, trainer, config, result.history, rng)
     if writer is not None:
         writer.close()
+    if state_path is not None:
+        state_path.unlink(missing_ok=True)
     mapper.eval()
     return result
