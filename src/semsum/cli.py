@@ -90,8 +90,11 @@ def align_train(
     width: Annotated[int, typer.Option(help="Hidden width.")] = 1024,
     dropout: Annotated[float, typer.Option()] = 0.0,
     weight_decay: Annotated[float, typer.Option()] = 1e-4,
-    lr: Annotated[float, typer.Option(help="Regression learning rate.")] = 1e-3,
-    lr_g: Annotated[float, typer.Option(help="Generator learning rate while adversarial.")] = 2e-4,
+    lr: Annotated[float, typer.Option(help="Regression learning rate.")] = 3e-3,
+    lr_g: Annotated[
+        float | None,
+        typer.Option(help="Generator learning rate while adversarial (default: 2e-5 after a warm start, else 2e-4)."),
+    ] = None,
     lr_d: Annotated[float, typer.Option(help="Discriminator learning rate.")] = 2e-4,
     adv_weight: Annotated[float, typer.Option(help="Weight of Eq. 3 in regression+adversarial.")] = 0.1,
     warmup_epochs: Annotated[

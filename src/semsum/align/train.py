@@ -45,11 +45,12 @@ class TrainConfig:
     dropout: float = 0.0
     epochs: int = 20
     batch_size: int = 256
-    lr: float = 1e-3  # regression (and warm start) learning rate
+    lr: float = 3e-3  # regression (and warm start) learning rate
     weight_decay: float = 1e-4
     cos_weight: float = 1.0
     # adversarial part
-    lr_g: float = 2e-4  # generator learning rate while adversarial (two-stage: the fine-tuning stage)
+    # generator learning rate while adversarial; None: 2e-5 after a warm start (larger drifts), else 2e-4
+    lr_g: float | None = None
     lr_d: float = 2e-4
     adv_weight: float = 0.1  # weight of Eq. 3 in `regression+adversarial`
     # Regression epochs before the adversarial ones (the two-stage stabilizer); None: 10 for `two-stage`,
@@ -73,6 +74,12 @@ class TrainConfig:
         if self.warmup_epochs is None:
             return 10 if self.mode == "two-stage" else 0
         return self.warmup_epochs
+
+    @property
+    def generator_lr(self) -> float:
+        if self.lr_g is not None:
+            return self.lr_g
+        return 2e-5 if self.warmup > 0 else 2e-4
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -132,7 +139,7 @@ class _Trainer:
         if stage == "regression":
             self.opt_g = _adam(params, self.cfg.lr, False, self.cfg.weight_decay)
         else:
-            lr = self.cfg.lr if self.cfg.mode == "regression+adversarial" else self.cfg.lr_g
+            lr = self.cfg.lr if self.cfg.mode == "regression+adversarial" else self.cfg.generator_lr
             self.opt_g = _adam(params, lr, True, self.cfg.weight_decay)
 
     def _d_logit(self, disc, y, cond):
