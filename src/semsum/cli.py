@@ -98,7 +98,8 @@ def align_train(
     lr_d: Annotated[float, typer.Option(help="Discriminator learning rate.")] = 2e-4,
     adv_weight: Annotated[float, typer.Option(help="Weight of Eq. 3 in regression+adversarial.")] = 0.1,
     warmup_epochs: Annotated[
-        int | None, typer.Option(help="Regression epochs before adversarial ones (default: two-stage 10, else 0).")
+        int | None,
+        typer.Option(help="Regression epochs before adversarial ones (default: two-stage/conditional 10, else 0)."),
     ] = None,
     gp: Annotated[str, typer.Option(help="Gradient penalty: none | wgan-gp | r1.")] = "none",
     gp_weight: Annotated[float, typer.Option()] = 10.0,

@@ -5,7 +5,7 @@
 | `regression`             | MSE + cosine                                     | yes              |
 | `adversarial`            | Eq. 3, non-saturating (+ stabilizers, vec2vec)   | no (unpaired)    |
 | `two-stage`              | `regression` warm start, then `adversarial`      | warm start only  |
-| `conditional`            | Eq. 3 with D(x, y) seeing aligned pairs          | yes, through D   |
+| `conditional`            | warm start, then Eq. 3 with D(x, y) on pairs     | yes              |
 | `regression+adversarial` | MSE + cosine + `adv_weight` * Eq. 3              | yes              |
 
 `warmup_epochs` regression epochs can precede any adversarial mode (`two-stage` is `adversarial` with 10).
@@ -53,8 +53,8 @@ class TrainConfig:
     lr_g: float | None = None
     lr_d: float = 2e-4
     adv_weight: float = 0.1  # weight of Eq. 3 in `regression+adversarial`
-    # Regression epochs before the adversarial ones (the two-stage stabilizer); None: 10 for `two-stage`,
-    # 0 for the other modes. Any adversarial mode can be warm-started this way.
+    # Regression epochs before the adversarial ones (the two-stage stabilizer); None: 10 for `two-stage` and
+    # `conditional` (from scratch it does not converge, see benchmarks/align.md), 0 for the other modes.
     warmup_epochs: int | None = None
     d_width: int = 512
     d_depth: int = 2
@@ -72,7 +72,7 @@ class TrainConfig:
         if self.mode == "regression":
             return 0
         if self.warmup_epochs is None:
-            return 10 if self.mode == "two-stage" else 0
+            return 10 if self.mode in ("two-stage", "conditional") else 0
         return self.warmup_epochs
 
     @property
