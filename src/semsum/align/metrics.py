@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
 from semsum.data.h5 import Dataset
 from semsum.data.splits import Split
+from semsum.errors import SemsumError
+from semsum.evaluation.metrics import rank_correlations
 
 #: A summarizer seen as fit-then-predict: (train features, train gtscores, test features) -> test scores,
 #: one [n_steps, D] / [n_steps] array per video. Any trainer can be wrapped into this shape.
@@ -42,10 +43,9 @@ def top1_retrieval(pred: np.ndarray, target: np.ndarray, chunk: int = 2048) -> f
 
 
 def rank_correlation(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """Kendall's tau and Spearman's rho of one video's scores (the one place to swap in semsum.evaluation)."""
-    tau = stats.kendalltau(pred, truth).statistic
-    rho = stats.spearmanr(pred, truth).statistic
-    return float(tau), float(rho)
+    """Kendall's tau-b and Spearman's rho of one video's predicted scores against its gtscore."""
+    taus, rhos = rank_correlations(pred, np.asarray(truth)[None])
+    return float(taus[0]), float(rhos[0])
 
 
 def ridge_probe(alpha: float = 100.0) -> FitPredict:
@@ -85,6 +85,8 @@ def downstream_rank_correlation(
             [v.feature_matrix([feature_key], where) for v in test],
         )
         for video, pred in zip(test, preds, strict=True):
+            if video.gtscore is None:
+                raise SemsumError(f"{where}: {video.key} has no gtscore to correlate with")
             tau, rho = rank_correlation(pred, video.gtscore)
             taus.append(tau)
             rhos.append(rho)

@@ -49,7 +49,10 @@ TVSUM_ANNO = Resource(
 TVSUM_INFO = Resource(
     "tvsum/ydata-tvsum50-info.tsv", "TVSum video list", "https://github.com/yalesong/tvsum (ydata-tvsum50.tgz, data/)"
 )
-_H5_SOURCE = "links in the READMEs of PGL-SUM, DSNet or CSTA (eccv16 preprocessed datasets)"
+_H5_SOURCE = (
+    "https://github.com/e-apostolidis/PGL-SUM (data/SumMe, data/TVSum: .rar archives), "
+    "or the download links in the DSNet and CSTA READMEs"
+)
 H5_FILES = (
     Resource(
         "eccv16_dataset_summe_google_pool5.h5",

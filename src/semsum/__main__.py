@@ -1,0 +1,5 @@
+"""`python -m semsum` runs the CLI."""
+
+from semsum.cli import app
+
+app()

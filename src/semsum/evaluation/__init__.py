@@ -1,0 +1,1 @@
+"""Evaluation: rank correlations (Otani et al.) and F-score, two protocols, human and random baselines."""

@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from semsum.errors import SemsumError
+from semsum.features.googlenet import GoogLeNet, load_googlenet
+
+
+def test_torchvision_layout_and_size():
+    m = GoogLeNet()
+    # torchvision.models.googlenet(aux_logits=False) has exactly this many parameters and state_dict entries.
+    assert sum(p.numel() for p in m.parameters()) == 6_624_904
+    assert len(m.state_dict()) == 344
+    keys = m.state_dict().keys()
+    assert {
+        "conv1.conv.weight",
+        "inception3a.branch2.1.bn.running_mean",
+        "inception5b.branch4.1.conv.weight",
+        "fc.weight",
+    } <= set(keys)
+
+
+def test_shapes_for_any_image_size():
+    m = GoogLeNet().eval()
+    with torch.inference_mode():
+        assert m.features(torch.randn(2, 3, 224, 224)).shape == (2, 1024)
+        assert m.features(torch.randn(1, 3, 97, 161)).shape == (1, 1024)
+        assert m(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
+
+
+def test_loads_a_torchvision_style_file_with_aux_heads(tmp_path):
+    src = GoogLeNet().eval()
+    state = src.state_dict()
+    state["aux1.conv.conv.weight"] = torch.zeros(128, 512, 1, 1)  # torchvision's file carries aux heads
+    path = tmp_path / "googlenet.pth"
+    torch.save(state, path)
+    loaded = load_googlenet(path)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.features(x), src.features(x))
+    assert not loaded.training
+
+
+def test_bad_weights_files(tmp_path):
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"conv1.weight": torch.zeros(1)}, wrong)
+    with pytest.raises(SemsumError, match="wrong.pth: not torchvision GoogLeNet weights"):
+        load_googlenet(wrong)
+    junk = tmp_path / "junk.pth"
+    junk.write_text("junk")
+    with pytest.raises(SemsumError, match="junk.pth: not a readable GoogLeNet weights file"):
+        load_googlenet(junk)
+
+
+def test_offline_download_error_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEMSUM_GOOGLENET_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(SemsumError) as e:
+        load_googlenet()
+    msg = str(e.value)
+    assert "googlenet-1378be20.pth" in msg and "--googlenet-weights" in msg and "\n" not in msg

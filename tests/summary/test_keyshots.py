@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from semsum.errors import SemsumError
+from semsum.summary.keyshots import frame_scores, keyshots, shot_scores
+
+
+def test_frame_scores_hold_each_pick_until_the_next():
+    out = frame_scores(np.array([1.0, 2.0, 3.0]), np.array([0, 2, 5]), 7)
+    np.testing.assert_array_equal(out, [1, 1, 2, 2, 2, 3, 3])
+
+
+def test_frame_scores_rejects_mismatch():
+    with pytest.raises(SemsumError, match="2 scores for 3 picks"):
+        frame_scores(np.array([1.0, 2.0]), np.array([0, 1, 2]), 5)
+
+
+def test_shot_scores_are_means():
+    cps = np.array([[0, 1], [2, 5]])
+    np.testing.assert_allclose(shot_scores(np.array([1, 3, 0, 0, 4, 4.0]), cps), [2, 2])
+
+
+def test_keyshots_picks_the_best_shots_within_budget():
+    n_frames = 100
+    cps = np.array([[0, 9], [10, 19], [20, 49], [50, 59], [60, 99]])
+    picks = np.arange(0, 100, 10)
+    scores = np.array([0.1, 0.9, 0.2, 0.2, 0.2, 0.8, 0.1, 0.1, 0.1, 0.1])
+    summary = keyshots(scores, cps, n_frames, picks, budget=0.2)
+    assert summary.dtype == np.uint8 and summary.sum() <= 20
+    np.testing.assert_array_equal(np.flatnonzero(summary), np.r_[10:20, 50:60])
