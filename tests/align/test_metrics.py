@@ -4,6 +4,7 @@ from scipy import stats
 
 from semsum.align.metrics import (
     downstream_rank_correlation,
+    frechet_distance,
     mean_cosine,
     rank_correlation,
     ridge_probe,
@@ -47,3 +48,12 @@ def test_downstream_probe_reads_the_signal_where_it_is(tmp_path):
     assert on_target["n_videos"] == 10
     assert on_target["rho"] > 0.5
     assert on_target["tau"] > on_source["tau"] + 0.3
+
+
+def test_frechet_distance_of_gaussians_matches_the_closed_form():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(20000, 3))
+    shifted = 2.0 * rng.normal(size=(20000, 3)) + np.array([1.0, 0.0, 0.0])
+    # |mu|^2 + tr(I + 4I - 2 * 2I) = 1 + 3
+    assert frechet_distance(a, shifted) == pytest.approx(4.0, rel=0.05)
+    assert frechet_distance(a, rng.permutation(a)) == pytest.approx(0.0, abs=1e-6)

@@ -8,7 +8,13 @@ metrics `mean_cosine`, `top1_retrieval`, `downstream_rank_correlation`.
 
 from semsum.align.baselines import fit_ridge, mean_target
 from semsum.align.mapper import Mapper, MapperConfig, apply_mapper, load_mapper, map_dataset, save_mapper
-from semsum.align.metrics import downstream_rank_correlation, mean_cosine, ridge_probe, top1_retrieval
+from semsum.align.metrics import (
+    downstream_rank_correlation,
+    frechet_distance,
+    mean_cosine,
+    ridge_probe,
+    top1_retrieval,
+)
 from semsum.align.pairs import collect_pairs, training_keys
 from semsum.align.train import MODES, TrainConfig, TrainResult, train_mapper
 
@@ -22,6 +28,7 @@ __all__ = [
     "collect_pairs",
     "downstream_rank_correlation",
     "fit_ridge",
+    "frechet_distance",
     "load_mapper",
     "map_dataset",
     "mean_cosine",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy import linalg
 
 from semsum.data.h5 import Dataset
 from semsum.data.splits import Split
@@ -40,6 +41,17 @@ def top1_retrieval(pred: np.ndarray, target: np.ndarray, chunk: int = 2048) -> f
         best = np.argmax(p[i : i + chunk] @ t.T, axis=1)
         hits += int(np.sum(best == np.arange(i, i + len(best))))
     return hits / len(p)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussian fits of two sets of vectors (as in FID): how well F(x) matches the
+    distribution of the targets, the only thing Eq. 3 asks for, whatever the pairing."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(cov_a @ cov_b)
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * np.real(root)))
 
 
 def rank_correlation(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
