@@ -42,18 +42,24 @@ def _adv_change(runs: list[dict]) -> str:
     return f"{np.mean(deltas):+.4f}" if deltas else "-"
 
 
+def _mean(runs: list[dict], key: str) -> str:
+    values = [run[key] for run in runs if key in run]
+    return f"{np.mean(values):.1f}" if values else "-"
+
+
 def table(base: dict, by_mode: dict[str, list[dict]]) -> str:
     real = base["downstream_real"]
     src, tgt = real["features"]["tau"], real["features_mllm"]["tau"]
     rows = [
-        "| mode | seeds | held-out cosine mean ± sd (min) | change in adversarial epochs | top-1 | tau | rho "
+        "| mode | seeds | held-out cosine mean ± sd (min) | change in adversarial epochs | top-1 | Fréchet | tau | rho "
         "| MLLM gain kept | s/epoch reg / adv | diverged / collapsed |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| mean target | - | {base['mean']['cosine']:.3f} | - | {base['mean']['top1']:.3f} | - | - | - | - | - |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| mean target | - | {base['mean']['cosine']:.3f} | - | {base['mean']['top1']:.3f} | "
+        f"{base['mean']['frechet']:.1f} | - | - | - | - | - |",
     ]
     r = base["ridge"]
     rows.append(
-        f"| ridge (alpha {r['alpha']:g}) | - | {r['cosine']:.3f} | - | {r['top1']:.3f} | "
+        f"| ridge (alpha {r['alpha']:g}) | - | {r['cosine']:.3f} | - | {r['top1']:.3f} | {r['frechet']:.1f} | "
         f"{r['downstream']['tau']:.3f} | "
         f"{r['downstream']['rho']:.3f} | {(r['downstream']['tau'] - src) / (tgt - src):.0%} | "
         f"{base['ridge_seconds']:.1f} s total | - |"
@@ -73,12 +79,16 @@ def table(base: dict, by_mode: dict[str, list[dict]]) -> str:
         )
         rows.append(
             f"| {mode} | {len(runs)} | {cos.mean():.3f} ± {cos.std():.3f} ({cos.min():.3f}) | {_adv_change(runs)} | "
-            f"{np.mean([run['top1'] for run in runs]):.3f} | {tau:.3f} | {rho:.3f} | {(tau - src) / (tgt - src):.0%} | "
+            f"{np.mean([run['top1'] for run in runs]):.3f} | {_mean(runs, 'frechet')} | {tau:.3f} | {rho:.3f} | "
+            f"{(tau - src) / (tgt - src):.0%} | "
             f"{spe} | {diverged} / {collapsed} |"
         )
     for name, key, kept in (("GoogLeNet stand-in", "features", "0%"), ("teacher, the MLLM", "features_mllm", "100%")):
         d = real[key]
-        rows.append(f"| *real `{key}` ({name})* | - | - | - | - | {d['tau']:.3f} | {d['rho']:.3f} | {kept} | - | - |")
+        fd = f"{base['frechet_real']:.1f}" if key == "features_mllm" else "-"
+        rows.append(
+            f"| *real `{key}` ({name})* | - | - | - | - | {fd} | {d['tau']:.3f} | {d['rho']:.3f} | {kept} | - | - |"
+        )
     return "\n".join(rows)
 
 
