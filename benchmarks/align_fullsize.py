@@ -39,7 +39,7 @@ def main() -> None:
     if args.reuse_baselines and earlier.is_file():
         old = json.loads(earlier.read_text())
         if (old["n_train"], old["n_test"]) == (args.pairs, args.test):
-            out.update(mean=old["mean"], ridge=old["ridge"])
+            out.update(old)
     if "ridge" not in out:
         run_baselines(out, x_train, y_train, x_test, y_test)
     run_mlp(out, args, x_train, y_train, x_test, y_test)
@@ -64,9 +64,10 @@ def run_baselines(out: dict, x_train, y_train, x_test, y_test) -> None:
 
 def run_mlp(out: dict, args, x_train, y_train, x_test, y_test) -> None:
     cfg = TrainConfig(depth=args.depth, width=args.width, epochs=args.epochs, lr=3e-3, batch_size=256)
-    res = train_mapper(x_train, y_train, cfg, x_test, y_test, progress=True)
+    res = train_mapper(x_train, y_train, cfg, x_test, y_test)
     pred = apply_mapper(res.mapper, x_test)
-    out["mlp"] = {
+    name = f"mlp depth {args.depth} width {args.width}"
+    out[name] = {
         "depth": args.depth,
         "width": args.width,
         "epochs": args.epochs,
@@ -75,7 +76,7 @@ def run_mlp(out: dict, args, x_train, y_train, x_test, y_test) -> None:
         "top1": top1_retrieval(pred, y_test),
         "train_cosine": mean_cosine(apply_mapper(res.mapper, x_train[: args.test]), y_train[: args.test]),
     }
-    print("mlp", {k: v for k, v in out["mlp"].items() if k != "history"}, flush=True)
+    print(name, {k: v for k, v in out[name].items() if k != "history"}, flush=True)
 
 
 if __name__ == "__main__":
