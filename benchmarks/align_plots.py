@@ -130,15 +130,16 @@ def plot_curves(base: dict, by_mode: dict[str, list[dict]]) -> None:
 
 def plot_gan_losses(by_mode: dict[str, list[dict]]) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-    for mode, runs in by_mode.items():
+    for i, (mode, runs) in enumerate(by_mode.items()):
         hist = [h for h in runs[0]["history"] if h["stage"] == "adversarial"]
         if not hist:
             continue
         epochs = [h["epoch"] for h in hist]
-        axes[0].plot(epochs, [h["loss_d"] for h in hist], label=mode)
-        axes[1].plot(epochs, [h["loss_g_adv"] for h in hist], label=mode)
+        style = {"label": mode, "ls": "-" if i < 8 else "--"}
+        axes[0].plot(epochs, [h["loss_d"] for h in hist], **style)
+        axes[1].plot(epochs, [h["loss_g_adv"] for h in hist], **style)
     axes[0].axhline(2 * np.log(2), color="k", ls=":", lw=1, label="2 log 2 (D at chance)")
-    axes[0].set_title("discriminator loss (seed 0)")
+    axes[0].set_title("discriminator loss incl. penalty and x-side D (seed 0)")
     axes[1].set_title("generator loss, non-saturating Eq. 3 term (seed 0)")
     for ax in axes:
         ax.set_xlabel("epoch")

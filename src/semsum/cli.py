@@ -219,7 +219,7 @@ def align_train(
     splits: Annotated[Path | None, typer.Option(help="Split file: train only on one fold's training videos.")] = None,
     fold: Annotated[int | None, typer.Option(help="Split index (with --splits; default 0).")] = None,
     epochs: Annotated[int, typer.Option()] = 20,
-    depth: Annotated[int, typer.Option(help="Residual blocks.")] = 2,
+    depth: Annotated[int, typer.Option(help="Residual blocks.")] = 1,
     width: Annotated[int, typer.Option(help="Hidden width.")] = 1024,
     dropout: Annotated[float, typer.Option()] = 0.0,
     weight_decay: Annotated[float, typer.Option()] = 1e-4,

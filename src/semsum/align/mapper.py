@@ -29,7 +29,7 @@ class MapperConfig:
 
     in_dim: int = 1024
     out_dim: int = 4096
-    depth: int = 2
+    depth: int = 1
     width: int = 1024
     dropout: float = 0.0
     mode: str = "regression"

@@ -40,7 +40,7 @@ class TrainConfig:
     """Everything that decides a training run (saved in the TensorBoard log as text)."""
 
     mode: str = "regression"
-    depth: int = 2
+    depth: int = 1  # benchmarks/align.md: depth 1-2 at width >= 2x the task's hidden size fit best
     width: int = 1024
     dropout: float = 0.0
     epochs: int = 20
