@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,18 +27,23 @@ def synthetic_video(
     rng: np.random.Generator | None = None,
     signal: np.ndarray | None = None,
     noise: float = 0.1,
+    embed: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> VideoData:
     """A video in the eccv16 schema whose gtscore is a fixed nonlinear function of its features plus noise.
 
     `signal` is a [dim] direction; gtscore = sigmoid(3 * tanh(x . signal)) + noise, min-max normalised.
     Features are smooth in time (a random walk) so that models with temporal context have something to use.
+    With `embed` (e.g. a `Teacher`), the video also gets `features_mllm` = embed(features), and the score
+    reads that embedding instead (`signal` then has the embedding's width).
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     signal = signal if signal is not None else np.ones(dim) / np.sqrt(dim)
     n_frames = n_steps * STEP
     walk = np.cumsum(rng.normal(size=(n_steps, dim)), axis=0) / np.sqrt(np.arange(1, n_steps + 1))[:, None]
     features = (0.5 * walk + rng.normal(size=(n_steps, dim))).astype(np.float32)
-    raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(features @ signal))) + noise * rng.normal(size=n_steps)
+    extra = {} if embed is None else {"features_mllm": embed(features).astype(np.float32)}
+    scored = extra.get("features_mllm", features)
+    raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(scored @ signal))) + noise * rng.normal(size=n_steps)
     gtscore = ((raw - raw.min()) / (raw.max() - raw.min() + 1e-9)).astype(np.float32)
     cps = uniform_segments(n_frames, 4 * STEP)
     frame_score = np.repeat(gtscore, STEP)[:n_frames]
@@ -54,7 +61,7 @@ def synthetic_video(
         key=key,
         n_frames=n_frames,
         picks=np.arange(0, n_frames, STEP, dtype=np.int64),
-        features={"features": features},
+        features={"features": features, **extra},
         gtscore=gtscore,
         user_summary=user_summary,
         change_points=cps,
@@ -70,14 +77,24 @@ def make_synthetic_dataset(
     dim: int = 1024,
     seed: int = 0,
     noise: float = 0.1,
+    embed: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Dataset:
-    """Write an eccv16-schema file of `n_videos` synthetic videos sharing one hidden scoring rule."""
+    """Write an eccv16-schema file of `n_videos` synthetic videos sharing one hidden scoring rule.
+
+    With `embed`, videos also carry `features_mllm` and the rule reads it (see `synthetic_video`).
+    """
     rng = np.random.default_rng(seed)
-    signal = rng.normal(size=dim)
+    signal = rng.normal(size=dim if embed is None else embed(np.zeros((1, dim))).shape[1])
     signal /= np.linalg.norm(signal)
     videos = [
         synthetic_video(
-            f"video_{i + 1}", int(rng.integers(steps[0], steps[1] + 1)), dim, rng=rng, signal=signal, noise=noise
+            f"video_{i + 1}",
+            int(rng.integers(steps[0], steps[1] + 1)),
+            dim,
+            rng=rng,
+            signal=signal,
+            noise=noise,
+            embed=embed,
         )
         for i in range(n_videos)
     ]
@@ -163,3 +180,48 @@ def make_tiny_videollava(path: str | os.PathLike[str], seed: int = 0, image_size
     tokenizer.save_pretrained(path)
     image_processor.save_pretrained(path)
     return str(path)
+
+
+@dataclass
+class Teacher:
+    """A fixed random 2-layer MLP y = W2 phi(W1 x + b1) + noise, the synthetic stand-in for the MLLM.
+
+    phi(z) = z tanh(z / 2) (= SiLU(z) + SiLU(-z)) is even, so a linear map cannot fit it: the target of
+    F(x) that ridge regression fails on and an MLP can learn.
+    """
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    noise: float = 0.1
+    seed: int = 1
+
+    def clean(self, x: np.ndarray) -> np.ndarray:
+        z = np.asarray(x, np.float64) @ self.w1 + self.b1
+        return (z * np.tanh(z / 2)) @ self.w2
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        y = self.clean(x)
+        rng = rng if rng is not None else np.random.default_rng(self.seed)
+        return (y + self.noise * y.std() * rng.normal(size=y.shape)).astype(np.float32)
+
+
+def make_teacher(
+    in_dim: int = 1024, out_dim: int = 4096, hidden: int = 512, scale: float = 2.0, noise: float = 0.1, seed: int = 0
+) -> Teacher:
+    """A teacher whose pre-activations have standard deviation about `scale` for x ~ N(0, I)."""
+    rng = np.random.default_rng(seed)
+    return Teacher(
+        w1=rng.normal(size=(in_dim, hidden)) * scale / np.sqrt(in_dim),
+        b1=0.5 * rng.normal(size=hidden),
+        w2=rng.normal(size=(hidden, out_dim)) / np.sqrt(hidden),
+        noise=noise,
+        seed=seed + 1,
+    )
+
+
+def teacher_pairs(teacher: Teacher, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n pairs (x ~ N(0, I), y = teacher(x)) as float32."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, teacher.w1.shape[0])).astype(np.float32)
+    return x, teacher(x, rng)
