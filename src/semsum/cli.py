@@ -249,14 +249,30 @@ def summarize_cmd(
         Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<video stem>_summary).")
     ] = None,
     run: Annotated[
-        Path | None, typer.Option("--run", help="A run trained with `semsum train` on GoogLeNet features.")
+        Path | None,
+        typer.Option(
+            "--run", help="A run trained with `semsum train` (on features, features_mllm and/or features_mapped)."
+        ),
+    ] = None,
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper).",
+        ),
+    ] = "mllm",
+    mapper: Annotated[
+        Path | None, typer.Option("--mapper", help="F(x) mapper from `semsum align train` (for --features mapped).")
     ] = None,
     scorer: Annotated[
         str,
         typer.Option("--scorer", help="Scorer without --run: coverage or zero-shot (Video-LLaVA); both training-free."),
     ] = "coverage",
     mllm_model: Annotated[
-        str | None, typer.Option("--mllm-model", help="zero-shot: Video-LLaVA id or local folder (default: 7B-hf).")
+        str | None,
+        typer.Option(
+            "--mllm-model", help="zero-shot or a run on features_mllm: Video-LLaVA id or folder (default 7B-hf)."
+        ),
     ] = None,
     budget: Annotated[float, typer.Option("--budget", help="Summary length as a fraction of the video.")] = 0.15,
     step: Step = None,
@@ -275,7 +291,13 @@ def summarize_cmd(
     step, fps = _sampling(step, fps)
     out = out if out is not None else Path(f"{video.stem}_summary")
     chosen = make_scorer(
-        scorer, run, device="cpu" if device == "auto" else device, mllm_model=mllm_model, mllm_device=device
+        scorer,
+        run,
+        device="cpu" if device == "auto" else device,
+        mllm_model=mllm_model,
+        mllm_device=device,
+        features=features,
+        mapper=mapper,
     )
     extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
     r = summarize(video, out, chosen, extractor, budget, step, fps, batch_size, max_segment or None)

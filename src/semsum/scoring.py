@@ -114,38 +114,89 @@ class CoverageScorer:
         return shot_scores[shot_of_step]
 
 
-#: Feature keys (and widths) the summarize pipeline computes for every video.
-PIPELINE_FEATURES = {"features": 1024}
+FEATURE_SOURCES = ("mllm", "mapped")
+
+
+class FeatureSource:
+    """One feature key a trained run needs, computed for a new video, with its width known before decoding.
+
+    `features`: GoogLeNet pool5, which the pipeline always computes. `features_mllm`: Video-LLaVA embeddings of
+    the sampled frames (paper Eq. 1), or, with `features="mapped"`, F(pool5) from an alignment mapper (the
+    paper's cheap path, no MLLM at inference). `features_mapped`: F(pool5) from the mapper.
+    """
+
+    def __init__(self, key: str, width: int, compute):
+        self.key, self.width, self.compute = key, width, compute
+
+    @classmethod
+    def for_key(
+        cls,
+        key: str,
+        features: str = "mllm",
+        mapper_path: str | os.PathLike[str] | None = None,
+        mllm_model: str | None = None,
+        device: str = "cpu",
+    ) -> FeatureSource:
+        if key == "features":
+            return cls(key, 1024, lambda video: video.features["features"])
+        if key == "features_mapped" or (key == "features_mllm" and features == "mapped"):
+            if mapper_path is None:
+                raise SemsumError(f"the run needs {key}: pass --mapper FILE (from `semsum align train`)")
+            from semsum.align.mapper import apply_mapper, load_mapper
+
+            mapper = load_mapper(mapper_path)
+            if mapper.config.in_dim != 1024:
+                raise SemsumError(f"{mapper_path}: maps {mapper.config.in_dim}-d inputs, summarize has 1024-d pool5")
+            where = str(mapper_path)
+            return cls(
+                key, mapper.config.out_dim, lambda video: apply_mapper(mapper, video.features["features"], where=where)
+            )
+        if key == "features_mllm":
+            from semsum.features.mllm import DEFAULT_MODEL, MLLMEmbedder
+
+            embedder = MLLMEmbedder.from_pretrained(mllm_model or DEFAULT_MODEL, "importance", device=device)
+            width = int(embedder.model.config.text_config.hidden_size)
+            return cls(key, width, lambda video: embedder.embed_sampled(video).embeddings)
+        raise SemsumError(
+            f"summarize cannot compute feature key {key!r} (it computes features, features_mllm, features_mapped)"
+        )
 
 
 class RunScorer:
     """Scores from a run trained with `semsum train` (mean over its fold models, or one `fold`).
 
-    The run must have been trained on feature keys the pipeline computes (`PIPELINE_FEATURES`); this is
-    checked when the run is loaded, before any video is decoded.
+    Every feature key the run was trained on is computed for the new video by a `FeatureSource`; the total width
+    is checked against the run when it is loaded, before any video is decoded.
     """
 
-    def __init__(self, run_dir: str | os.PathLike[str], fold: int | None = None, device: str = "cpu"):
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        fold: int | None = None,
+        device: str = "cpu",
+        features: str = "mllm",
+        mapper: str | os.PathLike[str] | None = None,
+        mllm_model: str | None = None,
+        mllm_device: str = "auto",
+    ):
         from semsum.training import load_run
 
+        if features not in FEATURE_SOURCES:
+            raise SemsumError(f"unknown --features {features!r}: choose one of {', '.join(FEATURE_SOURCES)}")
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
-        self.name = f"run {run_dir} ({' + '.join(self.feature_keys)})"
-        unknown = [k for k in self.feature_keys if k not in PIPELINE_FEATURES]
-        if unknown:
-            raise SemsumError(
-                f"{run_dir}: the run was trained on feature key {unknown[0]!r}; summarize computes "
-                f"{', '.join(PIPELINE_FEATURES)}"
-            )
-        width = sum(PIPELINE_FEATURES[k] for k in self.feature_keys)
+        self.sources = [FeatureSource.for_key(k, features, mapper, mllm_model, mllm_device) for k in self.feature_keys]
+        via = " via F(x)" if features == "mapped" and "features_mllm" in self.feature_keys else ""
+        self.name = f"run {run_dir} ({' + '.join(self.feature_keys)}{via})"
+        width = sum(s.width for s in self.sources)
         if self.run.in_dim != width:
             raise SemsumError(
                 f"{run_dir}: the run was trained on {self.run.in_dim}-d {' + '.join(self.feature_keys)}; "
-                f"summarize computes {width}-d (GoogLeNet pool5)"
+                f"summarize computes {width}-d (" + ", ".join(f"{s.key} {s.width}" for s in self.sources) + ")"
             )
 
     def __call__(self, video: SampledVideo) -> np.ndarray:
-        x = np.concatenate([video.features[k] for k in self.feature_keys], axis=1).astype(np.float32)
+        x = np.concatenate([s.compute(video) for s in self.sources], axis=1).astype(np.float32)
         return np.asarray(self.run.predict(x), dtype=np.float64).reshape(-1)
 
 
@@ -158,13 +209,18 @@ def make_scorer(
     device: str = "cpu",
     mllm_model: str | None = None,
     mllm_device: str = "auto",
+    features: str = "mllm",
+    mapper: str | os.PathLike[str] | None = None,
 ) -> Scorer:
     """The scorer for the CLI: a trained run when `run_dir` is given, else the named built-in scorer.
 
     `zero-shot` is `semsum.features.mllm.ZeroShotScorer` on Video-LLaVA `mllm_model` (default: the paper's).
+    A run's MLLM-space inputs come from `mllm_model` or, with `features="mapped"`, from the F(x) `mapper`.
     """
     if run_dir is not None:
-        return RunScorer(run_dir, device=device)
+        return RunScorer(
+            run_dir, device=device, features=features, mapper=mapper, mllm_model=mllm_model, mllm_device=mllm_device
+        )
     if name == "coverage":
         return CoverageScorer()
     if name == "zero-shot":
