@@ -202,6 +202,164 @@ def evaluate_cmd(
     )
 
 
+# ---------------------------------------------------------------- video
+dataset_app = _typer("Build eccv16-schema HDF5 files from raw videos.")
+app.add_typer(dataset_app, name="dataset")
+
+GoogLeNetWeights = Annotated[
+    Path | None,
+    typer.Option(
+        "--googlenet-weights",
+        help="torchvision GoogLeNet ImageNet weights (googlenet-1378be20.pth); default: $SEMSUM_GOOGLENET_WEIGHTS, "
+        "torch's hub cache, else download.",
+    ),
+]
+RandomGoogLeNet = Annotated[
+    bool,
+    typer.Option("--random-googlenet", help="Use a seeded random-initialised GoogLeNet (tests, demos; no weights)."),
+]
+InputSize = Annotated[int, typer.Option("--input-size", help="GoogLeNet input size (eccv16: 224).")]
+Step = Annotated[int | None, typer.Option("--step", help="Sample every STEP-th frame (default 15, the benchmarks').")]
+Fps = Annotated[float | None, typer.Option("--fps", help="Sample at this rate (timestamps) instead of --step.")]
+Device = Annotated[str, typer.Option("--device", help="auto (GPU when present), cpu, cuda, cuda:N.")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Frames per GoogLeNet batch.")]
+MaxSegment = Annotated[
+    int, typer.Option("--max-segment", help="KTS bound on shot length in sampled steps (0: unbounded, O(n^2) memory).")
+]
+
+
+def _sampling(step: int | None, fps: float | None) -> tuple[int | None, float | None]:
+    if step is not None and fps is not None:
+        raise SemsumError("give --step or --fps, not both")
+    return (15 if step is None and fps is None else step), fps
+
+
+def _extractor(weights: Path | None, random_init: bool, input_size: int, device: str):
+    from semsum.features.googlenet import build_extractor
+
+    if random_init and weights is not None:
+        raise SemsumError("give --googlenet-weights or --random-googlenet, not both")
+    return build_extractor(weights, random_init=random_init, input_size=input_size, device=device)
+
+
+@app.command("summarize")
+def summarize_cmd(
+    video: Annotated[Path, typer.Argument(help="Video file (anything FFmpeg reads: mp4, avi, webm, mkv, ...).")],
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<video stem>_summary).")
+    ] = None,
+    run: Annotated[
+        Path | None,
+        typer.Option(
+            "--run", help="A run trained with `semsum train` (on features, features_mllm and/or features_mapped)."
+        ),
+    ] = None,
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper).",
+        ),
+    ] = "mllm",
+    mapper: Annotated[
+        Path | None, typer.Option("--mapper", help="F(x) mapper from `semsum align train` (for --features mapped).")
+    ] = None,
+    scorer: Annotated[
+        str,
+        typer.Option("--scorer", help="Scorer without --run: coverage or zero-shot (Video-LLaVA); both training-free."),
+    ] = "coverage",
+    mllm_model: Annotated[
+        str | None,
+        typer.Option(
+            "--mllm-model", help="zero-shot or a run on features_mllm: Video-LLaVA id or folder (default 7B-hf)."
+        ),
+    ] = None,
+    budget: Annotated[float, typer.Option("--budget", help="Summary length as a fraction of the video.")] = 0.15,
+    step: Step = None,
+    fps: Fps = None,
+    googlenet_weights: GoogLeNetWeights = None,
+    random_googlenet: RandomGoogLeNet = False,
+    input_size: InputSize = 224,
+    device: Device = "auto",
+    batch_size: BatchSize = 32,
+    max_segment: MaxSegment = 120,
+) -> None:
+    """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
+    from semsum.pipeline import summarize
+    from semsum.scoring import make_scorer
+
+    step, fps = _sampling(step, fps)
+    out = out if out is not None else Path(f"{video.stem}_summary")
+    chosen = make_scorer(
+        scorer,
+        run,
+        device="cpu" if device == "auto" else device,
+        mllm_model=mllm_model,
+        mllm_device=device,
+        features=features,
+        mapper=mapper,
+    )
+    extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
+    r = summarize(video, out, chosen, extractor, budget, step, fps, batch_size, max_segment or None)
+    console.print(
+        f"scorer: {chosen.name}\nfeatures: GoogLeNet pool5, {extractor.weights} on {extractor.device}\n"
+        f"{len(r.kts_shots)} KTS shots; kept {len(r.selected)} of {len(r.change_points)} selection units: "
+        f"{r.summary_seconds:.1f} s of {r.video.n_frames / r.video.info.fps:.1f} s"
+        f"{' with audio' if r.summary_has_audio else ''}\n"
+        f"wrote {r.summary_path}, {r.scores_path}, {r.timeline_path}"
+    )
+
+
+@dataset_app.command("build")
+def dataset_build(
+    videos: Annotated[Path, typer.Option("--videos", help="Folder of video files.")],
+    out: Annotated[Path, typer.Option("--out", help="eccv16-schema HDF5 file to write.")],
+    annotations: Annotated[
+        DatasetName | None,
+        typer.Option(
+            "--annotations", help="Add gtscore/user_summary from SumMe or TVSum (videos matched by file stem)."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    step: Step = None,
+    fps: Fps = None,
+    googlenet_weights: GoogLeNetWeights = None,
+    random_googlenet: RandomGoogLeNet = False,
+    input_size: InputSize = 224,
+    device: Device = "auto",
+    batch_size: BatchSize = 32,
+    max_segment: MaxSegment = 120,
+) -> None:
+    """Features, picks, n_frames and KTS change points per video (resumable; atomic), plus annotations."""
+    from semsum.data.build import build_dataset
+
+    step, fps = _sampling(step, fps)
+    extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
+    ds = build_dataset(
+        videos,
+        out,
+        extractor,
+        annotations.value if annotations else None,
+        data_dir,
+        step,
+        fps,
+        batch_size,
+        max_segment or None,
+    )
+    console.print(f"wrote {out}: {len(ds)} videos ({', '.join(ds.keys()[:5])}{', ...' if len(ds) > 5 else ''})")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the sample video and its summary.")] = Path("demo_out"),
+    googlenet_weights: GoogLeNetWeights = None,
+) -> None:
+    """Generate a 60 s sample video (5 scenes, with sound) and summarize it end to end."""
+    from semsum.demo import run_demo
+
+    run_demo(out, googlenet_weights, console)
+
+
 # ---------------------------------------------------------------- training
 class ModelName(str, Enum):
     csta = "csta"
@@ -331,3 +489,163 @@ def features_captions(
 
     ds = write_caption_features(captions, dataset.value, out, text_model, data_dir, device)
     console.print(f"wrote {len(ds)} videos ({sum(v.n_steps for v in ds)} steps) to {out}")
+
+
+# ---------------------------------------------------------------- extract
+extract_app = _typer("Compute features for a dataset file or for loose videos.")
+app.add_typer(extract_app, name="extract")
+
+
+@extract_app.command("mllm")
+def extract_mllm(
+    videos: Annotated[list[Path] | None, typer.Argument(help="Loose video files (instead of --h5/--videos).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output eccv16 HDF5 file (written atomically).")] = ...,
+    h5: Annotated[Path | None, typer.Option("--h5", help="Input eccv16 dataset; every key is copied.")] = None,
+    videos_dir: Annotated[Path | None, typer.Option("--videos", help="Folder with the dataset's videos.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="JSON {key: file} or CSV key,file (default: video_name).")
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="Hugging Face id or local folder of a Video-LLaVA (-hf) model.")
+    ] = "LanguageBind/Video-LLaVA-7B-hf",
+    revision: Annotated[str | None, typer.Option("--revision", help="Model revision (hub only).")] = None,
+    prompt: Annotated[str, typer.Option("--prompt", help="importance, summarize, or a prompt file.")] = "importance",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward pass.")] = 4,
+    vision_cache: Annotated[
+        bool, typer.Option("--vision-cache/--no-vision-cache", help="Encode each frame once for its 8 windows.")
+    ] = True,
+    padding: Annotated[str, typer.Option("--padding", help="Window edges: edge (repeat) or reflect.")] = "edge",
+    step: Annotated[int, typer.Option("--step", help="Loose videos: sample every STEP-th frame.")] = 15,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", help="auto (bf16/fp16 on GPU), float32, bfloat16.")] = "auto",
+    attn: Annotated[str, typer.Option("--attn", help="auto (flash_attention_2 if installed, else sdpa).")] = "auto",
+    quantize: Annotated[str | None, typer.Option("--quantize", help="8bit or 4bit (CUDA + bitsandbytes).")] = None,
+    replace_features: Annotated[
+        bool, typer.Option("--replace-features", help="Write the embeddings as `features` instead of features_mllm.")
+    ] = False,
+    store_dtype: Annotated[str, typer.Option("--store-dtype", help="float32 or float16.")] = "float32",
+    scores_out: Annotated[
+        Path | None, typer.Option("--scores-out", help="Also write the zero-shot frame scores for `semsum evaluate`.")
+    ] = None,
+) -> None:
+    """MLLM semantic embeddings (paper Eq. 1) per sampled frame, plus zero-shot scores; resumable per video."""
+    from semsum.features import mllm, storage
+
+    if bool(videos) == (h5 is not None):
+        raise SemsumError("extract mllm: give either VIDEO files or --h5 DATASET.h5 with --videos DIR")
+    if h5 is not None and videos_dir is None:
+        raise SemsumError(f"{h5}: --videos DIR is needed to find the dataset's videos")
+    embedder = mllm.MLLMEmbedder.from_pretrained(
+        model,
+        prompt,
+        revision=revision,
+        device=device,
+        dtype=dtype,
+        attn=attn,
+        quantize=quantize,
+        batch_size=batch_size,
+        vision_cache=vision_cache,
+        padding=padding,
+    )
+    options = {"replace_features": replace_features, "store_dtype": store_dtype, "progress": True}
+    if h5 is not None:
+        dataset = storage.extract_dataset(embedder, h5, videos_dir, out, mapping, **options)
+    else:
+        dataset = storage.extract_videos(embedder, videos, out, step, **options)
+    console.print(f"wrote {out}: {len(dataset)} videos, {sum(v.n_steps for v in dataset)} windows")
+    if scores_out is not None:
+        from semsum.atomic import write_json
+
+        write_json(scores_out, storage.zero_shot_frame_scores(dataset))
+        console.print(f"wrote {scores_out}: zero-shot frame scores (evaluate with `semsum evaluate {scores_out}`)")
+
+
+# ---------------------------------------------------------------- align
+align_app = _typer("F(x): map GoogLeNet features into the MLLM embedding space (train, apply).")
+app.add_typer(align_app, name="align")
+
+
+@align_app.command("train")
+def align_train(
+    h5: Annotated[Path, typer.Option("--h5", help="eccv16-schema file holding both feature keys.")],
+    out: Annotated[Path, typer.Option("--out", help="Mapper checkpoint to write (.pt).")],
+    mode: Annotated[
+        str, typer.Option(help="regression | adversarial | two-stage | conditional | ridge | regression+adversarial")
+    ] = "regression",
+    source: Annotated[str, typer.Option(help="Input feature key.")] = "features",
+    target: Annotated[str, typer.Option(help="Target feature key.")] = "features_mllm",
+    splits: Annotated[Path | None, typer.Option(help="Split file: train only on one fold's training videos.")] = None,
+    fold: Annotated[int | None, typer.Option(help="Split index (with --splits; default 0).")] = None,
+    epochs: Annotated[int, typer.Option()] = 20,
+    depth: Annotated[int, typer.Option(help="Residual blocks.")] = 1,
+    width: Annotated[int, typer.Option(help="Hidden width.")] = 1024,
+    dropout: Annotated[float, typer.Option()] = 0.0,
+    weight_decay: Annotated[float, typer.Option()] = 1e-4,
+    lr: Annotated[float, typer.Option(help="Regression learning rate.")] = 3e-3,
+    lr_g: Annotated[
+        float | None,
+        typer.Option(help="Generator learning rate while adversarial (default: 2e-5 after a warm start, else 2e-4)."),
+    ] = None,
+    lr_d: Annotated[float, typer.Option(help="Discriminator learning rate.")] = 2e-4,
+    adv_weight: Annotated[float, typer.Option(help="Weight of Eq. 3 in regression+adversarial.")] = 0.1,
+    warmup_epochs: Annotated[
+        int | None,
+        typer.Option(help="Regression epochs before adversarial ones (default: two-stage/conditional 10, else 0)."),
+    ] = None,
+    gp: Annotated[str, typer.Option(help="Gradient penalty: none | wgan-gp | r1.")] = "none",
+    gp_weight: Annotated[float, typer.Option()] = 10.0,
+    feature_matching: Annotated[float, typer.Option(help="Weight of the feature-matching loss.")] = 0.0,
+    spectral_norm: Annotated[bool, typer.Option(help="Spectral normalisation in the discriminator.")] = False,
+    cycle_weight: Annotated[float, typer.Option(help="vec2vec cycle-consistency weight (adds G(y)).")] = 0.0,
+    vsp_weight: Annotated[float, typer.Option(help="vec2vec vector-space-preservation weight.")] = 0.0,
+    val_fraction: Annotated[float, typer.Option(help="Training videos held out to watch cosine.")] = 0.1,
+    seed: Annotated[int, typer.Option()] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    log_dir: Annotated[Path | None, typer.Option(help="TensorBoard log folder.")] = None,
+) -> None:
+    """Learn F(x) from the aligned pairs (same video, same pick) of SOURCE and TARGET features.
+
+    Rerunning a killed command with the same options resumes it from OUT.state.
+    """
+    from semsum.align.commands import train_from_h5
+    from semsum.align.train import TrainConfig
+
+    config = TrainConfig(
+        mode="regression" if mode == "ridge" else mode,
+        depth=depth,
+        width=width,
+        dropout=dropout,
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        lr_g=lr_g,
+        lr_d=lr_d,
+        adv_weight=adv_weight,
+        warmup_epochs=warmup_epochs,
+        gp=gp,
+        gp_weight=gp_weight,
+        feature_matching=feature_matching,
+        spectral_norm=spectral_norm,
+        cycle_weight=cycle_weight,
+        vsp_weight=vsp_weight,
+        seed=seed,
+        device=device,
+    )
+    report = train_from_h5(
+        h5, out, config, source, target, splits, fold, val_fraction, log_dir, ridge=mode == "ridge", progress=True
+    )
+    console.print(report)
+
+
+@align_app.command("apply")
+def align_apply(
+    mapper: Annotated[Path, typer.Option("--mapper", help="Checkpoint from `semsum align train`.")],
+    h5: Annotated[Path, typer.Option("--h5", help="eccv16-schema input file.")],
+    out: Annotated[Path, typer.Option("--out", help="Copy of the input with `features_mapped` added.")],
+    source: Annotated[str | None, typer.Option(help="Input key (default: the mapper's).")] = None,
+) -> None:
+    """Copy H5 to OUT and add `features_mapped` = F(source) [n_steps, out_dim] to every video."""
+    from semsum.align.commands import apply_to_h5
+
+    apply_to_h5(mapper, h5, out, source)
+    console.print(f"wrote {out}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,18 +27,23 @@ def synthetic_video(
     rng: np.random.Generator | None = None,
     signal: np.ndarray | None = None,
     noise: float = 0.1,
+    embed: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> VideoData:
     """A video in the eccv16 schema whose gtscore is a fixed nonlinear function of its features plus noise.
 
     `signal` is a [dim] direction; gtscore = sigmoid(3 * tanh(x . signal)) + noise, min-max normalised.
     Features are smooth in time (a random walk) so that models with temporal context have something to use.
+    With `embed` (e.g. a `Teacher`), the video also gets `features_mllm` = embed(features), and the score
+    reads that embedding instead (`signal` then has the embedding's width).
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     signal = signal if signal is not None else np.ones(dim) / np.sqrt(dim)
     n_frames = n_steps * STEP
     walk = np.cumsum(rng.normal(size=(n_steps, dim)), axis=0) / np.sqrt(np.arange(1, n_steps + 1))[:, None]
     features = (0.5 * walk + rng.normal(size=(n_steps, dim))).astype(np.float32)
-    raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(features @ signal))) + noise * rng.normal(size=n_steps)
+    extra = {} if embed is None else {"features_mllm": embed(features).astype(np.float32)}
+    scored = extra.get("features_mllm", features)
+    raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(scored @ signal))) + noise * rng.normal(size=n_steps)
     gtscore = ((raw - raw.min()) / (raw.max() - raw.min() + 1e-9)).astype(np.float32)
     cps = uniform_segments(n_frames, 4 * STEP)
     frame_score = np.repeat(gtscore, STEP)[:n_frames]
@@ -54,7 +61,7 @@ def synthetic_video(
         key=key,
         n_frames=n_frames,
         picks=np.arange(0, n_frames, STEP, dtype=np.int64),
-        features={"features": features},
+        features={"features": features, **extra},
         gtscore=gtscore,
         user_summary=user_summary,
         change_points=cps,
@@ -70,17 +77,151 @@ def make_synthetic_dataset(
     dim: int = 1024,
     seed: int = 0,
     noise: float = 0.1,
+    embed: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Dataset:
-    """Write an eccv16-schema file of `n_videos` synthetic videos sharing one hidden scoring rule."""
+    """Write an eccv16-schema file of `n_videos` synthetic videos sharing one hidden scoring rule.
+
+    With `embed`, videos also carry `features_mllm` and the rule reads it (see `synthetic_video`).
+    """
     rng = np.random.default_rng(seed)
-    signal = rng.normal(size=dim)
+    signal = rng.normal(size=dim if embed is None else embed(np.zeros((1, dim))).shape[1])
     signal /= np.linalg.norm(signal)
     videos = [
         synthetic_video(
-            f"video_{i + 1}", int(rng.integers(steps[0], steps[1] + 1)), dim, rng=rng, signal=signal, noise=noise
+            f"video_{i + 1}",
+            int(rng.integers(steps[0], steps[1] + 1)),
+            dim,
+            rng=rng,
+            signal=signal,
+            noise=noise,
+            embed=embed,
         )
         for i in range(n_videos)
     ]
     dataset = Dataset(videos={v.key: v for v in videos}, attrs={"generator": "semsum.testing"})
     save_dataset(path, dataset)
     return dataset
+
+
+def make_tiny_videollava(path: str | os.PathLike[str], seed: int = 0, image_size: int = 32, patch_size: int = 8) -> str:
+    """Write a tiny randomly initialised Video-LLaVA (model, tokenizer, image processor) to `path`; return it.
+
+    Same architecture and file layout as `LanguageBind/Video-LLaVA-7B-hf` (CLIP vision towers, projector, Llama),
+    only small: 2-layer towers of width 32, a 2-layer Llama of width 64, 32x32 px frames in 8x8 patches (16 visual
+    tokens per frame instead of 256). The tokenizer is a word-level one over the built-in prompts' words, digits
+    split one per token as in Llama, with `<image>`/`<video>` special tokens. Load it with `--model PATH`.
+    """
+    import re
+    from importlib import resources
+
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import (
+        CLIPVisionConfig,
+        LlamaConfig,
+        PreTrainedTokenizerFast,
+        VideoLlavaConfig,
+        VideoLlavaForConditionalGeneration,
+        VideoLlavaImageProcessor,
+    )
+
+    specials = ["<unk>", "<s>", "</s>", "<pad>", "<image>", "<video>"]
+    prompts = resources.files("semsum.features").joinpath("prompts")
+    text = " ".join(f.read_text("utf-8") for f in prompts.iterdir() if f.name.endswith(".txt"))
+    words = set(re.findall(r"\w+|[^\w\s]", text.replace("<image>", " "))) | set("0123456789") | {"ASSISTANT", "Score"}
+    vocab = {t: i for i, t in enumerate(specials + sorted(words - set(specials)))}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
+    )
+    backend.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", vocab["<s>"])])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        additional_special_tokens=["<image>", "<video>"],
+    )
+    image_processor = VideoLlavaImageProcessor(
+        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+    )
+    vision = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+        projection_dim=32,
+    )
+    text_config = LlamaConfig(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=4096,
+        pad_token_id=vocab["<pad>"],
+        bos_token_id=vocab["<s>"],
+        eos_token_id=vocab["</s>"],
+    )
+    config = VideoLlavaConfig(
+        vision_config=vision,
+        text_config=text_config,
+        image_token_index=vocab["<image>"],
+        video_token_index=vocab["<video>"],
+        image_seq_length=(image_size // patch_size) ** 2,
+    )
+    torch.manual_seed(seed)
+    model = VideoLlavaForConditionalGeneration(config).eval()
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    image_processor.save_pretrained(path)
+    return str(path)
+
+
+@dataclass
+class Teacher:
+    """A fixed random 2-layer MLP y = W2 phi(W1 x + b1) + noise, the synthetic stand-in for the MLLM.
+
+    phi(z) = z tanh(z / 2) (= SiLU(z) + SiLU(-z)) is even, so a linear map cannot fit it: the target of
+    F(x) that ridge regression fails on and an MLP can learn.
+    """
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    noise: float = 0.1
+    seed: int = 1
+
+    def clean(self, x: np.ndarray) -> np.ndarray:
+        z = np.asarray(x, np.float64) @ self.w1 + self.b1
+        return (z * np.tanh(z / 2)) @ self.w2
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        y = self.clean(x)
+        rng = rng if rng is not None else np.random.default_rng(self.seed)
+        return (y + self.noise * y.std() * rng.normal(size=y.shape)).astype(np.float32)
+
+
+def make_teacher(
+    in_dim: int = 1024, out_dim: int = 4096, hidden: int = 512, scale: float = 2.0, noise: float = 0.1, seed: int = 0
+) -> Teacher:
+    """A teacher whose pre-activations have standard deviation about `scale` for x ~ N(0, I)."""
+    rng = np.random.default_rng(seed)
+    return Teacher(
+        w1=rng.normal(size=(in_dim, hidden)) * scale / np.sqrt(in_dim),
+        b1=0.5 * rng.normal(size=hidden),
+        w2=rng.normal(size=(hidden, out_dim)) / np.sqrt(hidden),
+        noise=noise,
+        seed=seed + 1,
+    )
+
+
+def teacher_pairs(teacher: Teacher, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n pairs (x ~ N(0, I), y = teacher(x)) as float32."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, teacher.w1.shape[0])).astype(np.float32)
+    return x, teacher(x, rng)

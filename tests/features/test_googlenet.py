@@ -63,3 +63,41 @@ def test_offline_download_error_says_what_to_do(tmp_path, monkeypatch):
         load_googlenet()
     msg = str(e.value)
     assert "googlenet-1378be20.pth" in msg and "--googlenet-weights" in msg and "\n" not in msg
+
+
+@pytest.fixture
+def one_thread():
+    """Two shared cores: one torch thread avoids OpenMP oversubscription stalls (10x here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
+    import numpy as np
+
+    from semsum.features.googlenet import IMAGENET_MEAN, IMAGENET_STD, build_extractor, preprocess, select_device
+
+    grey = np.full((2, 40, 60, 3), 124, np.uint8)
+    x = preprocess(grey, 32)
+    assert x.shape == (2, 3, 32, 32)
+    for c in range(3):  # a flat image stays flat through the resize: (v - mean) / std per channel
+        expected = (124 / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]
+        torch.testing.assert_close(x[:, c], torch.full((2, 32, 32), expected), atol=1e-4, rtol=0)
+    extractor = build_extractor(random_init=True, input_size=64)
+    assert extractor.weights == "random-init" and extractor.device == select_device()
+    frames = np.random.default_rng(0).integers(0, 256, size=(3, 50, 70, 3), dtype=np.uint8)
+    feats = extractor(frames)
+    assert feats.shape == (3, 1024) and feats.dtype == np.float32
+    assert extractor.offset.shape == (1024,) and (feats + extractor.offset >= 0).all()  # pool5 after ReLU
+    np.testing.assert_allclose(extractor(frames[1:2]), feats[1:2], rtol=1e-4, atol=1e-5)  # batch-independent
+    again = build_extractor(random_init=True, input_size=64)  # seeded: the same random network
+    np.testing.assert_allclose(again(frames), feats, rtol=1e-4, atol=1e-5)
+    # Real weights: a torchvision-layout file given by path is used and named in the output.
+    path = tmp_path / "googlenet.pth"
+    torch.save(GoogLeNet().state_dict(), path)
+    assert build_extractor(path, input_size=64).weights == f"imagenet: {path}"
+    assert select_device("cpu") == torch.device("cpu")
+    with pytest.raises(SemsumError, match="unknown device"):
+        select_device("tpu-ish")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -131,6 +132,7 @@ def _weights_file(path: str | os.PathLike[str] | None) -> Path:
     if cached.is_file():
         return cached
     try:
+        cached.parent.mkdir(parents=True, exist_ok=True)  # the hub cache may not exist yet
         torch.hub.download_url_to_file(WEIGHTS_URL, str(cached), progress=True)
     except Exception as e:  # any network failure: say exactly what to do instead
         raise SemsumError(
@@ -164,3 +166,92 @@ def load_googlenet(weights: str | os.PathLike[str] | None = None, pretrained: bo
             bad = (result.missing_keys or result.unexpected_keys)[0]
             raise SemsumError(f"{path}: not torchvision GoogLeNet weights (key mismatch at {bad!r})")
     return model.eval()
+
+
+# ---------------------------------------------------------------- pool5 feature extractor
+INPUT_SIZE = 224
+
+
+def select_device(device: str | None = None) -> torch.device:
+    """`device` if given ("cpu", "cuda", "cuda:1", ...), else the first CUDA GPU when there is one, else CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise SemsumError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise SemsumError(f"device {device!r} requested but no CUDA GPU is available")
+    return chosen
+
+
+def preprocess(frames: np.ndarray, size: int = INPUT_SIZE) -> torch.Tensor:
+    """uint8 RGB [B, H, W, 3] -> float [B, 3, size, size]: the eccv16 pipeline's resize and ImageNet mean/std.
+
+    Frames already at `size` x `size` (the decoder can scale them in FFmpeg) are not resized again.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+    if x.shape[-2:] != (size, size):
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+class FeatureExtractor:
+    """GoogLeNet pool5 (1024-d) features of uint8 RGB frames, batched, under `torch.inference_mode`.
+
+    `weights` describes the network in outputs ("imagenet: FILE" or "random-init"). `offset` [1024], if
+    given, is subtracted from every feature (used for the random-init network, see `build_extractor`).
+    """
+
+    def __init__(
+        self,
+        model: GoogLeNet,
+        weights: str,
+        input_size: int = INPUT_SIZE,
+        device: str | None = None,
+        offset: np.ndarray | None = None,
+    ):
+        self.device = select_device(device)
+        self.model = model.eval().to(self.device)
+        self.weights, self.input_size, self.offset = weights, input_size, offset
+
+    @torch.inference_mode()
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 RGB [B, H, W, 3] -> float32 [B, 1024]."""
+        x = preprocess(frames, self.input_size).to(self.device, non_blocking=True)
+        features = self.model.features(x).float().cpu().numpy()
+        return features if self.offset is None else features - self.offset
+
+
+def reference_images(n: int = 32, size: int = INPUT_SIZE, grid: int = 8, seed: int = 0) -> np.ndarray:
+    """`n` seeded smooth random colour images (a `grid` x `grid` colour field, bilinearly upsampled)."""
+    low = np.random.default_rng(seed).integers(0, 256, size=(n, 3, grid, grid)).astype(np.float32)
+    up = torch.nn.functional.interpolate(torch.from_numpy(low), size=(size, size), mode="bilinear")
+    return up.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def build_extractor(
+    weights: str | os.PathLike[str] | None = None,
+    random_init: bool = False,
+    input_size: int = INPUT_SIZE,
+    device: str | None = None,
+    seed: int = 0,
+) -> FeatureExtractor:
+    """The ImageNet GoogLeNet extractor (weights file, $SEMSUM_GOOGLENET_WEIGHTS, hub cache or download), or,
+    only when `random_init` is asked for explicitly, a randomly initialised one (seeded; for tests and demos).
+
+    A random ReLU network maps every image close to one shared direction (cosine >= 0.96 between unrelated
+    scenes), which hides content differences from KTS's L2-normalised kernel. The random-init extractor
+    therefore subtracts a fixed, data-independent offset: its mean feature over `reference_images()`. The
+    ImageNet extractor returns plain pool5, as the eccv16 files hold.
+    """
+    if random_init:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            extractor = FeatureExtractor(load_googlenet(pretrained=False), "random-init", input_size, device)
+        extractor.offset = extractor(reference_images(size=input_size)).mean(axis=0)
+        return extractor
+    model = load_googlenet(weights, pretrained=True)
+    return FeatureExtractor(model, f"imagenet: {_weights_file(weights)}", input_size, device)

@@ -1,0 +1,335 @@
+"""Training F(x) in five modes, with per-epoch TensorBoard logs so that instability is visible.
+
+| mode                     | generator loss                                   | pairs used       |
+|--------------------------|--------------------------------------------------|------------------|
+| `regression`             | MSE + cosine                                     | yes              |
+| `adversarial`            | Eq. 3, non-saturating (+ stabilizers, vec2vec)   | no (unpaired)    |
+| `two-stage`              | `regression` warm start, then `adversarial`      | warm start only  |
+| `conditional`            | warm start, then Eq. 3 with D(x, y) on pairs     | yes              |
+| `regression+adversarial` | MSE + cosine + `adv_weight` * Eq. 3              | yes              |
+
+`warmup_epochs` regression epochs can precede any adversarial mode (`two-stage` is `adversarial` with 10).
+Stabilizers for every adversarial mode: `gp` (WGAN-GP or R1), `feature_matching`, `spectral_norm`; for the
+unpaired case the vec2vec terms `cycle_weight` (an inverse map G and a discriminator on the x side) and
+`vsp_weight`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from semsum.align import losses
+from semsum.align.mapper import Mapper, MapperConfig, Normalization, ResidualMLP, apply_mapper
+from semsum.align.metrics import mean_cosine
+from semsum.atomic import atomic_path
+from semsum.errors import SemsumError
+
+MODES = ("regression", "adversarial", "two-stage", "conditional", "regression+adversarial")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run (saved in the TensorBoard log as text)."""
+
+    mode: str = "regression"
+    depth: int = 1  # benchmarks/align.md: depth 1-2 at width >= 2x the task's hidden size fit best
+    width: int = 1024
+    dropout: float = 0.0
+    epochs: int = 20
+    batch_size: int = 256
+    lr: float = 3e-3  # regression (and warm start) learning rate
+    weight_decay: float = 1e-4
+    cos_weight: float = 1.0
+    # adversarial part
+    # generator learning rate while adversarial; None: 2e-5 after a warm start (larger drifts), else 2e-4
+    lr_g: float | None = None
+    lr_d: float = 2e-4
+    adv_weight: float = 0.1  # weight of Eq. 3 in `regression+adversarial`
+    # Regression epochs before the adversarial ones (the two-stage stabilizer); None: 10 for `two-stage` and
+    # `conditional` (from scratch it does not converge, see benchmarks/align.md), 0 for the other modes.
+    warmup_epochs: int | None = None
+    d_width: int = 512
+    d_depth: int = 2
+    gp: str = "none"  # none | wgan-gp | r1
+    gp_weight: float = 10.0
+    feature_matching: float = 0.0
+    spectral_norm: bool = False
+    cycle_weight: float = 0.0  # vec2vec: inverse map G(y) and cycle losses
+    vsp_weight: float = 0.0  # vec2vec: vector-space preservation
+    seed: int = 0
+    device: str = "auto"
+
+    @property
+    def warmup(self) -> int:
+        if self.mode == "regression":
+            return 0
+        if self.warmup_epochs is None:
+            return 10 if self.mode in ("two-stage", "conditional") else 0
+        return self.warmup_epochs
+
+    @property
+    def generator_lr(self) -> float:
+        if self.lr_g is not None:
+            return self.lr_g
+        return 2e-5 if self.warmup > 0 else 2e-4
+
+    def check(self) -> None:
+        if self.mode not in MODES:
+            raise SemsumError(f"unknown mode {self.mode!r} (choose from {', '.join(MODES)})")
+        if self.gp not in losses.GRADIENT_PENALTIES:
+            raise SemsumError(f"unknown gradient penalty {self.gp!r} (choose from {losses.GRADIENT_PENALTIES})")
+        if self.epochs < 1 or self.batch_size < 2:
+            raise SemsumError("epochs must be >= 1 and batch size >= 2")
+
+
+@dataclass
+class TrainResult:
+    mapper: Mapper
+    history: list[dict[str, float]] = field(default_factory=list)
+    diverged: bool = False
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto` -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _adam(params, lr: float, adversarial: bool, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    betas = (0.5, 0.999) if adversarial else (0.9, 0.999)
+    return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay)
+
+
+class _Trainer:
+    """One run's networks, optimisers and per-batch steps."""
+
+    def __init__(self, cfg: TrainConfig, mapper: Mapper, device: torch.device):
+        self.cfg = cfg
+        self.mapper = mapper
+        self.net = mapper.net
+        in_dim, out_dim = mapper.config.in_dim, mapper.config.out_dim
+        uses_d = cfg.mode != "regression"
+        cond_dim = in_dim if cfg.mode == "conditional" else 0
+        self.disc = (
+            losses.Discriminator(out_dim, cfg.d_width, cfg.d_depth, cond_dim, cfg.spectral_norm).to(device)
+            if uses_d
+            else None
+        )
+        self.opt_d = _adam(self.disc.parameters(), cfg.lr_d, True) if self.disc else None
+        self.inverse = self.disc_x = self.opt_inv = None
+        if cfg.cycle_weight > 0:
+            self.inverse = ResidualMLP(out_dim, in_dim, max(cfg.depth, 1), cfg.width).to(device)
+            self.disc_x = losses.Discriminator(in_dim, cfg.d_width, cfg.d_depth, 0, cfg.spectral_norm).to(device)
+            self.opt_d = _adam([*self.disc.parameters(), *self.disc_x.parameters()], cfg.lr_d, True)
+        self.set_stage("regression" if cfg.mode == "regression" or cfg.warmup > 0 else "adversarial")
+
+    def set_stage(self, stage: str) -> None:
+        """(Re)create the generator optimiser: regression uses `lr`, adversarial stages `lr_g`."""
+        self.stage = stage
+        params = list(self.net.parameters()) + (list(self.inverse.parameters()) if self.inverse else [])
+        if stage == "regression":
+            self.opt_g = _adam(params, self.cfg.lr, False, self.cfg.weight_decay)
+        else:
+            lr = self.cfg.lr if self.cfg.mode == "regression+adversarial" else self.cfg.generator_lr
+            self.opt_g = _adam(params, lr, True, self.cfg.weight_decay)
+
+    def _d_logit(self, disc, y, cond):
+        return disc(y, cond if disc.cond_dim else None)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, y_unpaired: torch.Tensor) -> dict[str, float]:
+        """One batch: a discriminator update (if any), then a generator update. x, y are z-scored."""
+        cfg = self.cfg
+        out: dict[str, float] = {}
+        paired = self.stage == "regression" or cfg.mode in ("conditional", "regression+adversarial")
+        real = y if paired else y_unpaired
+        fake = self.net(x)
+        adversarial = self.stage == "adversarial"
+        if adversarial:
+            d_loss = self._d_step(x, real, fake)
+            out["loss_d"] = d_loss
+        g_loss = torch.zeros((), device=x.device)
+        if self.stage == "regression" or cfg.mode == "regression+adversarial":
+            reg = losses.regression_loss(fake, y, cfg.cos_weight)
+            g_loss = g_loss + reg
+            out["loss_reg"] = reg.item()
+        if adversarial:
+            fake_logit, fake_h = self._d_logit(self.disc, fake, x)
+            weight = cfg.adv_weight if cfg.mode == "regression+adversarial" else 1.0
+            adv = losses.generator_loss(fake_logit)
+            g_loss = g_loss + weight * adv
+            out["loss_g_adv"] = adv.item()
+            if cfg.feature_matching > 0:
+                _, real_h = self._d_logit(self.disc, real, x)
+                g_loss = g_loss + cfg.feature_matching * losses.feature_matching_loss(real_h, fake_h, paired)
+            if cfg.vsp_weight > 0:
+                g_loss = g_loss + cfg.vsp_weight * losses.vsp_loss(x, fake)
+            if self.inverse is not None:
+                g_loss = g_loss + self._cycle_terms(x, real, fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        out["loss_g"] = g_loss.item()
+        return out
+
+    def _d_step(self, x: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> float:
+        cfg = self.cfg
+        real_logit, _ = self._d_logit(self.disc, real, x)
+        fake_logit, _ = self._d_logit(self.disc, fake.detach(), x)
+        d_loss = losses.discriminator_loss(real_logit, fake_logit)
+        if cfg.gp != "none":
+            cond = x if self.disc.cond_dim else None
+            d_loss = d_loss + cfg.gp_weight * losses.gradient_penalty(self.disc, real, fake, cfg.gp, cond)
+        if self.disc_x is not None:
+            back = self.inverse(real).detach()
+            d_loss = d_loss + losses.discriminator_loss(self.disc_x(x)[0], self.disc_x(back)[0])
+            if cfg.gp != "none":
+                d_loss = d_loss + cfg.gp_weight * losses.gradient_penalty(self.disc_x, x, back, cfg.gp)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        return d_loss.item()
+
+    def _cycle_terms(self, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """vec2vec: G(F(x)) ~ x, F(G(y)) ~ y, and G(y) must fool a discriminator on the x side."""
+        back = self.inverse(y)
+        cycle = F.mse_loss(self.inverse(fake), x) + F.mse_loss(self.net(back), y)
+        total = self.cfg.cycle_weight * cycle + losses.generator_loss(self.disc_x(back)[0])
+        if self.cfg.vsp_weight > 0:
+            total = total + self.cfg.vsp_weight * losses.vsp_loss(y, back)
+        return total
+
+    def modules(self) -> dict[str, torch.nn.Module | torch.optim.Optimizer]:
+        """Everything whose state a resumed run needs."""
+        parts = {"mapper": self.mapper, "disc": self.disc, "disc_x": self.disc_x, "inverse": self.inverse}
+        parts.update({"opt_g": self.opt_g, "opt_d": self.opt_d})
+        return {k: v for k, v in parts.items() if v is not None}
+
+
+def _save_state(path: Path, trainer: _Trainer, config: TrainConfig, history: list, rng: np.random.Generator) -> None:
+    state = {
+        "config": asdict(config),
+        "history": history,
+        "stage": trainer.stage,
+        "modules": {k: v.state_dict() for k, v in trainer.modules().items()},
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_state(path: Path, trainer: _Trainer, config: TrainConfig, rng: np.random.Generator) -> list:
+    """Restore a killed run's networks, optimisers, RNGs and history; returns the history."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state["config"] != asdict(config):
+        raise SemsumError(f"{path}: state of a run with another configuration; delete it to start afresh")
+    trainer.set_stage(state["stage"])
+    for name, module in trainer.modules().items():
+        module.load_state_dict(state["modules"][name])
+    rng.bit_generator.state = state["rng"]
+    torch.set_rng_state(state["torch_rng"])
+    return state["history"]
+
+
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def train_mapper(
+    x: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    source: str = "features",
+    target: str = "features_mllm",
+    progress: bool = False,
+    state_path: str | os.PathLike[str] | None = None,
+) -> TrainResult:
+    """Train F(x) on aligned pairs (x[i], y[i]) and return the mapper after the last epoch.
+
+    Held-out pairs (`x_val`, `y_val`) are only watched (cosine per epoch, in the history and TensorBoard);
+    they never steer training. A non-finite loss stops the run and marks it diverged. With `state_path`
+    the full training state is saved after every epoch, a killed run resumes from it, and it is removed
+    when the run ends.
+    """
+    config.check()
+    if len(x) != len(y):
+        raise SemsumError(f"{len(x)} source vectors but {len(y)} targets")
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    norm = Normalization.fit(x, y)
+    mcfg = MapperConfig(x.shape[1], y.shape[1], config.depth, config.width, config.dropout, config.mode, source, target)
+    mapper = Mapper(mcfg, norm).to(device)
+    xz = mapper.normalize_x(torch.as_tensor(x, dtype=torch.float32, device=device))
+    yz = mapper.normalize_y(torch.as_tensor(y, dtype=torch.float32, device=device))
+    trainer = _Trainer(config, mapper, device)
+    writer = None
+    if log_dir is not None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(log_dir))
+        writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in asdict(config).items()))
+    result = TrainResult(mapper)
+    state_path = Path(state_path) if state_path is not None else None
+    if state_path is not None and state_path.is_file():
+        result.history = _load_state(state_path, trainer, config, rng)
+    n, bs = len(x), min(config.batch_size, len(x))
+    with _progress(progress) as bar:
+        task = bar.add_task(f"align {config.mode}", total=config.epochs, info="", completed=len(result.history))
+        for epoch in range(len(result.history), config.epochs):
+            if config.mode != "regression" and epoch == config.warmup and epoch > 0:
+                trainer.set_stage("adversarial")
+            mapper.train()
+            start = time.perf_counter()
+            perm = torch.as_tensor(rng.permutation(n), device=device)
+            other = torch.as_tensor(rng.permutation(n), device=device)
+            sums: dict[str, float] = {}
+            batches = 0
+            for i in range(0, n - bs + 1, bs):
+                idx, jdx = perm[i : i + bs], other[i : i + bs]
+                for k, v in trainer.step(xz[idx], yz[idx], yz[jdx]).items():
+                    sums[k] = sums.get(k, 0.0) + v
+                batches += 1
+            row = {"epoch": epoch + 1, "seconds": time.perf_counter() - start, "stage": trainer.stage}
+            row.update({k: v / batches for k, v in sums.items()})
+            if x_val is not None and y_val is not None:
+                row["val_cosine"] = mean_cosine(apply_mapper(mapper, x_val), y_val)
+            result.history.append(row)
+            if writer is not None:
+                for k, v in row.items():
+                    if k not in ("epoch", "stage"):
+                        writer.add_scalar(f"align/{k}", v, epoch + 1)
+            bar.update(task, advance=1, info=f"cos {row.get('val_cosine', float('nan')):.3f}")
+            if not all(math.isfinite(v) for k, v in row.items() if k != "stage"):
+                result.diverged = True
+                break
+            if state_path is not None:
+                _save_state(state_path, trainer, config, result.history, rng)
+    if writer is not None:
+        writer.close()
+    if state_path is not None:
+        state_path.unlink(missing_ok=True)
+    mapper.eval()
+    return result

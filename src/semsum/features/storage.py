@@ -1,0 +1,229 @@
+"""MLLM embeddings into eccv16 files: which video file belongs to which key, frames at the file's picks,
+and resumable, atomic extraction that copies every key and adds `features_mllm` (and `score_mllm`)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semsum.atomic import write_json
+from semsum.data.h5 import Dataset, PartsWriter, VideoData, load_dataset
+from semsum.errors import SemsumError
+from semsum.features.mllm import FEATURE_KEY, SCORE_KEY, MLLMEmbedder
+from semsum.summary.keyshots import frame_scores
+from semsum.video.decode import VIDEO_SUFFIXES, iter_sampled_frames, probe
+
+
+def extract_to_h5(
+    embedder: MLLMEmbedder,
+    videos: Sequence[VideoData],
+    frames_of: Callable[[VideoData], Iterable[np.ndarray]],
+    out: str | Path,
+    *,
+    attrs: dict[str, Any] | None = None,
+    replace_features: bool = False,
+    store_dtype: str = "float32",
+    progress: bool = False,
+) -> Dataset:
+    """Write `videos` (every key kept) plus their MLLM embeddings to `out`, one resumable part per video.
+
+    `frames_of(video)` yields the video's sampled frames (aligned with its `picks`) in batches. Embeddings go to
+    `features_mllm` (or `features` with `replace_features`), zero-shot scores to `score_mllm`; the settings
+    are file attributes (`mllm_*`). A killed run resumes with the videos already finished; parts made with other
+    settings are refused rather than mixed. `progress` shows a rich progress bar of windows.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if store_dtype not in ("float32", "float16"):
+        raise SemsumError(f"store dtype {store_dtype!r}: expected float32 or float16")
+    key = "features" if replace_features else FEATURE_KEY
+    meta = {**embedder.metadata(), "mllm_feature_key": key, "mllm_store_dtype": store_dtype}
+    writer = PartsWriter(out)
+    manifest = writer.parts / "mllm.json"
+    if manifest.is_file():
+        old = json.loads(manifest.read_text())
+        diff = sorted(k for k in set(old) | set(meta) if old.get(k) != meta.get(k))
+        if diff:
+            raise SemsumError(
+                f"{writer.parts}: unfinished parts were made with other settings ({', '.join(diff)}); "
+                "rerun with the same settings or delete that folder"
+            )
+    else:
+        write_json(manifest, meta)
+    todo = [v for v in videos if not writer.done(v.key)]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task("MLLM windows", total=sum(v.n_steps for v in todo))
+        for video in todo:
+            bar.update(task, description=f"MLLM windows ({video.key})")
+            result = embedder.embed_stream(frames_of(video), lambda n: bar.advance(task, n))
+            if len(result.embeddings) != video.n_steps:
+                raise SemsumError(
+                    f"{video.key}: got {len(result.embeddings)} sampled frames from the video, picks need "
+                    f"{video.n_steps}"
+                )
+            features = {**video.features, key: result.embeddings.astype(store_dtype)}
+            extra = dict(video.extra)
+            if result.scores is not None:
+                extra[SCORE_KEY] = result.scores
+            writer.put(dataclasses.replace(video, features=features, extra=extra))
+    return writer.finish([v.key for v in videos], {**(attrs or {}), **meta})
+
+
+def _close(a: int, b: int) -> bool:
+    return abs(a - b) <= max(2, round(0.02 * b))
+
+
+def frames_at_picks(
+    path: str | Path, picks: np.ndarray, n_frames: int | None = None, batch_size: int = 16
+) -> Iterator[np.ndarray]:
+    """Decode `path` and yield the frames at `picks` (decoded-frame indices, increasing) in uint8 RGB batches.
+
+    Decodes on the coarsest grid that contains every pick (the gcd of the picks: 15 for eccv16 files). Raises
+    SemsumError if the video ends before the last pick, or decodes to a frame count far from `n_frames` (the
+    sign of a wrong video for this key).
+    """
+    picks = np.asarray(picks, dtype=np.int64)
+    sampler = iter_sampled_frames(path, step=max(1, int(np.gcd.reduce(picks))), batch_size=batch_size)
+    found = 0
+    for got, frames in sampler:
+        keep = np.isin(got, picks)
+        found += int(keep.sum())
+        if keep.any():
+            yield frames[keep]
+    if found != len(picks):
+        raise SemsumError(f"{path}: decodes to {sampler.n_decoded} frames, but the picks reach frame {picks[-1]}")
+    if n_frames is not None and sampler.n_decoded is not None and not _close(sampler.n_decoded, n_frames):
+        raise SemsumError(f"{path}: decodes to {sampler.n_decoded} frames, expected n_frames={n_frames}")
+
+
+def read_mapping(path: str | Path) -> dict[str, str]:
+    """HDF5 key -> video file, from JSON (`{"video_1": "Air_Force_One.mp4", ...}`) or CSV (`key,file` rows)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SemsumError(f"{path}: no such mapping file")
+    text = path.read_text("utf-8")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SemsumError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise SemsumError(f"{path}: expected a JSON object of key -> video file")
+        return {str(k): v for k, v in data.items()}
+    rows = [r for r in csv.reader(text.splitlines()) if r and not r[0].startswith("#")]
+    if rows and [c.strip().lower() for c in rows[0][:2]] in (["key", "file"], ["key", "video"]):
+        rows = rows[1:]
+    bad = [i for i, r in enumerate(rows) if len(r) != 2]
+    if bad:
+        raise SemsumError(f"{path}: row {bad[0] + 1}: expected two columns `key,file`")
+    return {k.strip(): v.strip() for k, v in rows}
+
+
+def resolve_videos(dataset: Dataset, videos_dir: str | Path, mapping: str | Path | None = None) -> dict[str, Path]:
+    """The video file of every key: from `mapping` if given, else the group's `video_name` found in `videos_dir`.
+
+    `video_name` matches a file name exactly or its stem with a common video suffix (`Air_Force_One` ->
+    `Air_Force_One.mp4`). Mapping entries are paths relative to `videos_dir` (or absolute).
+    """
+    root = Path(videos_dir)
+    if not root.is_dir():
+        raise SemsumError(f"{root}: no such videos folder")
+    table = read_mapping(mapping) if mapping is not None else None
+    files = [p for p in root.iterdir() if p.is_file()]
+    found: dict[str, Path] = {}
+    for video in dataset:
+        where = f"{dataset.path}: {video.key}"
+        if table is not None:
+            if video.key not in table:
+                raise SemsumError(f"{mapping}: no entry for {video.key}")
+            path = root / table[video.key]
+            if not path.is_file():
+                raise SemsumError(f"{where}: mapped video {path} not found")
+        elif video.video_name:
+            name = video.video_name
+            hits = [p for p in files if p.name == name] or [
+                p for p in files if p.stem == name and p.suffix.lower() in VIDEO_SUFFIXES
+            ]
+            if len(hits) != 1:
+                what = "no file" if not hits else f"{len(hits)} files"
+                raise SemsumError(f"{where}: {what} named {name!r} in {root}; pass --mapping FILE to say which")
+            path = hits[0]
+        else:
+            raise SemsumError(f"{where}: has no video_name; pass --mapping FILE (JSON {{key: file}} or CSV key,file)")
+        found[video.key] = path
+    return found
+
+
+def loose_video(path: str | Path, step: int = 15) -> VideoData:
+    """The eccv16 group of a video with no annotations: exact n_frames (decoded), picks every `step`, fps."""
+    path = Path(path)
+    info = probe(path, exact=True)
+    return VideoData(
+        key=path.stem,
+        n_frames=info.n_frames,
+        picks=np.arange(0, info.n_frames, step, dtype=np.int64),
+        video_name=path.name,
+        extra={"fps": np.float64(info.fps)},
+    )
+
+
+def embed_video(embedder: MLLMEmbedder, path: str | Path, step: int = 15, key: str = FEATURE_KEY) -> VideoData:
+    """A video file's eccv16 group with its MLLM embeddings under `key` (and `score_mllm` when scored), in memory.
+
+    This is what a summarizer trained on `features_mllm` needs to run on a new video.
+    """
+    video = loose_video(path, step)
+    result = embedder.embed_stream(frames_at_picks(path, video.picks, video.n_frames))
+    video.features[key] = result.embeddings
+    if result.scores is not None:
+        video.extra[SCORE_KEY] = result.scores
+    return video
+
+
+def extract_dataset(
+    embedder: MLLMEmbedder,
+    h5: str | Path,
+    videos_dir: str | Path,
+    out: str | Path,
+    mapping: str | Path | None = None,
+    **kwargs: Any,
+) -> Dataset:
+    """`extract_to_h5` for an eccv16 file: every key and attribute copied, frames decoded at its `picks`."""
+    dataset = load_dataset(h5)
+    paths = resolve_videos(dataset, videos_dir, mapping)
+    return extract_to_h5(
+        embedder,
+        list(dataset),
+        lambda v: frames_at_picks(paths[v.key], v.picks, v.n_frames),
+        out,
+        attrs=dataset.attrs,
+        **kwargs,
+    )
+
+
+def extract_videos(
+    embedder: MLLMEmbedder, videos: Sequence[str | Path], out: str | Path, step: int = 15, **kwargs: Any
+) -> Dataset:
+    """`extract_to_h5` for loose video files: a group per file (key = file stem), sampled every `step` frames."""
+    groups = [loose_video(p, step) for p in videos]
+    keys = [g.key for g in groups]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise SemsumError(f"{out}: several videos share the name {dupes[0]!r}; rename one (keys are file stems)")
+    paths = {g.key: Path(p) for g, p in zip(groups, videos, strict=True)}
+    return extract_to_h5(embedder, groups, lambda v: frames_at_picks(paths[v.key], v.picks, v.n_frames), out, **kwargs)
+
+
+def zero_shot_frame_scores(dataset: Dataset) -> dict[str, list[float]]:
+    """Each video's `score_mllm` expanded to every frame: the JSON that `semsum evaluate` reads."""
+    missing = [v.key for v in dataset if SCORE_KEY not in v.extra]
+    if missing:
+        raise SemsumError(f"{dataset.path}: {missing[0]} has no {SCORE_KEY} (only the importance prompt is scored)")
+    return {v.key: frame_scores(v.extra[SCORE_KEY], v.picks, v.n_frames).tolist() for v in dataset}

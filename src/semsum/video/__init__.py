@@ -1,0 +1,1 @@
+"""Video files in and out: probing and sampled decoding (PyAV), and the summary-video writer."""

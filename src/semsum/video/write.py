@@ -1,0 +1,197 @@
+"""Write H.264/AAC mp4 files: the summary video of selected shots, and generated sample videos.
+
+The summary keeps the original frame rate and the frames of the selected shots in order; when the input
+has audio, the audio of exactly those shots (the same time spans) is re-encoded to AAC beside it. Odd frame
+sizes are cropped by one pixel to the even size H.264 with 4:2:0 chroma needs. Output is written through
+`atomic_path`, so a failure never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from semsum.atomic import atomic_path
+from semsum.errors import SemsumError
+from semsum.video.decode import _frames, _open, _stream, _why, to_rgb
+
+AAC_FRAME = 1024  # samples per AAC frame
+
+
+class Mp4Writer:
+    """Encode uint8 RGB frames (libx264, yuv420p) and optional float audio (AAC) into an open mp4 file."""
+
+    def __init__(
+        self,
+        path: Path,
+        fps: float | Fraction,
+        width: int,
+        height: int,
+        audio_rate: int | None = None,
+        audio_layout: str = "stereo",
+        crf: int = 23,
+        preset: str = "veryfast",
+    ):
+        self.width, self.height = width - width % 2, height - height % 2
+        if self.width < 2 or self.height < 2:
+            raise SemsumError(f"{path}: frame size {width}x{height} too small to encode")
+        self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        rate = Fraction(fps).limit_denominator(100_000)
+        self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
+        self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
+        self.n_video = 0
+        self.audio = None
+        if audio_rate:
+            self.audio = self.container.add_stream("aac", rate=audio_rate, layout=audio_layout)
+            self.fifo = av.AudioFifo()
+            self.layout, self.n_audio = audio_layout, 0
+
+    def add_frame(self, rgb: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[: self.height, : self.width]), format="rgb24")
+        frame.pts = self.n_video
+        self.n_video += 1
+        self.container.mux(self.video.encode(frame))
+
+    def add_audio(self, samples: np.ndarray) -> None:
+        """Append float32 planar samples [channels, n] at the stream's rate."""
+        if self.audio is None:
+            raise SemsumError("this writer has no audio stream")
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=self.layout)
+        frame.sample_rate = self.audio.rate
+        frame.pts = None
+        self.fifo.write(frame)
+        self._drain(final=False)
+
+    def _drain(self, final: bool) -> None:
+        while self.fifo.samples >= AAC_FRAME or (final and self.fifo.samples):
+            frame = self.fifo.read(min(AAC_FRAME, self.fifo.samples))
+            frame.pts = self.n_audio
+            self.n_audio += frame.samples
+            self.container.mux(self.audio.encode(frame))
+
+    def close(self) -> None:
+        self.container.mux(self.video.encode())
+        if self.audio is not None:
+            self._drain(final=True)
+            self.container.mux(self.audio.encode())
+        self.container.close()
+
+
+@dataclass(frozen=True)
+class SummaryVideo:
+    """What `write_summary` wrote: frames and seconds of video, and whether audio was kept."""
+
+    path: Path
+    n_frames: int
+    duration: float
+    has_audio: bool
+
+
+def write_summary(
+    video: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    segments: Sequence[tuple[int, int]] | np.ndarray,
+    progress: Callable[[int], None] | None = None,
+) -> SummaryVideo:
+    """Write the frames of the inclusive [start, end] `segments` of `video` (in order) to `out` (mp4).
+
+    `progress`, if given, is called with the number of frames decoded so far.
+    """
+    src = Path(video)
+    segs = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
+    if len(segs) == 0:
+        raise SemsumError(f"{src}: no shots selected, nothing to write")
+    keep = np.zeros(int(segs[:, 1].max()) + 1, dtype=bool)
+    for s, e in segs:
+        keep[s : e + 1] = True
+    with atomic_path(out) as tmp, _open(src) as container:
+        stream = _stream(container)
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        audio_in = container.streams.audio[0] if container.streams.audio else None
+        layout = "mono" if audio_in is not None and audio_in.channels == 1 else "stereo"
+        tb = stream.time_base
+        runs: list[tuple[float, int]] = []  # (start second, frames) of each kept run
+        writer = None
+        try:
+            for index, frame in enumerate(_frames(src, container, stream)):
+                if progress is not None and index % 50 == 0:
+                    progress(index)
+                if index >= len(keep):
+                    break
+                if not keep[index]:
+                    continue
+                if index == 0 or not keep[index - 1]:
+                    t = float(frame.pts * tb) if frame.pts is not None and tb else index / float(rate)
+                    runs.append((t, 0))
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+                rgb = to_rgb(frame)
+                if writer is None:
+                    audio_rate = audio_in.rate if audio_in is not None else None
+                    writer = Mp4Writer(tmp, rate, rgb.shape[1], rgb.shape[0], audio_rate, layout)
+                writer.add_frame(rgb)
+            if writer is None:
+                raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
+            if writer.audio is not None:
+                _copy_audio(src, writer, runs, float(rate))
+            writer.close()
+        except av.error.FFmpegError as e:
+            raise SemsumError(f"{out}: writing the summary failed ({_why(e)})") from None
+        finally:
+            if writer is not None:
+                writer.container.close()
+    return SummaryVideo(Path(out), writer.n_video, writer.n_video / float(rate), writer.audio is not None)
+
+
+def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps: float) -> None:
+    """Append, for each (start second, n video frames) run, exactly that span of the input's audio.
+
+    Streams the audio (memory stays bounded); spans the audio does not cover are padded with silence so
+    sound and picture stay in sync shot by shot.
+    """
+    sr = writer.audio.rate
+    channels = 1 if writer.layout == "mono" else 2
+    resampler = av.AudioResampler(format="fltp", layout=writer.layout, rate=sr)
+    # Sample windows [a, b) on the input's audio clock, in order.
+    windows = [(round(t * sr), round(t * sr) + round(n / fps * sr)) for t, n in runs]
+    w, filled = 0, 0  # current window, samples of it written so far
+    position = None  # input sample index of the next resampled sample
+
+    def feed(block: np.ndarray, at: int) -> None:
+        nonlocal w, filled
+        while w < len(windows):
+            a, b = windows[w]
+            lo = max(a + filled, at)
+            if lo >= at + block.shape[1]:
+                return
+            if lo > a + filled:  # a gap before this block: silence
+                writer.add_audio(np.zeros((channels, lo - a - filled), np.float32))
+                filled = lo - a
+            hi = min(b, at + block.shape[1])
+            writer.add_audio(block[:, lo - at : hi - at])
+            filled = hi - a
+            if hi < b:
+                return
+            w, filled = w + 1, 0
+
+    with _open(src) as container:
+        astream = container.streams.audio[0]
+        try:
+            for frame in container.decode(astream):
+                if position is None:
+                    position = round(float(frame.pts * frame.time_base) * sr) if frame.pts is not None else 0
+                for out in resampler.resample(frame):
+                    block = out.to_ndarray().reshape(channels, -1)
+                    feed(block, position)
+                    position += block.shape[1]
+        except av.error.FFmpegError:
+            pass  # audio damaged near the end: keep what decoded; silence pads the rest
+    for a, b in windows[w:]:
+        writer.add_audio(np.zeros((channels, b - a - filled), np.float32))
+        filled = 0

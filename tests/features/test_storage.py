@@ -1,0 +1,204 @@
+"""`semsum extract mllm` and its storage: real clip, tiny Video-LLaVA, eccv16 files, resumption."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+
+import h5py
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from semsum.cli import app
+from semsum.data.h5 import Dataset, VideoData, load_dataset, save_dataset
+from semsum.errors import SemsumError
+from semsum.features.mllm import MLLMEmbedder, load_videollava
+from semsum.features.prompts import load_prompt
+from semsum.features.storage import embed_video, extract_to_h5, frames_at_picks, read_mapping
+from semsum.testing import make_tiny_videollava, synthetic_video
+
+CLIP = "bikes.mp4"  # 10 s, 250 frames at 25 fps
+STEP = 45  # 6 sampled frames, to keep the tests quick
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    return make_tiny_videollava(tmp_path_factory.mktemp("tiny-videollava"))
+
+
+@pytest.fixture(scope="module")
+def embedder(tiny) -> MLLMEmbedder:
+    return MLLMEmbedder(*load_videollava(tiny, device="cpu"), batch_size=4)
+
+
+def h5_contents(path) -> dict:
+    """Every dataset and attribute of an HDF5 file, for exact comparison."""
+    out: dict = {"/": dict(h5py.File(path, "r").attrs)}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()] if isinstance(obj, h5py.Dataset) else None))
+        for name in f:
+            out[name + "@"] = dict(f[name].attrs)
+    return out
+
+
+def assert_same_file(a, b) -> None:
+    ca, cb = h5_contents(a), h5_contents(b)
+    assert ca.keys() == cb.keys()
+    for k in ca:
+        if isinstance(ca[k], dict):
+            assert ca[k].keys() == cb[k].keys()
+            for name in ca[k]:
+                np.testing.assert_array_equal(ca[k][name], cb[k][name])
+        else:
+            np.testing.assert_array_equal(ca[k], cb[k], err_msg=k)
+
+
+def test_cli_on_a_real_clip_loose_video(tiny, shared_media, tmp_path):
+    out = tmp_path / "clip.h5"
+    args = ["extract", "mllm", str(shared_media / CLIP), "--model", tiny, "--out", str(out), "--step", str(STEP)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = load_dataset(out)
+    video = data["bikes"]
+    assert video.n_frames == 250 and video.picks.tolist() == list(range(0, 250, STEP))
+    assert video.features["features_mllm"].shape == (6, 64) and video.features["features_mllm"].dtype == np.float32
+    assert video.extra["fps"] == pytest.approx(25.0) and video.video_name == CLIP
+    assert ((video.extra["score_mllm"] >= 0) & (video.extra["score_mllm"] <= 1)).all()
+    assert data.attrs["mllm_prompt"] == "importance"
+    assert data.attrs["mllm_prompt_sha256"] == load_prompt("importance").sha256
+    assert data.attrs["mllm_window"] == 8 and data.attrs["mllm_padding"] == "edge"
+    assert data.attrs["mllm_model"] == tiny and data.attrs["mllm_store_dtype"] == "float32"
+    assert not out.with_name(out.name + ".parts").exists()
+    # zero-shot scores of the same clip straight from the scorer
+    group = embed_video(MLLMEmbedder(*load_videollava(tiny, device="cpu")), shared_media / CLIP, STEP)
+    assert group.picks.tolist() == video.picks.tolist()
+    np.testing.assert_allclose(group.extra["score_mllm"], video.extra["score_mllm"], rtol=1e-4, atol=1e-6)
+
+
+def clip_dataset(path) -> Dataset:
+    """Two eccv16 videos that are the real clip (picks every 45 frames); only the first has a video_name."""
+    rng = np.random.default_rng(0)
+    videos = [
+        VideoData(
+            key=f"video_{i}",
+            n_frames=250,
+            picks=np.arange(0, 250, STEP),
+            features={"features": rng.normal(size=(6, 16)).astype(np.float32)},
+            gtscore=rng.random(6).astype(np.float32),
+            user_summary=(rng.random((3, 250)) < 0.15).astype(np.float32),
+            change_points=np.array([[0, 124], [125, 249]]),
+            n_frame_per_seg=np.array([125, 125]),
+        )
+        for i in (1, 2)
+    ]
+    videos[0].video_name = "bikes"
+    dataset = Dataset({v.key: v for v in videos}, attrs={"origin": "test"})
+    save_dataset(path, dataset)
+    return dataset
+
+
+def test_cli_dataset_copies_every_key_and_maps_videos(tiny, shared_media, tmp_path):
+    src = tmp_path / "in.h5"
+    original = clip_dataset(src)
+    out = tmp_path / "out.h5"
+    base = ["extract", "mllm", "--h5", str(src), "--videos", str(shared_media), "--model", tiny, "--out", str(out)]
+    result = CliRunner().invoke(app, [*base, "--device", "cpu"])
+    assert result.exit_code == 1 and "video_2: has no video_name; pass --mapping" in result.output
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("key,file\nvideo_1,bikes.mp4\nvideo_2,bikes.mp4\n")
+    scores = tmp_path / "scores.json"
+    args = [*base, "--mapping", str(mapping), "--store-dtype", "float16", "--scores-out", str(scores)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = load_dataset(out)
+    frame_level = json.loads(scores.read_text())
+    assert len(frame_level["video_2"]) == 250
+    np.testing.assert_allclose(frame_level["video_2"][45:90], np.full(45, data["video_2"].extra["score_mllm"][1]))
+    assert data.attrs["origin"] == "test" and data.attrs["mllm_store_dtype"] == "float16"
+    for key, v in original.videos.items():
+        got = data[key]
+        np.testing.assert_array_equal(got.features["features"], v.features["features"])
+        np.testing.assert_array_equal(got.user_summary, v.user_summary)
+        np.testing.assert_array_equal(got.gtscore, v.gtscore)
+        assert got.features["features_mllm"].shape == (6, 64) and got.features["features_mllm"].dtype == np.float16
+    np.testing.assert_array_equal(data["video_1"].features["features_mllm"], data["video_2"].features["features_mllm"])
+    replaced = tmp_path / "replaced.h5"
+    args = [*base[:-1], str(replaced), "--mapping", str(mapping), "--replace-features"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    r = load_dataset(replaced)
+    assert set(r["video_1"].features) == {"features"} and r.attrs["mllm_feature_key"] == "features"
+    np.testing.assert_allclose(
+        r["video_1"].features["features"], data["video_1"].features["features_mllm"], rtol=1e-3, atol=1e-3
+    )
+
+
+def test_missing_model_is_one_clear_cli_error(tmp_path, shared_media):
+    missing = str(tmp_path / "nope")
+    result = CliRunner().invoke(app, ["extract", "mllm", str(shared_media / CLIP), "--model", missing, "--out", "o.h5"])
+    assert result.exit_code == 1 and len(result.output.splitlines()) == 1
+    assert result.output.startswith(f"error: {missing}: cannot load") and "--model DIR" in result.output
+
+
+def test_interrupted_run_resumes_to_the_identical_file(embedder, shared_media, tmp_path):
+    rng = np.random.default_rng(1)
+    videos = [synthetic_video(f"video_{i}", 5, dim=8, rng=rng) for i in (1, 2, 3)]
+    clip = np.concatenate(list(frames_at_picks(shared_media / CLIP, videos[0].picks)))
+    calls: list[str] = []
+
+    def frames_of(video):
+        calls.append(video.key)
+        shift = int(video.key[-1])  # different frames per video
+        yield np.roll(clip, shift, axis=0)
+
+    whole = tmp_path / "whole.h5"
+    extract_to_h5(embedder, videos, frames_of, whole)
+
+    def killed_at_video_2(video):
+        if video.key == "video_2":
+            raise KeyboardInterrupt
+        return frames_of(video)
+
+    out = tmp_path / "resumed.h5"
+    with pytest.raises(KeyboardInterrupt):
+        extract_to_h5(embedder, videos, killed_at_video_2, out)
+    assert not out.exists() and (tmp_path / "resumed.h5.parts" / "video_1.h5").is_file()
+    other = MLLMEmbedder(embedder.model, embedder.tokenizer, embedder.image_processor, padding="reflect")
+    with pytest.raises(SemsumError, match="other settings \\(mllm_padding\\)"):
+        extract_to_h5(other, videos, frames_of, out)
+    calls.clear()
+    extract_to_h5(embedder, videos, frames_of, out)
+    assert calls == ["video_2", "video_3"]  # video_1 was not recomputed
+    assert_same_file(whole, out)
+    assert filecmp.cmp(whole, out, shallow=False)  # byte for byte
+
+
+def test_frames_at_picks_checks_the_video(shared_media):
+    with pytest.raises(SemsumError, match="picks reach frame 300"):
+        list(frames_at_picks(shared_media / CLIP, np.array([0, 150, 300])))
+    with pytest.raises(SemsumError, match="expected n_frames=1000"):
+        list(frames_at_picks(shared_media / CLIP, np.array([0, 150]), n_frames=1000))
+    got = np.concatenate(list(frames_at_picks(shared_media / CLIP, np.array([0, 10, 245]), batch_size=2)))
+    assert got.shape == (3, 272, 640, 3)
+
+
+def test_read_mapping_json_and_csv(tmp_path):
+    j = tmp_path / "m.json"
+    j.write_text('{"video_1": "a.mp4"}')
+    assert read_mapping(j) == {"video_1": "a.mp4"}
+    c = tmp_path / "m.csv"
+    c.write_text("video_1,a b.mp4\nvideo_2\n")
+    with pytest.raises(SemsumError, match="row 2"):
+        read_mapping(c)
+
+
+def test_summarize_zero_shot_on_a_real_clip(tiny, shared_media, tmp_path):
+    """`semsum summarize --scorer zero-shot`: bikes.mp4 -> zero-shot scores -> knapsack -> summary.mp4."""
+    out = tmp_path / "summary"
+    args = ["summarize", str(shared_media / CLIP), "-o", str(out), "--scorer", "zero-shot", "--mllm-model", tiny]
+    result = CliRunner().invoke(app, [*args, "--step", str(STEP), "--random-googlenet", "--input-size", "64"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "scores.json").read_text())
+    assert doc["scorer"].startswith("zero-shot") and (out / "summary.mp4").is_file() and doc["selected_shots"]
+    direct = embed_video(MLLMEmbedder(*load_videollava(tiny, device="cpu")), shared_media / CLIP, STEP)
+    np.testing.assert_allclose(doc["step_scores"], direct.extra["score_mllm"], rtol=1e-4, atol=1e-6)

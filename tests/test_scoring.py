@@ -1,0 +1,106 @@
+"""`semsum summarize --run` on runs trained on MLLM-space features: real Video-LLaVA (tiny) or F(x)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from semsum.align.mapper import Mapper, MapperConfig, Normalization, apply_mapper, load_mapper, save_mapper
+from semsum.cli import app
+from semsum.data.h5 import load_dataset, save_dataset
+from semsum.testing import make_synthetic_dataset, make_tiny_videollava
+from semsum.training import TrainConfig, load_run, train
+
+FAST = ("--random-googlenet", "--input-size", "32", "--step", "30")
+TINY_WIDTH = 64  # hidden size of make_tiny_videollava's language model
+
+
+def _run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def mllm_run(tmp_path_factory):
+    """A VASNet run trained on `features_mllm` of the tiny model's width, and a 1024 -> 64 mapper."""
+    tmp = tmp_path_factory.mktemp("mllm_run")
+    ds = make_synthetic_dataset(tmp / "d.h5", n_videos=4, steps=(20, 30), dim=1024, seed=2)
+    rng = np.random.default_rng(0)
+    proj = rng.normal(size=(1024, TINY_WIDTH)).astype(np.float32) / 32
+    for v in ds:
+        v.features["features_mllm"] = v.features["features"] @ proj
+    save_dataset(tmp / "d.h5", ds)
+    keys = ds.keys()
+    lines = [f"Synthetic/split{i}/{','.join(k for k in keys if k != t)}/{t}" for i, t in enumerate(keys[:2])]
+    (tmp / "s.txt").write_text("\n".join(lines) + "\n")
+    cfg = TrainConfig(model="vasnet", feature_keys=("features_mllm",), epochs=1, device="cpu")
+    train(tmp / "d.h5", tmp / "s.txt", tmp / "run", cfg, show_progress=False)
+    x = np.concatenate([v.features["features"] for v in load_dataset(tmp / "d.h5")])
+    mapper = Mapper(MapperConfig(in_dim=1024, out_dim=TINY_WIDTH, depth=1, width=32), Normalization.fit(x, x @ proj))
+    save_mapper(mapper, tmp / "mapper.pt")
+    wrong = Mapper(MapperConfig(in_dim=1024, out_dim=16, depth=0, width=16), Normalization.fit(x, x[:, :16]))
+    save_mapper(wrong, tmp / "wrong.pt")
+    return tmp
+
+
+def test_run_on_mllm_features_through_the_mapper(mllm_run, shared_media, tmp_path):
+    run, mapper = mllm_run / "run", mllm_run / "mapper.pt"
+    out = tmp_path / "out"
+    result = _run(
+        "summarize",
+        shared_media / "bikes.mp4",
+        "-o",
+        out,
+        "--run",
+        run,
+        "--features",
+        "mapped",
+        "--mapper",
+        mapper,
+        *FAST,
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "scores.json").read_text())
+    assert doc["scorer"] == f"run {run} (features_mllm via F(x))"
+    with np.load(out / "features.npz") as z:  # the run's prediction on F(pool5) of these features
+        expected = load_run(run).predict(apply_mapper(load_mapper(mapper), z["features"]))
+    np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)
+
+
+def test_run_on_mllm_features_with_the_mllm(mllm_run, shared_media, tmp_path):
+    tiny = make_tiny_videollava(tmp_path / "tiny")
+    out = tmp_path / "out"
+    result = _run(
+        "summarize",
+        shared_media / "bikes.mp4",
+        "-o",
+        out,
+        "--run",
+        mllm_run / "run",
+        "--mllm-model",
+        tiny,
+        "--device",
+        "cpu",
+        *FAST,
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "scores.json").read_text())
+    assert doc["scorer"] == f"run {mllm_run / 'run'} (features_mllm)" and len(doc["step_scores"]) == len(doc["picks"])
+
+
+def test_feature_source_errors(mllm_run, shared_media, tmp_path):
+    run = mllm_run / "run"
+    cases = [
+        (("--features", "mapped"), "the run needs features_mllm: pass --mapper FILE"),
+        (
+            ("--features", "mapped", "--mapper", mllm_run / "wrong.pt"),
+            "trained on 64-d features_mllm; summarize computes 16-d",
+        ),
+        (("--features", "clip"), "unknown --features 'clip'"),
+    ]
+    for extra, message in cases:
+        result = _run("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *extra, *FAST)
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert not (tmp_path / "o").exists()

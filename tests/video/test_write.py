@@ -1,0 +1,83 @@
+"""The summary writer: selected frames in order, original rate, audio of the same spans, even sizes."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from semsum.errors import SemsumError
+from semsum.video.decode import iter_sampled_frames, probe
+from semsum.video.synthetic import make_scene_video, scene_frame
+from semsum.video.write import write_summary
+
+
+def _audio_seconds(path) -> float:
+    with av.open(str(path)) as c:
+        return sum(f.samples for f in c.decode(audio=0)) / c.streams.audio[0].rate
+
+
+def test_scene_video_and_its_summary(tmp_path):
+    src = tmp_path / "scenes.mp4"
+    cuts = make_scene_video(src, scene_seconds=(1, 1, 1), fps=20, size=(48, 36))
+    assert cuts == [20, 40]
+    info = probe(src)
+    assert (info.n_frames, info.fps, info.has_audio) == (60, 20.0, True)
+    out = tmp_path / "summary.mp4"
+    written = write_summary(src, out, [(5, 14), (40, 49)])
+    assert (written.n_frames, written.has_audio) == (20, True)
+    assert written.duration == pytest.approx(1.0)
+    got = probe(out)
+    assert (got.n_frames, got.fps, got.width, got.height, got.has_audio) == (20, 20.0, 48, 36, True)
+    assert _audio_seconds(out) == pytest.approx(1.0, abs=0.07)  # AAC pads to whole 1024-sample frames
+    # Frame k of the summary looks like the source frame it came from (scene 0 then scene 2).
+    _, frames = next(iter(iter_sampled_frames(out, step=10)))
+    for frame, (scene, t) in zip(frames, [(0, 5 / 20), (2, 0)], strict=True):
+        expected = scene_frame(scene, t, 48, 36).astype(float)
+        assert np.abs(frame.astype(float) - expected).mean() < 20
+        other = scene_frame(1, 0.5, 48, 36).astype(float)
+        assert np.abs(frame.astype(float) - other).mean() > 30
+
+
+def test_real_clip_audio_is_kept_and_odd_sizes_become_even(tmp_path, shared_media):
+    out = tmp_path / "bunny.mp4"
+    write_summary(shared_media / "big_buck_bunny_0_30.webm", out, [(300, 347)])  # 2 s of a 24 fps clip
+    assert probe(out).n_frames == 48 and probe(out).has_audio
+    assert _audio_seconds(out) == pytest.approx(2.0, abs=0.05)
+    odd = tmp_path / "odd.mkv"
+    with av.open(str(odd), "w") as c:
+        s = c.add_stream("ffv1", rate=10)
+        s.width, s.height, s.pix_fmt = 65, 49, "yuv420p"
+        for i in range(10):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(scene_frame(0, i / 10, 65, 49))))
+        c.mux(s.encode())
+    info = write_summary(odd, tmp_path / "odd.mp4", [(0, 4)])
+    got = probe(tmp_path / "odd.mp4")
+    assert (got.width, got.height, got.n_frames, got.has_audio, info.has_audio) == (64, 48, 5, False, False)
+
+
+def test_failures_leave_no_output(tmp_path, shared_media):
+    out = tmp_path / "summary.mp4"
+    with pytest.raises(SemsumError, match="no shots selected"):
+        write_summary(shared_media / "bikes.mp4", out, [])
+    with pytest.raises(SemsumError, match="beyond the video's last frame"):
+        write_summary(shared_media / "bikes.mp4", out, [(300, 310)])
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(SemsumError, match="not a readable video file"):
+        write_summary(bad, out, [(0, 5)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4"]
+
+
+def test_rotated_input_gives_an_upright_summary(tmp_path):
+    src = tmp_path / "portrait.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.set_display_rotation(90)  # a phone held upright: stored landscape, shown portrait
+        for i in range(20):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(scene_frame(0, i / 20, 64, 48))))
+        c.mux(s.encode())
+    write_summary(src, tmp_path / "summary.mp4", [(0, 9)])
+    got = probe(tmp_path / "summary.mp4")
+    assert (got.width, got.height, got.rotation, got.n_frames) == (48, 64, 0, 10)
