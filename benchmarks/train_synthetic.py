@@ -51,10 +51,13 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=25)
     ap.add_argument("--control", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--noise", type=float, default=0.1, help="label noise; 0.04 makes ridge reach tau 0.70")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    ds = make_synthetic_dataset(args.out / "syn.h5", n_videos=args.videos, steps=(60, 160), dim=1024, seed=0)
+    ds = make_synthetic_dataset(
+        args.out / "syn.h5", n_videos=args.videos, steps=(60, 160), dim=1024, seed=0, noise=args.noise
+    )
     keys = ds.keys()
     folds = [keys[i::5] for i in range(5)]
     lines = [f"Synthetic/split{i}/{','.join(k for k in keys if k not in t)}/{','.join(t)}" for i, t in enumerate(folds)]
