@@ -8,7 +8,6 @@ import shutil
 import av
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from semsum.cli import app
@@ -19,14 +18,6 @@ from semsum.video.synthetic import make_scene_video
 
 runner = CliRunner()
 FAST = ("--random-googlenet", "--input-size", "32")  # features do not matter here: small is fast
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # two shared cores: one thread avoids OpenMP oversubscription stalls
-    yield
-    torch.set_num_threads(threads)
 
 
 def _run(*args):

@@ -77,7 +77,8 @@ def one_thread():
 def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
     import numpy as np
 
-    from semsum.features.googlenet import IMAGENET_MEAN, IMAGENET_STD, build_extractor, preprocess, select_device
+    from semsum.device import resolve_device
+    from semsum.features.googlenet import IMAGENET_MEAN, IMAGENET_STD, build_extractor, preprocess
 
     grey = np.full((2, 40, 60, 3), 124, np.uint8)
     x = preprocess(grey, 32)
@@ -86,7 +87,7 @@ def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
         expected = (124 / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]
         torch.testing.assert_close(x[:, c], torch.full((2, 32, 32), expected), atol=1e-4, rtol=0)
     extractor = build_extractor(random_init=True, input_size=64)
-    assert extractor.weights == "random-init" and extractor.device == select_device()
+    assert extractor.weights == "random-init" and extractor.device == resolve_device()
     frames = np.random.default_rng(0).integers(0, 256, size=(3, 50, 70, 3), dtype=np.uint8)
     feats = extractor(frames)
     assert feats.shape == (3, 1024) and feats.dtype == np.float32
@@ -98,6 +99,3 @@ def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
     path = tmp_path / "googlenet.pth"
     torch.save(GoogLeNet().state_dict(), path)
     assert build_extractor(path, input_size=64).weights == f"imagenet: {path}"
-    assert select_device("cpu") == torch.device("cpu")
-    with pytest.raises(SemsumError, match="unknown device"):
-        select_device("tpu-ish")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.features.mllm import (
     MLLMEmbedder,
@@ -16,7 +17,6 @@ from semsum.features.mllm import (
     load_videollava,
     masked_mean,
     resolve_attention,
-    resolve_device,
     resolve_dtype,
     window_indices,
 )

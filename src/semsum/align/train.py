@@ -30,6 +30,7 @@ from semsum.align import losses
 from semsum.align.mapper import Mapper, MapperConfig, Normalization, ResidualMLP, apply_mapper
 from semsum.align.metrics import mean_cosine
 from semsum.atomic import atomic_path
+from semsum.device import resolve_device
 from semsum.errors import SemsumError
 
 MODES = ("regression", "adversarial", "two-stage", "conditional", "regression+adversarial")
@@ -95,13 +96,6 @@ class TrainResult:
     mapper: Mapper
     history: list[dict[str, float]] = field(default_factory=list)
     diverged: bool = False
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """`auto` -> CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _adam(params, lr: float, adversarial: bool, weight_decay: float = 0.0) -> torch.optim.Optimizer:
@@ -276,7 +270,7 @@ def train_mapper(
     config.check()
     if len(x) != len(y):
         raise SemsumError(f"{len(x)} source vectors but {len(y)} targets")
-    device = pick_device(config.device)
+    device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     norm = Normalization.fit(x, y)

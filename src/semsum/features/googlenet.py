@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from semsum.device import resolve_device
 from semsum.errors import SemsumError
 
 WEIGHTS_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
@@ -172,19 +173,6 @@ def load_googlenet(weights: str | os.PathLike[str] | None = None, pretrained: bo
 INPUT_SIZE = 224
 
 
-def select_device(device: str | None = None) -> torch.device:
-    """`device` if given ("cpu", "cuda", "cuda:1", ...), else the first CUDA GPU when there is one, else CPU."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        chosen = torch.device(device)
-    except RuntimeError:
-        raise SemsumError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from None
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise SemsumError(f"device {device!r} requested but no CUDA GPU is available")
-    return chosen
-
-
 def preprocess(frames: np.ndarray, size: int = INPUT_SIZE) -> torch.Tensor:
     """uint8 RGB [B, H, W, 3] -> float [B, 3, size, size]: the eccv16 pipeline's resize and ImageNet mean/std.
 
@@ -213,7 +201,7 @@ class FeatureExtractor:
         device: str | None = None,
         offset: np.ndarray | None = None,
     ):
-        self.device = select_device(device)
+        self.device = resolve_device(device)
         self.model = model.eval().to(self.device)
         self.weights, self.input_size, self.offset = weights, input_size, offset
 

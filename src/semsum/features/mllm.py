@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.features.prompts import IMAGE_TOKEN, Prompt, load_prompt
 
@@ -78,20 +79,6 @@ def image_tokens_per_frame(config: Any) -> int:
     vision = config.vision_config
     n = (vision.image_size // vision.patch_size) ** 2 + 1
     return n - 1 if config.vision_feature_select_strategy == "default" else n
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise SemsumError(f"device {device!r}: not a torch device (use auto, cpu, cuda, cuda:1, ...)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SemsumError(f"device {device!r}: CUDA is not available on this machine")
-    return dev
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:

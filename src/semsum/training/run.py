@@ -15,7 +15,9 @@ import torch
 
 from semsum.atomic import atomic_path, write_json
 from semsum.data.h5 import Dataset
+from semsum.device import resolve_device
 from semsum.errors import SemsumError
+from semsum.evaluation.protocols import PROTOCOLS
 from semsum.models import count_parameters, get_model
 from semsum.summary.keyshots import frame_scores
 from semsum.training.trainer import (
@@ -27,10 +29,7 @@ from semsum.training.trainer import (
     load_training_data,
     predict_steps,
     prepare_run_dir,
-    resolve_device,
 )
-
-PROTOCOLS = ("otani", "csta")
 
 
 def run_annotations(ds: Dataset, which: str = "auto", data_dir: str | os.PathLike[str] | None = None) -> dict:

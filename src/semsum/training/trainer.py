@@ -34,6 +34,7 @@ from torch import nn
 from semsum.atomic import atomic_path, write_json
 from semsum.data.h5 import Dataset, VideoData, load_dataset
 from semsum.data.splits import Split, load_splits
+from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.models import get_model
 
@@ -78,13 +79,6 @@ class TrainConfig:
         d = asdict(self)
         d["feature_keys"] = list(self.feature_keys)
         return d
-
-
-def resolve_device(device: str) -> torch.device:
-    """`auto` -> cuda when available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def set_determinism(seed: int, deterministic: bool) -> None:
