@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from semsum.align.mapper import Mapper, MapperConfig, Normalization, apply_mapper, load_mapper, save_mapper
 from semsum.cli import app
 from semsum.data.h5 import load_dataset, save_dataset
+from semsum.features.prompts import load_prompt
 from semsum.testing import make_synthetic_dataset, make_tiny_videollava
 from semsum.training import TrainConfig, load_run, train
 
@@ -31,6 +33,17 @@ def mllm_run(tmp_path_factory):
     proj = rng.normal(size=(1024, TINY_WIDTH)).astype(np.float32) / 32
     for v in ds:
         v.features["features_mllm"] = v.features["features"] @ proj
+    tiny = make_tiny_videollava(tmp / "tiny")  # as `semsum extract mllm` records it: the run keeps it
+    prompt = load_prompt("importance")
+    ds.attrs.update(
+        {
+            "mllm_model": tiny,
+            "mllm_prompt": prompt.name,
+            "mllm_prompt_sha256": prompt.sha256,
+            "mllm_padding": "edge",
+            "mllm_window": np.int64(8),
+        }
+    )
     save_dataset(tmp / "d.h5", ds)
     keys = ds.keys()
     lines = [f"Synthetic/split{i}/{','.join(k for k in keys if k != t)}/{t}" for i, t in enumerate(keys[:2])]
@@ -69,25 +82,22 @@ def test_run_on_mllm_features_through_the_mapper(mllm_run, shared_media, tmp_pat
     np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)
 
 
-def test_run_on_mllm_features_with_the_mllm(mllm_run, shared_media, tmp_path):
-    tiny = make_tiny_videollava(tmp_path / "tiny")
-    out = tmp_path / "out"
-    result = _run(
-        "summarize",
-        shared_media / "bikes.mp4",
-        "-o",
-        out,
-        "--run",
-        mllm_run / "run",
-        "--mllm-model",
-        tiny,
-        "--device",
-        "cpu",
-        *FAST,
-    )
+def test_run_on_mllm_features_with_the_mllm_it_was_trained_on(mllm_run, shared_media, tmp_path):
+    recorded = json.loads((mllm_run / "run" / "config.json").read_text())["features"]
+    assert recorded["mllm_model"] == str(mllm_run / "tiny") and recorded["mllm_window"] == 8
+    out = tmp_path / "out"  # no --mllm-model: the run's own model and prompt are used
+    run = mllm_run / "run"
+    result = _run("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, "--device", "cpu", *FAST)
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
-    assert doc["scorer"] == f"run {mllm_run / 'run'} (features_mllm)" and len(doc["step_scores"]) == len(doc["picks"])
+    assert doc["scorer"] == f"run {run} (features_mllm)" and len(doc["step_scores"]) == len(doc["picks"])
+    changed = tmp_path / "changed"
+    shutil.copytree(run, changed)
+    config = json.loads((changed / "config.json").read_text())
+    config["features"]["mllm_prompt_sha256"] = "0" * 64
+    (changed / "config.json").write_text(json.dumps(config))
+    result = _run("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", changed, *FAST)
+    assert result.exit_code == 1 and "which now reads differently" in result.output
 
 
 def test_feature_source_errors(mllm_run, shared_media, tmp_path):

@@ -136,7 +136,10 @@ class FeatureSource:
         mapper_path: str | os.PathLike[str] | None = None,
         mllm_model: str | None = None,
         device: str = "cpu",
+        provenance: dict | None = None,
     ) -> FeatureSource:
+        """The source of `key`. `provenance` is the run's record of how its features_mllm were made (model,
+        prompt, window padding): new videos get the same, unless `mllm_model` names another model."""
         if key == "features":
             return cls(key, 1024, lambda video: video.features["features"])
         if key == "features_mapped" or (key == "features_mllm" and features == "mapped"):
@@ -154,7 +157,18 @@ class FeatureSource:
         if key == "features_mllm":
             from semsum.features.mllm import DEFAULT_MODEL, MLLMEmbedder
 
-            embedder = MLLMEmbedder.from_pretrained(mllm_model or DEFAULT_MODEL, "importance", device=device)
+            made = provenance or {}
+            model = mllm_model or made.get("mllm_model") or DEFAULT_MODEL
+            prompt = made.get("mllm_prompt", "importance")
+            embedder = MLLMEmbedder.from_pretrained(
+                model, prompt, device=device, padding=made.get("mllm_padding", "edge")
+            )
+            if made.get("mllm_prompt_sha256") not in (None, embedder.prompt.sha256):
+                raise SemsumError(
+                    f"the run's features_mllm were made with prompt {prompt!r} "
+                    f"(sha256 {made['mllm_prompt_sha256'][:12]}), which now reads differently "
+                    f"(sha256 {embedder.prompt.sha256[:12]})"
+                )
             width = int(embedder.model.config.text_config.hidden_size)
             return cls(key, width, lambda video: embedder.embed_sampled(video).embeddings)
         raise SemsumError(
@@ -185,7 +199,10 @@ class RunScorer:
             raise SemsumError(f"unknown --features {features!r}: choose one of {', '.join(FEATURE_SOURCES)}")
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
-        self.sources = [FeatureSource.for_key(k, features, mapper, mllm_model, mllm_device) for k in self.feature_keys]
+        self.sources = [
+            FeatureSource.for_key(k, features, mapper, mllm_model, mllm_device, self.run.feature_provenance)
+            for k in self.feature_keys
+        ]
         via = " via F(x)" if features == "mapped" and "features_mllm" in self.feature_keys else ""
         self.name = f"run {run_dir} ({' + '.join(self.feature_keys)}{via})"
         width = sum(s.width for s in self.sources)

@@ -25,6 +25,7 @@ from semsum.training.trainer import (
     StepHook,
     TrainConfig,
     Trainer,
+    feature_provenance,
     load_split_file,
     load_training_data,
     predict_steps,
@@ -92,7 +93,7 @@ def train(
     ds = load_training_data(h5, cfg)
     split_list = load_split_file(splits, ds)
     anns = run_annotations(ds, annotations, data_dir)
-    prepare_run_dir(out, cfg, Path(h5), Path(splits))
+    prepare_run_dir(out, cfg, Path(h5), Path(splits), feature_provenance(ds))
 
     def evaluator(step_scores, keys, protocol):
         return evaluate_scores(ds, anns, step_scores, protocol)
@@ -266,6 +267,11 @@ class TrainedRun:
         first = next(iter(fold_models.values()))
         self.feature_keys, self.in_dim = first.feature_keys, first.in_dim
         self.parameters = count_parameters(first.model)
+        config = run_dir / "config.json"
+        #: How the training file's MLLM features were made (its `mllm_*` attributes), if it had any.
+        self.feature_provenance: dict[str, Any] = (
+            json.loads(config.read_text()).get("features", {}) if config.is_file() else {}
+        )
 
     def _models(self) -> list[FoldModel]:
         return [self.fold_models[self.fold]] if self.fold is not None else list(self.fold_models.values())

@@ -299,9 +299,19 @@ def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in copy.deepcopy(model.state_dict()).items()}
 
 
-def prepare_run_dir(out: Path, cfg: TrainConfig, h5: Path, splits_path: Path) -> None:
+def feature_provenance(ds: Dataset) -> dict[str, Any]:
+    """The training file's record of how its MLLM features were made (`mllm_*` attributes), JSON-ready.
+
+    A run keeps it so that `semsum summarize --run` computes the same embeddings (model, prompt) for new videos.
+    """
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in ds.attrs.items() if k.startswith("mllm_")}
+
+
+def prepare_run_dir(
+    out: Path, cfg: TrainConfig, h5: Path, splits_path: Path, provenance: dict[str, Any] | None = None
+) -> None:
     """Write config.json, or check that an existing run directory was started with the same settings."""
-    record = {"config": cfg.to_dict(), "h5": str(h5), "splits": str(splits_path)}
+    record = {"config": cfg.to_dict(), "h5": str(h5), "splits": str(splits_path), "features": provenance or {}}
     path = out / "config.json"
     if path.is_file():
         old = json.loads(path.read_text())
