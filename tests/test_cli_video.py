@@ -142,38 +142,11 @@ def test_dataset_build_rejects_unmatched_videos(tmp_path, shared_data, shared_me
     videos = tmp_path / "videos"
     videos.mkdir()
     shutil.copy(shared_media / "bikes.mp4", videos / "bikes.mp4")
-    line = _error_line(
-        _run(
-            "dataset",
-            "build",
-            "--videos",
-            videos,
-            "--out",
-            tmp_path / "x.h5",
-            "--annotations",
-            "summe",
-            "--data-dir",
-            shared_data,
-            *FAST,
-        )
-    )
+    build = ("dataset", "build", "--videos", videos, "--out", tmp_path / "x.h5", "--annotations", "summe")
+    line = _error_line(_run(*build, "--data-dir", shared_data, *FAST))
     assert "bikes.mp4 matches no summe video" in line
     shutil.move(videos / "bikes.mp4", videos / "Jumps.mp4")
-    line = _error_line(
-        _run(
-            "dataset",
-            "build",
-            "--videos",
-            videos,
-            "--out",
-            tmp_path / "x.h5",
-            "--annotations",
-            "summe",
-            "--data-dir",
-            shared_data,
-            *FAST,
-        )
-    )
+    line = _error_line(_run(*build, "--data-dir", shared_data, *FAST))
     assert "decodes to 250 frames" in line and "950" in line
     assert not (tmp_path / "x.h5").exists()
 
