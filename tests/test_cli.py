@@ -4,27 +4,13 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from semsum.cli import app
+from clitest import error_line, run_cli
 from semsum.data.annotations import load_annotations
-
-runner = CliRunner()
-
-
-def _run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def _error_line(result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 def test_baseline_human_json(shared_data):
-    result = _run("baseline", "human", "--dataset", "summe", "--data-dir", shared_data, "--json")
+    result = run_cli("baseline", "human", "--dataset", "summe", "--data-dir", shared_data, "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert round(out["kendall_tau"], 3) == 0.205 and round(out["spearman_rho"], 3) == 0.213
@@ -32,7 +18,7 @@ def test_baseline_human_json(shared_data):
 
 
 def test_baseline_random_table(shared_data):
-    result = _run("baseline", "random", "--dataset", "summe", "--data-dir", shared_data, "--trials", 3)
+    result = run_cli("baseline", "random", "--dataset", "summe", "--data-dir", shared_data, "--trials", 3)
     assert result.exit_code == 0 and "3 trials" in result.output
 
 
@@ -49,12 +35,12 @@ def summe_scores(shared_data, tmp_path):
 def test_evaluate_json_and_table(shared_data, tmp_path, summe_scores):
     path = tmp_path / "scores.json"
     path.write_text(json.dumps(summe_scores))
-    result = _run("evaluate", path, "--dataset", "summe", "--data-dir", shared_data, "--json")
+    result = run_cli("evaluate", path, "--dataset", "summe", "--data-dir", shared_data, "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert set(out) >= {"kendall_tau", "spearman_rho", "per_video"} and len(out["per_video"]) == 25
     assert abs(out["kendall_tau"]) < 0.05
-    table = _run("evaluate", path, "--dataset", "summe", "--data-dir", shared_data)
+    table = run_cli("evaluate", path, "--dataset", "summe", "--data-dir", shared_data)
     assert table.exit_code == 0 and "Air_Force_One" in table.output
 
 
@@ -71,30 +57,30 @@ def test_evaluate_bad_input(shared_data, tmp_path, summe_scores, edit, message):
     edit(summe_scores)
     path = tmp_path / "scores.json"
     path.write_text(json.dumps(summe_scores))
-    line = _error_line(_run("evaluate", path, "--dataset", "summe", "--data-dir", shared_data))
+    line = error_line(run_cli("evaluate", path, "--dataset", "summe", "--data-dir", shared_data))
     assert "scores.json" in line and message in line
 
 
 def test_missing_files(tmp_path, shared_data):
-    assert "no such file" in _error_line(_run("evaluate", tmp_path / "x.json", "--dataset", "tvsum"))
+    assert "no such file" in error_line(run_cli("evaluate", tmp_path / "x.json", "--dataset", "tvsum"))
     (tmp_path / "bad.json").write_text("{")
-    assert "not valid JSON" in _error_line(_run("evaluate", tmp_path / "bad.json", "--dataset", "tvsum"))
-    line = _error_line(_run("baseline", "human", "--dataset", "tvsum", "--data-dir", tmp_path))
+    assert "not valid JSON" in error_line(run_cli("evaluate", tmp_path / "bad.json", "--dataset", "tvsum"))
+    line = error_line(run_cli("baseline", "human", "--dataset", "tvsum", "--data-dir", tmp_path))
     assert "TVSum annotation file missing" in line
 
 
 def test_data_check(shared_data, tmp_path):
-    ok = _run("data", "check", "--data-dir", shared_data)
+    ok = run_cli("data", "check", "--data-dir", shared_data)
     assert ok.exit_code == 0 and "eccv16_dataset_tvsum_google_pool5.h5" in ok.output
-    missing = _run("data", "check", "--data-dir", tmp_path)
+    missing = run_cli("data", "check", "--data-dir", tmp_path)
     assert missing.exit_code == 1 and "summe/GT" in missing.output and "get it from" in missing.output
     assert missing.output.strip().splitlines()[-1].startswith("error: ")
 
 
 def test_data_splits(shared_data):
-    result = _run("data", "splits", shared_data / "splits/pgl-sum/tvsum_splits.json", "--json")
+    result = run_cli("data", "splits", shared_data / "splits/pgl-sum/tvsum_splits.json", "--json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
     assert info["test_sets_disjoint"] is False and info["videos_tested"] == 34
-    text = _run("data", "splits", shared_data / "splits/csta/SumMe_splits.txt")
+    text = run_cli("data", "splits", shared_data / "splits/csta/SumMe_splits.txt")
     assert "disjoint test sets (k-fold)" in text.output

@@ -8,32 +8,19 @@ import shutil
 import av
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from semsum.cli import app
+from clitest import error_line, run_cli
 from semsum.data.annotations import load_annotations
 from semsum.data.h5 import BENCHMARK_KEYS, PartsWriter, VideoData, load_dataset
 from semsum.summary.keyshots import select_shots, shot_scores
 from semsum.video.synthetic import make_scene_video
 
-runner = CliRunner()
 FAST = ("--random-googlenet", "--input-size", "32")  # features do not matter here: small is fast
-
-
-def _run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def _error_line(result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 def test_summarize_command(tmp_path, shared_media):
     out = tmp_path / "out"
-    result = _run("summarize", shared_media / "car-detection.mp4", "-o", out, *FAST, "--budget", "0.2")
+    result = run_cli("summarize", shared_media / "car-detection.mp4", "-o", out, *FAST, "--budget", "0.2")
     assert result.exit_code == 0, result.output
     assert "scorer: coverage" in result.output and "with audio" in result.output
     doc = json.loads((out / "scores.json").read_text())
@@ -43,7 +30,7 @@ def test_summarize_command(tmp_path, shared_media):
 
 def test_summarize_at_a_target_fps(tmp_path, shared_media):
     out = tmp_path / "out"
-    result = _run("summarize", shared_media / "bikes.mp4", "-o", out, *FAST, "--fps", "4")
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, *FAST, "--fps", "4")
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["sampling"] == {"fps": 4.0} and len(doc["picks"]) == 40
@@ -71,14 +58,14 @@ def test_broken_inputs_give_one_line_errors_and_no_output(tmp_path, shared_media
     ]
     for path, problem in cases:
         out = tmp_path / f"out_{path.stem}"
-        line = _error_line(_run("summarize", path, "-o", out, *FAST))
+        line = error_line(run_cli("summarize", path, "-o", out, *FAST))
         assert problem in line and str(path) in line
         assert not out.exists() or not any(out.iterdir())
     missing = tmp_path / "nowhere.pth"
-    assert "GoogLeNet weights file not found" in _error_line(
-        _run("summarize", shared_media / "bikes.mp4", "--googlenet-weights", missing)
+    assert "GoogLeNet weights file not found" in error_line(
+        run_cli("summarize", shared_media / "bikes.mp4", "--googlenet-weights", missing)
     )
-    assert "not both" in _error_line(_run("summarize", shared_media / "bikes.mp4", "--step", 5, "--fps", 2, *FAST))
+    assert "not both" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--step", 5, "--fps", 2, *FAST))
 
 
 def test_dataset_build_without_annotations_resumes(tmp_path, shared_media):
@@ -92,7 +79,7 @@ def test_dataset_build_without_annotations_resumes(tmp_path, shared_media):
     done = VideoData("video_1", 60, np.arange(0, 60, 15), {"features": np.full((4, 1024), 7.0, np.float32)})
     done.change_points, done.n_frame_per_seg, done.video_name = np.array([[0, 59]]), np.array([60]), "a"
     PartsWriter(out).put(done)
-    result = _run("dataset", "build", "--videos", videos, "--out", out, *FAST)
+    result = run_cli("dataset", "build", "--videos", videos, "--out", out, *FAST)
     assert result.exit_code == 0, result.output
     ds = load_dataset(out, require=("features", "change_points", "n_frame_per_seg"))
     assert ds.keys() == ["video_1", "video_2"] and not (tmp_path / "built.h5.parts").exists()
@@ -114,7 +101,7 @@ def test_dataset_build_with_benchmark_annotations(tmp_path, shared_data, dataset
     videos = tmp_path / "videos"
     make_scene_video(videos / f"{name}.mp4", scene_seconds=(seconds, seconds), fps=fps, size=(32, 24), audio=False)
     out = tmp_path / f"{dataset}.h5"
-    result = _run(
+    result = run_cli(
         "dataset", "build", "--videos", videos, "--out", out, "--annotations", dataset, "--data-dir", shared_data, *FAST
     )
     assert result.exit_code == 0, result.output
@@ -143,10 +130,10 @@ def test_dataset_build_rejects_unmatched_videos(tmp_path, shared_data, shared_me
     videos.mkdir()
     shutil.copy(shared_media / "bikes.mp4", videos / "bikes.mp4")
     build = ("dataset", "build", "--videos", videos, "--out", tmp_path / "x.h5", "--annotations", "summe")
-    line = _error_line(_run(*build, "--data-dir", shared_data, *FAST))
+    line = error_line(run_cli(*build, "--data-dir", shared_data, *FAST))
     assert "bikes.mp4 matches no summe video" in line
     shutil.move(videos / "bikes.mp4", videos / "Jumps.mp4")
-    line = _error_line(_run(*build, "--data-dir", shared_data, *FAST))
+    line = error_line(run_cli(*build, "--data-dir", shared_data, *FAST))
     assert "decodes to 250 frames" in line and "950" in line
     assert not (tmp_path / "x.h5").exists()
 
@@ -166,7 +153,7 @@ def test_summarize_with_a_trained_run(tmp_path, shared_media):
 
     run = trained(1024, "run1024")
     out = tmp_path / "out"
-    result = _run("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, *FAST)
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, *FAST)
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["scorer"] == f"run {run} (features)" and f"scorer: run {run}" in result.output.replace("\n", "")
@@ -174,7 +161,7 @@ def test_summarize_with_a_trained_run(tmp_path, shared_media):
         expected = load_run(run).predict(z["features"])
     np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)
     small = trained(32, "run32")
-    line = _error_line(_run("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o2", "--run", small, *FAST))
+    line = error_line(run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o2", "--run", small, *FAST))
     assert "trained on 32-d features; summarize computes 1024-d" in line
     assert not (tmp_path / "o2").exists()  # refused before any decoding
-    assert "no trained folds" in _error_line(_run("summarize", shared_media / "bikes.mp4", "--run", tmp_path, *FAST))
+    assert "no trained folds" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--run", tmp_path, *FAST))

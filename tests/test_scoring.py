@@ -7,10 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
+from clitest import run_cli
 from semsum.align.mapper import Mapper, MapperConfig, Normalization, apply_mapper, load_mapper, save_mapper
-from semsum.cli import app
 from semsum.data.h5 import load_dataset, save_dataset
 from semsum.features.prompts import load_prompt
 from semsum.testing import make_synthetic_dataset, make_tiny_videollava
@@ -18,10 +17,6 @@ from semsum.training import TrainConfig, load_run, train
 
 FAST = ("--random-googlenet", "--input-size", "32", "--step", "30")
 TINY_WIDTH = 64  # hidden size of make_tiny_videollava's language model
-
-
-def _run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +56,7 @@ def mllm_run(tmp_path_factory):
 def test_run_on_mllm_features_through_the_mapper(mllm_run, shared_media, tmp_path):
     run, mapper = mllm_run / "run", mllm_run / "mapper.pt"
     out = tmp_path / "out"
-    result = _run(
+    result = run_cli(
         "summarize",
         shared_media / "bikes.mp4",
         "-o",
@@ -87,7 +82,7 @@ def test_run_on_mllm_features_with_the_mllm_it_was_trained_on(mllm_run, shared_m
     assert recorded["mllm_model"] == str(mllm_run / "tiny") and recorded["mllm_window"] == 8
     out = tmp_path / "out"  # no --mllm-model: the run's own model and prompt are used
     run = mllm_run / "run"
-    result = _run("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, "--device", "cpu", *FAST)
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, "--device", "cpu", *FAST)
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["scorer"] == f"run {run} (features_mllm)" and len(doc["step_scores"]) == len(doc["picks"])
@@ -96,7 +91,7 @@ def test_run_on_mllm_features_with_the_mllm_it_was_trained_on(mllm_run, shared_m
     config = json.loads((changed / "config.json").read_text())
     config["features"]["mllm_prompt_sha256"] = "0" * 64
     (changed / "config.json").write_text(json.dumps(config))
-    result = _run("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", changed, *FAST)
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", changed, *FAST)
     assert result.exit_code == 1 and "which now reads differently" in result.output
 
 
@@ -111,6 +106,6 @@ def test_feature_source_errors(mllm_run, shared_media, tmp_path):
         (("--features", "clip"), "unknown --features 'clip'"),
     ]
     for extra, message in cases:
-        result = _run("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *extra, *FAST)
+        result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *extra, *FAST)
         assert result.exit_code == 1 and message in result.output, result.output
         assert not (tmp_path / "o").exists()
