@@ -64,6 +64,8 @@ class CSTA(nn.Module):
         # The official attention CNN has no input re-normalisation: the feature map goes in as is.
         self.googlenet = load_googlenet(googlenet_weights, pretrained=True) if pretrained else GoogLeNet()
         self.googlenet.transform_input = False
+        # NHWC convolutions: 20-25 % faster training steps on CPU for every T (benchmarks/training.md).
+        self.googlenet.to(memory_format=torch.channels_last)
         self.cnn_init = "imagenet" if pretrained else "random"
         self.cls_token = nn.Parameter(torch.zeros(1, 3, 1, in_dim))
         self.key_embedding = nn.Linear(in_dim, WIDTH)
