@@ -138,6 +138,8 @@ def summarize_run(
             "seconds": fr["seconds"],
             "n_test": len(scores),
             "final_train_loss": fr["history"][-1]["train_loss"],
+            # the leakage-free criterion for comparing settings (None unless selected on a validation split)
+            "val_tau": fr["history"][fr["selected_epoch"]].get("val_tau"),
         }
         row["gtscore"] = gtscore_correlation(ds, scores)
         for p in PROTOCOLS:
