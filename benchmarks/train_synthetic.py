@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=25)
     ap.add_argument("--control", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=TrainConfig.seed, help="training seed (the data stay the same)")
     ap.add_argument("--noise", type=float, default=0.1, help="label noise; 0.04 makes ridge reach tau 0.70")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -72,10 +73,10 @@ def main() -> None:
         name, epochs, *opt = spec.split(":")
         hyper = dict(zip(("lr", "weight_decay"), map(float, opt), strict=False))
         kwargs = {"cnn_weights": "random"} if name == "csta" else {}
-        cfg = TrainConfig(model=name, epochs=int(epochs), model_kwargs=kwargs, **hyper)
+        cfg = TrainConfig(model=name, epochs=int(epochs), model_kwargs=kwargs, seed=args.seed, **hyper)
         for label, h5 in [("real", "syn.h5")] + ([("shuffled", "shuffled.h5")] if args.control else []):
             t0 = time.perf_counter()
-            run = args.out / f"{name}_{label}"
+            run = args.out / f"{spec.replace(':', '_')}_{label}"
             res = train(args.out / h5, args.out / "splits.txt", run, cfg, show_progress=False)
             tau = oof_tau(run, ds)
             per_fold = [f["gtscore"]["kendall_tau"] for f in res["folds"]] if label == "real" else None
@@ -85,6 +86,7 @@ def main() -> None:
                         "model": name,
                         "labels": label,
                         "epochs": int(epochs),
+                        "seed": args.seed,
                         **hyper,
                         "oof_tau_vs_true_gtscore": tau,
                         "fold_taus": per_fold,
