@@ -104,6 +104,26 @@ def test_resume_after_a_kill_gives_the_same_weights(synthetic, tmp_path, select)
         assert not (tmp_path / "resumed" / f"fold_{fold}" / "checkpoint.pt").exists()
 
 
+def test_csta_resumes_to_the_same_weights(synthetic, tmp_path):
+    """CSTA (BatchNorm, attention dropout, channels-last CNN) resumed mid-epoch equals a straight run."""
+    h5, splits, _ = synthetic
+    cfg = TrainConfig(model="csta", epochs=2, seed=3, model_kwargs={"cnn_weights": "random"})
+
+    def kill(fold, epoch, step):
+        if (epoch, step) == (1, 2):
+            raise Interrupt
+
+    train(h5, splits, tmp_path / "straight", cfg, show_progress=False, folds=[1])
+    with pytest.raises(Interrupt):
+        train(h5, splits, tmp_path / "resumed", cfg, hook=kill, show_progress=False, folds=[1])
+    train(h5, splits, tmp_path / "resumed", cfg, show_progress=False, folds=[1])
+    a = torch.load(tmp_path / "straight" / "fold_1" / "model.pt", weights_only=False)["state_dict"]
+    b = torch.load(tmp_path / "resumed" / "fold_1" / "model.pt", weights_only=False)["state_dict"]
+    assert a.keys() == b.keys()
+    for name, value in a.items():
+        assert torch.equal(value, b[name]), name
+
+
 def test_resume_refuses_other_settings(synthetic, tmp_path):
     h5, splits, _ = synthetic
     train(h5, splits, tmp_path / "run", TrainConfig(model="vasnet", epochs=1), show_progress=False)
