@@ -1,7 +1,10 @@
 """Ridge against the residual MLP at the realistic size: 1024 -> 4096, about 30,000 training pairs
-(SumMe and TVSum together). Results go to benchmarks/align_fullsize.json. Run by hand:
+(SumMe and TVSum together), in any training mode and over several seeds. Results go to
+benchmarks/align_fullsize.json (resumable: finished runs are skipped). Run by hand:
 
     PYTHONPATH=src python benchmarks/align_fullsize.py [--pairs 30000] [--epochs 6]
+    PYTHONPATH=src python benchmarks/align_fullsize.py --mode two-stage --warmup-epochs 10 --epochs 15 \
+        --width 1024 --seeds 0 1 2 3 4 --reuse-baselines
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--depth", type=int, default=1)
     parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--mode", default="regression", help="a semsum.align training mode")
+    parser.add_argument("--warmup-epochs", type=int, default=None, help="regression epochs before adversarial ones")
+    parser.add_argument("--lr-g", type=float, default=None, help="generator lr in adversarial epochs (mode default)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reuse-baselines", action="store_true", help="keep ridge/mean from an earlier run's JSON")
     args = parser.parse_args()
@@ -42,8 +49,15 @@ def main() -> None:
             out.update(old)
     if "ridge" not in out:
         run_baselines(out, x_train, y_train, x_test, y_test)
-    run_mlp(out, args, x_train, y_train, x_test, y_test)
-    write_json(earlier, out)
+        write_json(earlier, out)
+    lr_g = "" if args.lr_g is None else f" lr_g {args.lr_g:g}"
+    for seed in args.seeds:
+        name = f"{args.mode}{lr_g} depth {args.depth} width {args.width} seed {seed}"
+        if name not in out:
+            out[name] = run_mlp(args, seed, x_train, y_train, x_test, y_test)
+            print(name, {k: v for k, v in out[name].items() if k != "history"}, flush=True)
+            # merge with what runs in other processes wrote meanwhile
+            write_json(earlier, {**(json.loads(earlier.read_text()) if earlier.is_file() else {}), **out})
 
 
 def run_baselines(out: dict, x_train, y_train, x_test, y_test) -> None:
@@ -62,21 +76,34 @@ def run_baselines(out: dict, x_train, y_train, x_test, y_test) -> None:
     print("ridge", out["ridge"], flush=True)
 
 
-def run_mlp(out: dict, args, x_train, y_train, x_test, y_test) -> None:
-    cfg = TrainConfig(depth=args.depth, width=args.width, epochs=args.epochs, lr=3e-3, batch_size=256)
+def run_mlp(args, seed: int, x_train, y_train, x_test, y_test) -> dict:
+    cfg = TrainConfig(
+        mode=args.mode,
+        warmup_epochs=args.warmup_epochs,
+        lr_g=args.lr_g,
+        depth=args.depth,
+        width=args.width,
+        epochs=args.epochs,
+        lr=3e-3,
+        batch_size=256,
+        seed=seed,
+    )
     res = train_mapper(x_train, y_train, cfg, x_test, y_test)
     pred = apply_mapper(res.mapper, x_test)
-    name = f"mlp depth {args.depth} width {args.width}"
-    out[name] = {
+    return {
+        "mode": args.mode,
+        "seed": seed,
+        "warmup_epochs": cfg.warmup,
+        "lr_g": args.lr_g,
         "depth": args.depth,
         "width": args.width,
         "epochs": args.epochs,
+        "diverged": res.diverged,
         "history": res.history,
         "cosine": mean_cosine(pred, y_test),
         "top1": top1_retrieval(pred, y_test),
         "train_cosine": mean_cosine(apply_mapper(res.mapper, x_train[: args.test]), y_train[: args.test]),
     }
-    print(name, {k: v for k, v in out[name].items() if k != "history"}, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Plots and the markdown table of benchmarks/align.md from align_results.json (written by align_sweep.py).
+"""Plots and the markdown tables of benchmarks/align.md from align_results.json (written by align_sweep.py)
+and align_fullsize.json (written by align_fullsize.py).
 
 PYTHONPATH=src python benchmarks/align_plots.py
 """
@@ -14,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+
+from semsum.align import TrainConfig
 
 HERE = Path(__file__).resolve().parent
 COLLAPSE = 0.05  # a run "collapsed" when its final held-out cosine is this far below its best epoch
@@ -47,6 +50,21 @@ def _mean(runs: list[dict], key: str) -> str:
     return f"{np.mean(values):.1f}" if values else "-"
 
 
+def _stability(runs: list[dict], digits: int) -> tuple[str, str, str]:
+    """Held-out cosine 'mean ± sd (min)', seconds per epoch 'regression / adversarial', 'diverged / collapsed'."""
+    cos = np.array([run["cosine"] for run in runs])
+    secs = defaultdict(list)
+    for run in runs:
+        for h in run["history"]:
+            secs[h["stage"]].append(h["seconds"])
+    spe = " / ".join(f"{np.mean(secs[s]):.{digits}f}" if secs[s] else "-" for s in ("regression", "adversarial"))
+    collapsed = sum(
+        run["history"][-1]["val_cosine"] < max(h["val_cosine"] for h in run["history"]) - COLLAPSE for run in runs
+    )
+    diverged = sum(run.get("diverged", False) for run in runs)
+    return f"{cos.mean():.3f} ± {cos.std():.3f} ({cos.min():.3f})", spe, f"{diverged} / {collapsed}"
+
+
 def table(base: dict, by_mode: dict[str, list[dict]]) -> str:
     real = base["downstream_real"]
     src, tgt = real["features"]["tau"], real["features_mllm"]["tau"]
@@ -65,23 +83,13 @@ def table(base: dict, by_mode: dict[str, list[dict]]) -> str:
         f"{base['ridge_seconds']:.1f} s total | - |"
     )
     for mode, runs in by_mode.items():
-        cos = np.array([run["cosine"] for run in runs])
         tau = np.mean([run["downstream"]["tau"] for run in runs])
         rho = np.mean([run["downstream"]["rho"] for run in runs])
-        secs = defaultdict(list)
-        for run in runs:
-            for h in run["history"]:
-                secs[h["stage"]].append(h["seconds"])
-        spe = " / ".join(f"{np.mean(secs[s]):.2f}" if secs[s] else "-" for s in ("regression", "adversarial"))
-        diverged = sum(run["diverged"] for run in runs)
-        collapsed = sum(
-            run["history"][-1]["val_cosine"] < max(h["val_cosine"] for h in run["history"]) - COLLAPSE for run in runs
-        )
+        cos, spe, failed = _stability(runs, 2)
         rows.append(
-            f"| {mode} | {len(runs)} | {cos.mean():.3f} ± {cos.std():.3f} ({cos.min():.3f}) | {_adv_change(runs)} | "
+            f"| {mode} | {len(runs)} | {cos} | {_adv_change(runs)} | "
             f"{np.mean([run['top1'] for run in runs]):.3f} | {_mean(runs, 'frechet')} | {tau:.3f} | {rho:.3f} | "
-            f"{(tau - src) / (tgt - src):.0%} | "
-            f"{spe} | {diverged} / {collapsed} |"
+            f"{(tau - src) / (tgt - src):.0%} | {spe} | {failed} |"
         )
     for name, key, kept in (("GoogLeNet stand-in", "features", "0%"), ("teacher, the MLLM", "features_mllm", "100%")):
         d = real[key]
@@ -148,6 +156,57 @@ def plot_gan_losses(by_mode: dict[str, list[dict]]) -> None:
     fig.savefig(HERE / "align_gan_losses.png", dpi=110)
 
 
+def fullsize_runs() -> tuple[dict, dict[str, list[dict]]]:
+    """The full-size (1024 -> 4096) results: baselines, and the MLP runs grouped by mode."""
+    results = json.loads((HERE / "align_fullsize.json").read_text())
+    by_mode: dict[str, list[dict]] = defaultdict(list)
+    for value in results.values():
+        if isinstance(value, dict) and "history" in value:
+            label = f"{value['mode']} (width {value['width']}, {value['epochs']} epochs"
+            if value["mode"] != "regression":  # align_fullsize.py trains at lr 3e-3
+                cfg = TrainConfig(
+                    mode=value["mode"], warmup_epochs=value["warmup_epochs"], lr=3e-3, lr_g=value.get("lr_g")
+                )
+                label += f", adversarial lr {cfg.adversarial_lr:g}"
+            by_mode[label + ")"].append(value)
+    return results, by_mode
+
+
+def fullsize_table(results: dict, by_mode: dict[str, list[dict]]) -> str:
+    rows = [
+        "| mode | seeds | held-out cosine mean ± sd (min) | change in adversarial epochs | top-1 "
+        "| s/epoch reg / adv | diverged / collapsed |",
+        "|---|---|---|---|---|---|---|",
+        f"| mean target | - | {results['mean']['cosine']:.3f} | - | {results['mean']['top1']:.3f} | - | - |",
+        f"| ridge (alpha {results['ridge']['alpha']:g}) | - | {results['ridge']['cosine']:.3f} | - | "
+        f"{results['ridge']['top1']:.3f} | {results['ridge']['seconds']:.0f} s total | - |",
+    ]
+    for mode, runs in by_mode.items():
+        cos, spe, failed = _stability(runs, 1)
+        rows.append(
+            f"| {mode} | {len(runs)} | {cos} | {_adv_change(runs)} | "
+            f"{np.mean([run['top1'] for run in runs]):.3f} | {spe} | {failed} |"
+        )
+    return "\n".join(rows)
+
+
+def plot_fullsize(results: dict, by_mode: dict[str, list[dict]]) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (mode, runs) in enumerate(by_mode.items()):
+        for j, run in enumerate(runs):
+            hist = run["history"]
+            label = f"{mode} ({len(runs)} seeds)" if j == 0 else None
+            ax.plot([h["epoch"] for h in hist], [h["val_cosine"] for h in hist], color=f"C{i}", lw=1, label=label)
+    ax.axhline(results["ridge"]["cosine"], color="k", ls="--", lw=1, label="ridge")
+    ax.axhline(0.8, color="r", ls=":", lw=1, label="0.8 (acceptance)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("held-out mean cosine")
+    ax.set_title("F(x) at full size: 1024 -> 4096, 30,000 pairs")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(HERE / "align_fullsize_curves.png", dpi=110)
+
+
 def main() -> None:
     base, by_mode, grid = load()
     plot_curves(base, by_mode)
@@ -155,6 +214,10 @@ def main() -> None:
     print(table(base, by_mode))
     print()
     print(grid_table(grid))
+    results, full = fullsize_runs()
+    plot_fullsize(results, full)
+    print()
+    print(fullsize_table(results, full))
 
 
 if __name__ == "__main__":

@@ -82,6 +82,11 @@ class TrainConfig:
             return self.lr_g
         return 2e-5 if self.warmup > 0 else 2e-4
 
+    @property
+    def adversarial_lr(self) -> float:
+        """The generator's learning rate in adversarial epochs (`regression+adversarial` keeps `lr`)."""
+        return self.lr if self.mode == "regression+adversarial" else self.generator_lr
+
     def check(self) -> None:
         if self.mode not in MODES:
             raise SemsumError(f"unknown mode {self.mode!r} (choose from {', '.join(MODES)})")
@@ -133,8 +138,7 @@ class _Trainer:
         if stage == "regression":
             self.opt_g = _adam(params, self.cfg.lr, False, self.cfg.weight_decay)
         else:
-            lr = self.cfg.lr if self.cfg.mode == "regression+adversarial" else self.cfg.generator_lr
-            self.opt_g = _adam(params, lr, True, self.cfg.weight_decay)
+            self.opt_g = _adam(params, self.cfg.adversarial_lr, True, self.cfg.weight_decay)
 
     def _d_logit(self, disc, y, cond):
         return disc(y, cond if disc.cond_dim else None)
