@@ -586,7 +586,7 @@ def align_train(
     lr: Annotated[float, typer.Option(help="Regression learning rate.")] = 3e-3,
     lr_g: Annotated[
         float | None,
-        typer.Option(help="Generator learning rate while adversarial (default: 2e-5 after a warm start, else 2e-4)."),
+        typer.Option(help="Generator learning rate while adversarial (default: 5e-6 after a warm start, else 2e-4)."),
     ] = None,
     lr_d: Annotated[float, typer.Option(help="Discriminator learning rate.")] = 2e-4,
     adv_weight: Annotated[float, typer.Option(help="Weight of Eq. 3 in regression+adversarial.")] = 0.1,

@@ -50,7 +50,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     cos_weight: float = 1.0
     # adversarial part
-    # generator learning rate while adversarial; None: 2e-5 after a warm start (larger drifts), else 2e-4
+    # generator learning rate while adversarial; None: 5e-6 after a warm start (2e-5 drifts away from the pairs
+    # at 1024 -> 4096, benchmarks/align.md), else 2e-4
     lr_g: float | None = None
     lr_d: float = 2e-4
     adv_weight: float = 0.1  # weight of Eq. 3 in `regression+adversarial`
@@ -80,7 +81,7 @@ class TrainConfig:
     def generator_lr(self) -> float:
         if self.lr_g is not None:
             return self.lr_g
-        return 2e-5 if self.warmup > 0 else 2e-4
+        return 5e-6 if self.warmup > 0 else 2e-4
 
     @property
     def adversarial_lr(self) -> float:
