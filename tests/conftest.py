@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 import torch
 
@@ -31,3 +33,22 @@ def shared_data() -> Path:
 def shared_media() -> Path:
     """Six small real videos (see its README.md)."""
     return _shared("media", "SEMSUM_SHARED_MEDIA")
+
+
+@pytest.fixture
+def broken_videos(tmp_path, shared_media) -> dict[str, Path]:
+    """Files that are not usable videos: text, empty, header cut, cut mid-stream, audio only, missing."""
+    clip = (shared_media / "bikes.mp4").read_bytes()
+    files = {name: tmp_path / f"{name}.mp4" for name in ("text", "empty", "header_cut", "truncated", "missing")}
+    files["text"].write_text("not a video\n" * 100)
+    files["empty"].touch()
+    files["header_cut"].write_bytes(clip[:20_000])
+    files["truncated"].write_bytes(clip[:200_000])
+    files["audio_only"] = tmp_path / "tone.m4a"
+    with av.open(str(files["audio_only"]), "w") as container:
+        stream = container.add_stream("aac", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 4096), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return files

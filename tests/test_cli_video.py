@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import av
 import numpy as np
 import pytest
 
@@ -36,25 +35,12 @@ def test_summarize_at_a_target_fps(tmp_path, shared_media):
     assert doc["sampling"] == {"fps": 4.0} and len(doc["picks"]) == 40
 
 
-def test_broken_inputs_give_one_line_errors_and_no_output(tmp_path, shared_media):
-    text = tmp_path / "notes.mp4"
-    text.write_text("not a video\n" * 100)
-    empty = tmp_path / "empty.mp4"
-    empty.touch()
-    truncated = tmp_path / "truncated.mp4"
-    truncated.write_bytes((shared_media / "bikes.mp4").read_bytes()[:200_000])
-    audio_only = tmp_path / "tone.m4a"
-    with av.open(str(audio_only), "w") as c:
-        s = c.add_stream("aac", rate=16000, layout="mono")
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 4096), np.float32), format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = 16000, 0
-        c.mux(s.encode(frame))
-        c.mux(s.encode())
+def test_broken_inputs_give_one_line_errors_and_no_output(tmp_path, shared_media, broken_videos):
     cases = [
-        (text, "not a readable video file"),
-        (empty, "empty file"),
-        (truncated, "truncated"),
-        (audio_only, "has no video stream"),
+        (broken_videos["text"], "not a readable video file"),
+        (broken_videos["empty"], "empty file"),
+        (broken_videos["truncated"], "truncated"),
+        (broken_videos["audio_only"], "has no video stream"),
     ]
     for path, problem in cases:
         out = tmp_path / f"out_{path.stem}"

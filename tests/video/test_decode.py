@@ -58,18 +58,12 @@ def test_full_size_frames_match_the_stream(shared_media):
     assert list(picks) == [0, 100, 200] and frames.shape == (3, 272, 640, 3)
 
 
-def test_broken_inputs_give_one_line_errors(tmp_path, shared_media):
-    text = tmp_path / "notes.mp4"
-    text.write_text("this is not a video\n" * 50)
-    empty = tmp_path / "empty.mp4"
-    empty.touch()
-    truncated = tmp_path / "truncated.mp4"
-    truncated.write_bytes((shared_media / "bikes.mp4").read_bytes()[:20_000])
+def test_broken_inputs_give_one_line_errors(broken_videos):
     for path, problem in [
-        (text, "not a readable video file"),
-        (empty, "empty file"),
-        (truncated, "not a readable video file"),
-        (tmp_path / "missing.mp4", "no such file"),
+        (broken_videos["text"], "not a readable video file"),
+        (broken_videos["empty"], "empty file"),
+        (broken_videos["header_cut"], "not a readable video file"),
+        (broken_videos["missing"], "no such file"),
     ]:
         with pytest.raises(SemsumError, match=problem) as e:
             probe(path)
