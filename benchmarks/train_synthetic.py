@@ -52,12 +52,13 @@ def main() -> None:
     ap.add_argument("--control", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=TrainConfig.seed, help="training seed (the data stay the same)")
+    ap.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic videos and their scoring rule")
     ap.add_argument("--noise", type=float, default=0.1, help="label noise; 0.04 makes ridge reach tau 0.70")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     ds = make_synthetic_dataset(
-        args.out / "syn.h5", n_videos=args.videos, steps=(60, 160), dim=1024, seed=0, noise=args.noise
+        args.out / "syn.h5", n_videos=args.videos, steps=(60, 160), dim=1024, seed=args.data_seed, noise=args.noise
     )
     keys = ds.keys()
     folds = [keys[i::5] for i in range(5)]
@@ -87,6 +88,7 @@ def main() -> None:
                         "labels": label,
                         "epochs": int(epochs),
                         "seed": args.seed,
+                        "data_seed": args.data_seed,
                         **hyper,
                         "oof_tau_vs_true_gtscore": tau,
                         "fold_taus": per_fold,

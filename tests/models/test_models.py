@@ -21,6 +21,16 @@ def test_csta_other_widths_change_only_embeddings_and_cls(width):
     assert count_parameters(get_model("csta", width, cnn_weights="random")) == 9_779_851 + extra
 
 
+def test_csta_random_cnn_keeps_pytorch_default_init_as_the_official_code():
+    # The official GoogleNet_Att is built with init_weights=None: PyTorch's kaiming-uniform defaults
+    # (conv1: bound 1/sqrt(147), std ~0.048), not torchvision's truncated normal (std 0.01).
+    torch.manual_seed(0)
+    official = CSTA(16, cnn_weights="random").googlenet.conv1.conv.weight.std().item()
+    torchvision = GoogLeNet().conv1.conv.weight.std().item()
+    assert official == pytest.approx(1 / np.sqrt(3 * 147), rel=0.05)
+    assert torchvision == pytest.approx(0.01, rel=0.1)
+
+
 def test_vasnet_parameter_count():
     # official VASNet minus its two unused layers kb, kc (2 x 1,049,600)
     assert count_parameters(get_model("vasnet", 1024)) == 7_348_225 - 2 * 1_049_600

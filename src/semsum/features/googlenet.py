@@ -61,9 +61,13 @@ class GoogLeNet(nn.Module):
     """Inception v1 without the auxiliary classifiers (their weights are ignored on load).
 
     `features(x)` returns the 1024-d pool5 vector per image; `forward(x)` the 1000-way logits.
+    `torchvision_init` draws random weights as torchvision does (truncated normal, std 0.01); without it the
+    layers keep PyTorch's default initialisation, as the official CSTA's attention CNN does.
     """
 
-    def __init__(self, num_classes: int = 1000, transform_input: bool = True, dropout: float = 0.2):
+    def __init__(
+        self, num_classes: int = 1000, transform_input: bool = True, dropout: float = 0.2, torchvision_init: bool = True
+    ):
         super().__init__()
         self.transform_input = transform_input
         self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
@@ -85,7 +89,8 @@ class GoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(1024, num_classes)
-        self._init_random()
+        if torchvision_init:
+            self._init_random()
 
     def _init_random(self) -> None:
         # torchvision's initialisation: truncated normal (std 0.01) for conv/linear, unit BatchNorm.

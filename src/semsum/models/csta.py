@@ -62,7 +62,10 @@ class CSTA(nn.Module):
         if cnn_weights not in ("auto", "imagenet", "random"):
             raise ValueError(f"cnn_weights must be auto, imagenet or random, not {cnn_weights!r}")
         # The official attention CNN has no input re-normalisation: the feature map goes in as is.
-        self.googlenet = load_googlenet(googlenet_weights, pretrained=True) if pretrained else GoogLeNet()
+        # Random init as the official GoogleNet_Att (init_weights=None): PyTorch's defaults, not torchvision's.
+        self.googlenet = (
+            load_googlenet(googlenet_weights, pretrained=True) if pretrained else GoogLeNet(torchvision_init=False)
+        )
         self.googlenet.transform_input = False
         # NHWC convolutions: 20-25 % faster training steps on CPU for every T (benchmarks/training.md).
         self.googlenet.to(memory_format=torch.channels_last)
