@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--control", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=TrainConfig.seed, help="training seed (the data stay the same)")
+    ap.add_argument("--select", default="last", help="model selection (last, val, test-best: see semsum train)")
     ap.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic videos and their scoring rule")
     ap.add_argument("--noise", type=float, default=0.1, help="label noise; 0.04 makes ridge reach tau 0.70")
     args = ap.parse_args()
@@ -74,7 +75,7 @@ def main() -> None:
         name, epochs, *opt = spec.split(":")
         hyper = dict(zip(("lr", "weight_decay"), map(float, opt), strict=False))
         kwargs = {"cnn_weights": "random"} if name == "csta" else {}
-        cfg = TrainConfig(model=name, epochs=int(epochs), model_kwargs=kwargs, seed=args.seed, **hyper)
+        cfg = TrainConfig(model=name, epochs=int(epochs), model_kwargs=kwargs, seed=args.seed, select=args.select, **hyper)
         for label, h5 in [("real", "syn.h5")] + ([("shuffled", "shuffled.h5")] if args.control else []):
             t0 = time.perf_counter()
             run = args.out / f"{spec.replace(':', '_')}_{label}"
@@ -89,6 +90,7 @@ def main() -> None:
                         "epochs": int(epochs),
                         "seed": args.seed,
                         "data_seed": args.data_seed,
+                        "select": args.select,
                         **hyper,
                         "oof_tau_vs_true_gtscore": tau,
                         "fold_taus": per_fold,
