@@ -75,7 +75,9 @@ def main() -> None:
         name, epochs, *opt = spec.split(":")
         hyper = dict(zip(("lr", "weight_decay"), map(float, opt), strict=False))
         kwargs = {"cnn_weights": "random"} if name == "csta" else {}
-        cfg = TrainConfig(model=name, epochs=int(epochs), model_kwargs=kwargs, seed=args.seed, select=args.select, **hyper)
+        cfg = TrainConfig(
+            model=name, epochs=int(epochs), model_kwargs=kwargs, seed=args.seed, select=args.select, **hyper
+        )
         for label, h5 in [("real", "syn.h5")] + ([("shuffled", "shuffled.h5")] if args.control else []):
             t0 = time.perf_counter()
             run = args.out / f"{spec.replace(':', '_')}_{label}"
