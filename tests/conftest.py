@@ -1,4 +1,5 @@
-"""Shared fixtures. Real annotations come from ../shared/data (override with SEMSUM_SHARED_DATA)."""
+"""Shared fixtures. Real annotations come from $SEMSUM_DATA (the variable the package and Makefile use), else
+../shared/data; the real clips from $SEMSUM_SHARED_MEDIA, else ../shared/media."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _shared(sub: str, env: str) -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real SumMe/TVSum annotations and split files."""
-    return _shared("data", "SEMSUM_SHARED_DATA")
+    return _shared("data", "SEMSUM_DATA")
 
 
 @pytest.fixture(scope="session")
