@@ -6,7 +6,7 @@ Every command turns a SemsumError into one line on stderr and exit status 1.
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -91,17 +91,17 @@ def data_splits(
 
 
 # ---------------------------------------------------------------- evaluation
-class DatasetName(str, Enum):
+class DatasetName(StrEnum):
     summe = "summe"
     tvsum = "tvsum"
 
 
-class BaselineKind(str, Enum):
+class BaselineKind(StrEnum):
     human = "human"
     random = "random"
 
 
-class Protocol(str, Enum):
+class Protocol(StrEnum):
     otani = "otani"
     csta = "csta"
 
@@ -228,18 +228,30 @@ MaxSegment = Annotated[
 ]
 
 
-def _sampling(step: int | None, fps: float | None) -> tuple[int | None, float | None]:
-    if step is not None and fps is not None:
-        raise SemsumError("give --step or --fps, not both")
-    return (15 if step is None and fps is None else step), fps
+Encoder = Annotated[
+    str,
+    typer.Option(
+        "--encoder",
+        help="Frame encoder by name: googlenet (pool5), videollava (Video-LLaVA windows, --mllm-model), "
+        "fx (F(x) of GoogLeNet, --mapper), or a plugin's.",
+    ),
+]
+ShotsOption = Annotated[str, typer.Option("--shots", help="Shot detector by name: kts, transnetv2, or a plugin's.")]
 
 
-def _extractor(weights: Path | None, random_init: bool, input_size: int, device: str):
-    from semsum.features.googlenet import build_extractor
+def _sampling(step: int | None, fps: float | None, batch_size: int):
+    from semsum.pipeline.sampling import SamplingConfig
 
-    if random_init and weights is not None:
-        raise SemsumError("give --googlenet-weights or --random-googlenet, not both")
-    return build_extractor(weights, random_init=random_init, input_size=input_size, device=device)
+    return SamplingConfig(step, fps, batch_size)
+
+
+def _stages(encoder: str, shots: str, device: str, max_segment: int, **encoder_options):
+    """The named frame encoder and shot detector, each built with the options its factory takes."""
+    from semsum.features.encoders import make_encoder
+    from semsum.summary.shots import make_shot_detector
+
+    detector = make_shot_detector(shots, device=device, max_segment=max_segment)
+    return make_encoder(encoder, device=device, **encoder_options), detector
 
 
 @app.command("summarize")
@@ -283,12 +295,13 @@ def summarize_cmd(
     device: Device = "auto",
     batch_size: BatchSize = 32,
     max_segment: MaxSegment = 120,
+    encoder: Encoder = "googlenet",
+    shots: ShotsOption = "kts",
 ) -> None:
     """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
-    from semsum.pipeline import summarize
-    from semsum.scoring import make_scorer
+    from semsum.pipeline import make_scorer, summarize
 
-    step, fps = _sampling(step, fps)
+    sampling = _sampling(step, fps, batch_size)
     out = out if out is not None else Path(f"{video.stem}_summary")
     chosen = make_scorer(
         scorer,
@@ -299,11 +312,21 @@ def summarize_cmd(
         features=features,
         mapper=mapper,
     )
-    extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
-    r = summarize(video, out, chosen, extractor, budget, step, fps, batch_size, max_segment or None)
+    frame_encoder, detector = _stages(
+        encoder,
+        shots,
+        device,
+        max_segment,
+        weights=googlenet_weights,
+        random_init=random_googlenet,
+        input_size=input_size,
+        mapper=mapper,
+        mllm_model=mllm_model,
+    )
+    r = summarize(video, out, chosen, frame_encoder, detector, sampling, budget)
     console.print(
-        f"scorer: {chosen.name}\nfeatures: GoogLeNet pool5, {extractor.weights} on {extractor.device}\n"
-        f"{len(r.kts_shots)} KTS shots; kept {len(r.selected)} of {len(r.change_points)} selection units: "
+        f"scorer: {chosen.name}\nfeatures: {r.video.encoder_description}\n"
+        f"{len(r.shots)} shots ({detector.name}); kept {len(r.selected)} of {len(r.units)} selection units: "
         f"{r.summary_seconds:.1f} s of {r.video.n_frames / r.video.info.fps:.1f} s"
         f"{' with audio' if r.summary_has_audio else ''}\n"
         f"wrote {r.summary_path}, {r.scores_path}, {r.timeline_path}"
@@ -329,22 +352,30 @@ def dataset_build(
     device: Device = "auto",
     batch_size: BatchSize = 32,
     max_segment: MaxSegment = 120,
+    encoder: Encoder = "googlenet",
+    shots: ShotsOption = "kts",
+    mapper: Annotated[Path | None, typer.Option("--mapper", help="F(x) mapper for --encoder fx.")] = None,
+    mllm_model: Annotated[
+        str | None, typer.Option("--mllm-model", help="Video-LLaVA id or folder for --encoder videollava.")
+    ] = None,
 ) -> None:
-    """Features, picks, n_frames and KTS change points per video (resumable; atomic), plus annotations."""
-    from semsum.data.build import build_dataset
+    """Features, picks, n_frames and shots (change_points) per video (resumable; atomic), plus annotations."""
+    from semsum.pipeline.build import build_dataset
 
-    step, fps = _sampling(step, fps)
-    extractor = _extractor(googlenet_weights, random_googlenet, input_size, device)
+    sampling = _sampling(step, fps, batch_size)
+    frame_encoder, detector = _stages(
+        encoder,
+        shots,
+        device,
+        max_segment,
+        weights=googlenet_weights,
+        random_init=random_googlenet,
+        input_size=input_size,
+        mapper=mapper,
+        mllm_model=mllm_model,
+    )
     ds = build_dataset(
-        videos,
-        out,
-        extractor,
-        annotations.value if annotations else None,
-        data_dir,
-        step,
-        fps,
-        batch_size,
-        max_segment or None,
+        videos, out, frame_encoder, detector, annotations.value if annotations else None, data_dir, sampling
     )
     console.print(f"wrote {out}: {len(ds)} videos ({', '.join(ds.keys()[:5])}{', ...' if len(ds) > 5 else ''})")
 
@@ -355,24 +386,24 @@ def demo_cmd(
     googlenet_weights: GoogLeNetWeights = None,
 ) -> None:
     """Generate a 60 s sample video (5 scenes, with sound) and summarize it end to end."""
-    from semsum.demo import run_demo
+    from semsum.pipeline.demo import run_demo
 
     run_demo(out, googlenet_weights, console)
 
 
 # ---------------------------------------------------------------- training
-class ModelName(str, Enum):
+class ModelName(StrEnum):
     csta = "csta"
     vasnet = "vasnet"
 
 
-class Selection(str, Enum):
+class Selection(StrEnum):
     last = "last"
     val = "val"
     test_best = "test-best"
 
 
-class AnnotationSource(str, Enum):
+class AnnotationSource(StrEnum):
     auto = "auto"
     h5 = "h5"
     summe = "summe"
@@ -531,7 +562,8 @@ def extract_mllm(
     ] = None,
 ) -> None:
     """MLLM semantic embeddings (paper Eq. 1) per sampled frame, plus zero-shot scores; resumable per video."""
-    from semsum.features import mllm, storage
+    from semsum.features import mllm
+    from semsum.pipeline import extract
 
     if bool(videos) == (h5 is not None):
         raise SemsumError("extract mllm: give either VIDEO files or --h5 DATASET.h5 with --videos DIR")
@@ -551,14 +583,14 @@ def extract_mllm(
     )
     options = {"replace_features": replace_features, "store_dtype": store_dtype, "progress": True}
     if h5 is not None:
-        dataset = storage.extract_dataset(embedder, h5, videos_dir, out, mapping, **options)
+        dataset = extract.extract_dataset(embedder, h5, videos_dir, out, mapping, **options)
     else:
-        dataset = storage.extract_videos(embedder, videos, out, step, **options)
+        dataset = extract.extract_videos(embedder, videos, out, step, **options)
     console.print(f"wrote {out}: {len(dataset)} videos, {sum(v.n_steps for v in dataset)} windows")
     if scores_out is not None:
         from semsum.atomic import write_json
 
-        write_json(scores_out, storage.zero_shot_frame_scores(dataset))
+        write_json(scores_out, extract.zero_shot_frame_scores(dataset))
         console.print(f"wrote {scores_out}: zero-shot frame scores (evaluate with `semsum evaluate {scores_out}`)")
 
 

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semsum.data.h5 import Dataset, VideoData, save_dataset
-
-STEP = 15  # the benchmarks sample every 15th frame (2 fps at 30 fps)
+from semsum.data.h5 import STEP, Dataset, VideoData, save_dataset
 
 
 def uniform_segments(n_frames: int, seg_len: int) -> np.ndarray:

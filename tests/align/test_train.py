@@ -3,12 +3,12 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from semsum.align import train
 from semsum.align.baselines import fit_ridge
 from semsum.align.mapper import apply_mapper
 from semsum.align.metrics import mean_cosine
 from semsum.align.train import TrainConfig, train_mapper
 from semsum.errors import SemsumError
+from semsum.nn.loop import EpochLoop
 from semsum.testing import make_teacher, teacher_pairs
 
 SMALL = {"depth": 2, "width": 128, "batch_size": 128, "lr": 3e-3, "lr_g": 2e-5}
@@ -79,26 +79,26 @@ def test_a_killed_run_resumes_to_the_same_weights(pairs, tmp_path, monkeypatch, 
     x, y, xt, yt = pairs
     cfg = TrainConfig(mode=mode, epochs=4, warmup_epochs=2, **{**SMALL, "width": 32})
     straight = train_mapper(x[:512], y[:512], cfg, xt, yt)
-    real_save = train._save_state
+    real_save = EpochLoop.save
 
-    def save_then_die(path, trainer, config, history, rng):
-        real_save(path, trainer, config, history, rng)
-        if len(history) == 3:
+    def save_then_die(loop):
+        real_save(loop)
+        if len(loop.history) == 3:
             raise KeyboardInterrupt
 
     state = tmp_path / "run.state"
-    monkeypatch.setattr(train, "_save_state", save_then_die)
+    monkeypatch.setattr(EpochLoop, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train_mapper(x[:512], y[:512], cfg, xt, yt, state_path=state)
     assert state.is_file()
-    monkeypatch.setattr(train, "_save_state", real_save)
+    monkeypatch.setattr(EpochLoop, "save", real_save)
     resumed = train_mapper(x[:512], y[:512], cfg, xt, yt, state_path=state)
     assert not state.exists()
-    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2, 3]
     for a, b in zip(straight.mapper.state_dict().values(), resumed.mapper.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     other = TrainConfig(mode=mode, epochs=5, warmup_epochs=2, **{**SMALL, "width": 32})
-    monkeypatch.setattr(train, "_save_state", save_then_die)
+    monkeypatch.setattr(EpochLoop, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train_mapper(x[:512], y[:512], cfg, xt, yt, state_path=state)
     with pytest.raises(SemsumError, match="another configuration"):

@@ -6,7 +6,7 @@ from semsum.data.h5 import load_dataset
 from semsum.errors import SemsumError
 from semsum.evaluation.metrics import f_score
 from semsum.evaluation.protocols import evaluate
-from semsum.summary.keyshots import frame_scores, keyshots
+from semsum.summary.keyshots import frame_scores, select_keyshots
 from semsum.testing import make_synthetic_dataset
 
 
@@ -61,7 +61,7 @@ def test_csta_summe_style_and_f_score_with_h5(tmp_path):
         evaluate(scores, ann, "csta")
     result = evaluate(scores, ann, "csta", h5=ds)
     v = ds["video_1"]
-    summary = keyshots(v.gtscore, v.change_points, v.n_frames, v.picks)
+    summary = select_keyshots(frame_scores(v.gtscore, v.picks, v.n_frames), v.change_points).summary
     from scipy import stats
 
     expected = stats.kendalltau(summary, v.user_summary.mean(0)).statistic

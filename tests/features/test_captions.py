@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from semsum.data.annotations import Annotation, load_annotations
+from semsum.data.annotations import load_annotations
 from semsum.data.h5 import load_dataset
 from semsum.errors import SemsumError
 from semsum.features.captions import (
@@ -12,10 +12,8 @@ from semsum.features.captions import (
     load_captions,
     resolve_text_model,
     sentence_encoder,
-    user_summaries,
     write_caption_features,
 )
-from semsum.summary.keyshots import keyshots
 
 
 def test_assign_captions_overlap_gap_and_outside():
@@ -34,18 +32,6 @@ def test_load_captions_spans_and_errors(tmp_path):
         load_captions(tmp_path / "bad.json")
     with pytest.raises(SemsumError, match="no such captions file"):
         load_captions(tmp_path / "absent.json")
-
-
-def test_tvsum_user_summaries_are_each_annotators_keyshots():
-    rng = np.random.default_rng(0)
-    n = 600
-    scores = rng.integers(1, 6, size=(3, n)).astype(float)
-    ann = Annotation("v", "video_1", "tvsum", n, 30.0, scores, scores.mean(0))
-    cps = np.stack([np.arange(0, n, 60), np.arange(59, n, 60)], axis=1)
-    got = user_summaries(ann, cps)
-    for u in range(3):
-        assert np.array_equal(got[u], keyshots(scores[u], cps, n, np.arange(n)))
-        assert got[u].sum() <= 0.15 * n
 
 
 def test_offline_text_model_error_says_what_to_do(monkeypatch):

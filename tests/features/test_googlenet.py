@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from semsum.errors import SemsumError
-from semsum.features.googlenet import GoogLeNet, load_googlenet
+from semsum.nn.googlenet import GoogLeNet, load_googlenet
 
 
 def test_torchvision_layout_and_size():

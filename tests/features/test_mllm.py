@@ -10,9 +10,9 @@ import torch
 
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
+from semsum.features.encoders import WindowEncoder, encode_batches
 from semsum.features.mllm import (
     MLLMEmbedder,
-    ZeroShotScorer,
     image_tokens_per_frame,
     load_videollava,
     masked_mean,
@@ -194,14 +194,12 @@ def test_vision_cache_equals_naive_and_streaming_equals_whole(loaded):
     assert not np.allclose(c.embeddings[5:], a.embeddings[5:])
 
 
-def test_zero_shot_scorer(loaded):
-    model, tokenizer, image_processor = loaded
-    emb = MLLMEmbedder(model, tokenizer, image_processor)
-    x = frames(4, seed=3)
-    np.testing.assert_allclose(ZeroShotScorer(emb).score_stream([x]), emb.embed_frames(x).scores)
-    summarize = MLLMEmbedder(model, tokenizer, image_processor, load_prompt("summarize"))
-    with pytest.raises(SemsumError, match="importance prompt"):
-        ZeroShotScorer(summarize)
+def test_the_embedder_is_the_videollava_window_encoder(loaded):
+    emb = MLLMEmbedder(*loaded)
+    assert isinstance(emb, WindowEncoder) and (emb.name, emb.dim, emb.input_size) == ("videollava", 64, None)
+    x = frames(10, seed=3)
+    streamed = encode_batches(emb, [x[:3], x[3:7], x[7:]])
+    np.testing.assert_allclose(streamed, emb.embed_frames(x).embeddings, rtol=1e-5, atol=1e-6)
 
 
 def test_missing_model_says_how_to_pass_a_local_path(tmp_path):

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from semsum.errors import SemsumError
-from semsum.features.googlenet import GoogLeNet
 from semsum.models import count_parameters, get_model
 from semsum.models.csta import CSTA, sinusoidal_encoding
 from semsum.models.vasnet import StdLayerNorm
+from semsum.nn.googlenet import GoogLeNet
 
 
 def test_csta_parameter_count_matches_official_default_config():

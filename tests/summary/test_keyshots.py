@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from semsum.errors import SemsumError
-from semsum.summary.keyshots import frame_scores, keyshots, shot_scores
+from semsum.summary.keyshots import frame_scores, select_keyshots, shot_scores, user_summaries
 
 
 def test_frame_scores_hold_each_pick_until_the_next():
@@ -25,6 +25,18 @@ def test_keyshots_picks_the_best_shots_within_budget():
     cps = np.array([[0, 9], [10, 19], [20, 49], [50, 59], [60, 99]])
     picks = np.arange(0, 100, 10)
     scores = np.array([0.1, 0.9, 0.2, 0.2, 0.2, 0.8, 0.1, 0.1, 0.1, 0.1])
-    summary = keyshots(scores, cps, n_frames, picks, budget=0.2)
-    assert summary.dtype == np.uint8 and summary.sum() <= 20
-    np.testing.assert_array_equal(np.flatnonzero(summary), np.r_[10:20, 50:60])
+    chosen = select_keyshots(frame_scores(scores, picks, n_frames), cps, budget=0.2)
+    assert chosen.selected == [1, 3]
+    np.testing.assert_allclose(chosen.shot_scores, [0.1, 0.9, 0.2, 0.8, 0.1])
+    assert chosen.summary.dtype == np.uint8 and chosen.summary.sum() <= 20
+    np.testing.assert_array_equal(np.flatnonzero(chosen.summary), np.r_[10:20, 50:60])
+
+
+def test_user_summaries_summe_as_given_tvsum_each_annotators_keyshots():
+    scores = np.array([[1, 1, 5, 5, 1, 1, 1, 1, 1, 1], [5, 5, 1, 1, 1, 1, 1, 1, 1, 1.0]])
+    shots = np.array([[0, 1], [2, 3], [4, 9]])
+    # TVSum: each annotator's best 2-frame shot within 20 % of 10 frames (the knapsack by hand).
+    tvsum = user_summaries(scores, shots, binary=False, budget=0.2)
+    assert tvsum.dtype == np.float32
+    np.testing.assert_array_equal(tvsum, [[0, 0, 1, 1, 0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(user_summaries(scores - 1, shots, binary=True), scores > 1)

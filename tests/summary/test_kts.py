@@ -7,7 +7,7 @@ import pytest
 import ruptures
 
 from semsum.errors import SemsumError
-from semsum.summary.kts import change_points_to_segments, kts
+from semsum.summary.kts import kts
 
 
 def _piecewise(rng, lengths, dim=32, noise=0.3):
@@ -68,13 +68,6 @@ def test_max_change_points_limits_the_choice():
     x, cuts = _piecewise(rng, [10, 10, 10, 10], dim=16, noise=0.1)
     assert np.array_equal(kts(x), cuts)
     assert len(kts(x, max_change_points=1)) == 1
-
-
-def test_segments_from_change_points():
-    picks = np.arange(0, 100, 15)  # 7 steps
-    segs = change_points_to_segments(np.array([2, 5]), picks, 100)
-    assert segs.tolist() == [[0, 29], [30, 74], [75, 99]]
-    assert change_points_to_segments(np.array([], dtype=int), picks, 100).tolist() == [[0, 99]]
 
 
 def test_bad_features():

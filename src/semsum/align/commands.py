@@ -5,23 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from semsum.align.baselines import fit_ridge
 from semsum.align.mapper import MAPPED_KEY, MapperConfig, apply_mapper, load_mapper, map_dataset, save_mapper
 from semsum.align.metrics import mean_cosine
 from semsum.align.pairs import collect_pairs, training_keys
 from semsum.align.train import TrainConfig, train_mapper
 from semsum.data.h5 import load_dataset, save_dataset
-from semsum.data.splits import load_splits
+from semsum.data.splits import hold_out, load_splits
 from semsum.errors import SemsumError
-
-
-def _hold_out(keys: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Split training videos into fit and watch sets (whole videos, so frames of one video never straddle)."""
-    n_val = round(len(keys) * fraction) if len(keys) > 1 else 0
-    order = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
-    return sorted(order[n_val:]), sorted(order[:n_val])
 
 
 def train_from_h5(
@@ -42,7 +33,7 @@ def train_from_h5(
     The training state is kept in `OUT.state` after every epoch, so rerunning a killed command resumes it."""
     dataset = load_dataset(h5)
     keys = training_keys(dataset, load_splits(splits) if splits else None, fold)
-    fit_keys, watch_keys = _hold_out(keys, val_fraction, config.seed)
+    fit_keys, watch_keys = hold_out(keys, val_fraction, config.seed)
     x, y, _ = collect_pairs(dataset, source, target, fit_keys)
     xv, yv = (collect_pairs(dataset, source, target, watch_keys)[:2]) if watch_keys else (None, None)
     if ridge:

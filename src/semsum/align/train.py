@@ -16,11 +16,9 @@ unpaired case the vec2vec terms `cycle_weight` (an inverse map G and a discrimin
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,9 +27,10 @@ import torch.nn.functional as F
 from semsum.align import losses
 from semsum.align.mapper import Mapper, MapperConfig, Normalization, ResidualMLP, apply_mapper
 from semsum.align.metrics import mean_cosine
-from semsum.atomic import atomic_path
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
+from semsum.nn.loop import EpochLoop, finite
+from semsum.progress import progress_bars
 
 MODES = ("regression", "adversarial", "two-stage", "conditional", "regression+adversarial")
 
@@ -213,46 +212,6 @@ class _Trainer:
         return {k: v for k, v in parts.items() if v is not None}
 
 
-def _save_state(path: Path, trainer: _Trainer, config: TrainConfig, history: list, rng: np.random.Generator) -> None:
-    state = {
-        "config": asdict(config),
-        "history": history,
-        "stage": trainer.stage,
-        "modules": {k: v.state_dict() for k, v in trainer.modules().items()},
-        "rng": rng.bit_generator.state,
-        "torch_rng": torch.get_rng_state(),
-    }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_state(path: Path, trainer: _Trainer, config: TrainConfig, rng: np.random.Generator) -> list:
-    """Restore a killed run's networks, optimisers, RNGs and history; returns the history."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state["config"] != asdict(config):
-        raise SemsumError(f"{path}: state of a run with another configuration; delete it to start afresh")
-    trainer.set_stage(state["stage"])
-    for name, module in trainer.modules().items():
-        module.load_state_dict(state["modules"][name])
-    rng.bit_generator.state = state["rng"]
-    torch.set_rng_state(state["torch_rng"])
-    return state["history"]
-
-
-def _progress(enabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=True,
-    )
-
-
 def train_mapper(
     x: np.ndarray,
     y: np.ndarray,
@@ -291,44 +250,51 @@ def train_mapper(
         writer = SummaryWriter(str(log_dir))
         writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in asdict(config).items()))
     result = TrainResult(mapper)
-    state_path = Path(state_path) if state_path is not None else None
-    if state_path is not None and state_path.is_file():
-        result.history = _load_state(state_path, trainer, config, rng)
     n, bs = len(x), min(config.batch_size, len(x))
-    with _progress(progress) as bar:
-        task = bar.add_task(f"align {config.mode}", total=config.epochs, info="", completed=len(result.history))
-        for epoch in range(len(result.history), config.epochs):
-            if config.mode != "regression" and epoch == config.warmup and epoch > 0:
-                trainer.set_stage("adversarial")
-            mapper.train()
-            start = time.perf_counter()
-            perm = torch.as_tensor(rng.permutation(n), device=device)
-            other = torch.as_tensor(rng.permutation(n), device=device)
-            sums: dict[str, float] = {}
-            batches = 0
-            for i in range(0, n - bs + 1, bs):
-                idx, jdx = perm[i : i + bs], other[i : i + bs]
-                for k, v in trainer.step(xz[idx], yz[idx], yz[jdx]).items():
-                    sums[k] = sums.get(k, 0.0) + v
-                batches += 1
-            row = {"epoch": epoch + 1, "seconds": time.perf_counter() - start, "stage": trainer.stage}
-            row.update({k: v / batches for k, v in sums.items()})
-            if x_val is not None and y_val is not None:
-                row["val_cosine"] = mean_cosine(apply_mapper(mapper, x_val), y_val)
-            result.history.append(row)
-            if writer is not None:
-                for k, v in row.items():
-                    if k not in ("epoch", "stage"):
-                        writer.add_scalar(f"align/{k}", v, epoch + 1)
-            bar.update(task, advance=1, info=f"cos {row.get('val_cosine', float('nan')):.3f}")
-            if not all(math.isfinite(v) for k, v in row.items() if k != "stage"):
-                result.diverged = True
-                break
-            if state_path is not None:
-                _save_state(state_path, trainer, config, result.history, rng)
+
+    def epoch_fn(epoch: int) -> dict[str, Any]:
+        if config.mode != "regression" and epoch == config.warmup and epoch > 0:
+            trainer.set_stage("adversarial")
+        mapper.train()
+        perm = torch.as_tensor(rng.permutation(n), device=device)
+        other = torch.as_tensor(rng.permutation(n), device=device)
+        sums: dict[str, float] = {}
+        batches = 0
+        for i in range(0, n - bs + 1, bs):
+            idx, jdx = perm[i : i + bs], other[i : i + bs]
+            for k, v in trainer.step(xz[idx], yz[idx], yz[jdx]).items():
+                sums[k] = sums.get(k, 0.0) + v
+            batches += 1
+        row: dict[str, Any] = {"stage": trainer.stage, **{k: v / batches for k, v in sums.items()}}
+        if x_val is not None and y_val is not None:
+            row["val_cosine"] = mean_cosine(apply_mapper(mapper, x_val), y_val)
+        return row
+
+    def stop(row: dict[str, Any]) -> bool:
+        result.diverged = not finite(row)
+        return result.diverged
+
+    with progress_bars(progress) as bar:
+        loop = EpochLoop(
+            state_path,
+            asdict(config),
+            trainer.modules,
+            rng=rng,
+            extra=lambda: {"stage": trainer.stage},
+            restore=lambda extra: trainer.set_stage(extra["stage"]),
+            writer=writer,
+            tag="align",
+            progress=bar,
+            description=f"align {config.mode}",
+        )
+        result.history = loop.run(
+            config.epochs,
+            epoch_fn,
+            describe=lambda row: f"align {config.mode} cos {row.get('val_cosine', float('nan')):.3f}",
+            stop=stop,
+        )
     if writer is not None:
         writer.close()
-    if state_path is not None:
-        state_path.unlink(missing_ok=True)
+    loop.clear()
     mapper.eval()
     return result

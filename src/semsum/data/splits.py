@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from semsum.errors import SemsumError
@@ -105,3 +107,18 @@ def describe(splits: list[Split]) -> dict[str, object]:
         "test_sets_disjoint": test_sets_disjoint(splits),
         "train_test_overlap": any(set(s.train_keys) & set(s.test_keys) for s in splits),
     }
+
+
+def hold_out(
+    keys: Sequence[str], fraction: float, seed: int | Sequence[int], minimum: int = 0
+) -> tuple[list[str], list[str]]:
+    """Split videos into (kept, held out), whole videos only, so frames of one video never straddle the two.
+
+    About `fraction` of the videos are held out (at least `minimum`, always leaving one to keep), drawn by
+    `numpy.random.default_rng(seed)`; both lists are sorted. Used for validation sets carved from training
+    folds (`semsum train --select val`) and for the held-out cosine that `semsum align train` watches.
+    """
+    keys = list(keys)
+    n = min(max(minimum, round(fraction * len(keys))), len(keys) - 1) if len(keys) > 1 else 0
+    held = np.random.default_rng(seed).choice(keys, size=n, replace=False).tolist() if n else []
+    return sorted(k for k in keys if k not in set(held)), sorted(held)

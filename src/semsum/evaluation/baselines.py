@@ -7,10 +7,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from semsum.data.annotations import Annotation
+from semsum.data.h5 import STEP
 from semsum.evaluation.metrics import pairwise_rank_correlations
 from semsum.evaluation.protocols import EvalResult, evaluate
 from semsum.summary.keyshots import frame_scores
-from semsum.testing import STEP
 
 
 def human(annotations: Mapping[str, Annotation]) -> EvalResult:

@@ -22,7 +22,7 @@ from semsum.data.annotations import Annotation
 from semsum.data.h5 import Dataset
 from semsum.errors import SemsumError
 from semsum.evaluation.metrics import f_score, rank_correlations
-from semsum.summary.keyshots import select_shots, shot_scores, shots_to_summary
+from semsum.summary.keyshots import select_keyshots
 
 PROTOCOLS = ("otani", "csta")
 CSTA_STEP = 15
@@ -64,8 +64,7 @@ def _machine_summary(frame_level: np.ndarray, h5: Dataset, key: str) -> np.ndarr
         raise SemsumError(f"{h5.path}: {key} has no change_points to build a keyshot summary")
     if video.n_frames != len(frame_level):
         raise SemsumError(f"{h5.path}: {key} has n_frames={video.n_frames}, scores have {len(frame_level)}")
-    cps = video.change_points
-    return shots_to_summary(select_shots(shot_scores(frame_level, cps), cps, video.n_frames), cps, video.n_frames)
+    return select_keyshots(frame_level, video.change_points).summary
 
 
 def _video(pred: np.ndarray, ann: Annotation, protocol: str, h5: Dataset | None) -> dict:

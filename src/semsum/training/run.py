@@ -19,6 +19,7 @@ from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.evaluation.protocols import PROTOCOLS
 from semsum.models import count_parameters, get_model
+from semsum.progress import progress_bars
 from semsum.summary.keyshots import frame_scores
 from semsum.training.trainer import (
     SELECTION_LABELS,
@@ -86,7 +87,6 @@ def train(
 
     Returns the results dictionary also written to `out/results.json` (and `out/results.md`).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from torch.utils.tensorboard import SummaryWriter
 
     out = Path(out)
@@ -98,13 +98,7 @@ def train(
     def evaluator(step_scores, keys, protocol):
         return evaluate_scores(ds, anns, step_scores, protocol)
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        disable=not show_progress,
-    )
+    progress = progress_bars(show_progress)
     trainer = Trainer(cfg, ds, split_list, out, evaluator=evaluator, hook=hook, progress=progress)
     writer = SummaryWriter(str(out / "tb"))
     fold_ids = list(range(len(split_list))) if folds is None else list(folds)
@@ -332,10 +326,3 @@ def _load_kwargs(state: Mapping[str, Any]) -> dict[str, Any]:
     if state["model"] == "csta":
         kwargs["cnn_weights"] = "random"
     return kwargs
-
-
-def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    path = Path(run_dir) / "results.json"
-    if not path.is_file():
-        raise SemsumError(f"{path}: no results yet (training not finished)")
-    return json.loads(path.read_text())

@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,10 +32,11 @@ from torch import nn
 
 from semsum.atomic import atomic_path, write_json
 from semsum.data.h5 import Dataset, VideoData, load_dataset
-from semsum.data.splits import Split, load_splits
+from semsum.data.splits import Split, hold_out, load_splits
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.models import get_model
+from semsum.nn.loop import EpochLoop
 
 SELECTIONS = ("last", "val", "test-best")
 SELECTION_LABELS = {
@@ -115,9 +115,7 @@ def check_splits(ds: Dataset, splits: Sequence[Split], source: str) -> None:
 
 def validation_keys(train_keys: Sequence[str], fraction: float, seed: int, fold: int) -> list[str]:
     """The training videos held out for `--select val` (at least one, at most all but one)."""
-    rng = np.random.default_rng([seed, fold, 7])
-    n = min(max(1, round(fraction * len(train_keys))), len(train_keys) - 1)
-    return sorted(rng.choice(list(train_keys), size=n, replace=False).tolist())
+    return hold_out(train_keys, fraction, [seed, fold, 7], minimum=1)[1]
 
 
 def predict_steps(model: nn.Module, features: np.ndarray, device: torch.device) -> np.ndarray:
@@ -204,7 +202,7 @@ class Trainer:
         """Train fold `fold` (resuming from its checkpoint) and save its selected weights as model.pt."""
         cfg, split = self.cfg, self.splits[fold]
         fold_dir = self.out / f"fold_{fold}"
-        final, ckpt_path = fold_dir / "model.pt", fold_dir / "checkpoint.pt"
+        final = fold_dir / "model.pt"
         if final.is_file():
             state = torch.load(final, map_location="cpu", weights_only=False)
             return FoldResult(fold, state["epochs_run"], state["selected_epoch"], state["seconds"], state["history"])
@@ -214,21 +212,11 @@ class Trainer:
         set_determinism(cfg.seed + fold, cfg.deterministic)
         model = self.new_model()
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        start, history, seconds = 0, [], 0.0
         best: dict[str, Any] = {"epoch": cfg.epochs - 1, "state": None, "tau": -np.inf, "rho": -np.inf}
-        if ckpt_path.is_file():
-            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            torch.set_rng_state(ckpt["torch_rng"])
-            start, history, seconds, best = ckpt["epoch"] + 1, ckpt["history"], ckpt["seconds"], ckpt["best"]
-        task = None
-        if self.progress is not None:
-            task = self.progress.add_task(f"fold {fold}", total=cfg.epochs, completed=start)
-        for epoch in range(start, cfg.epochs):
-            t0 = time.perf_counter()
-            loss = self._epoch(model, optimizer, fit_keys, fold, epoch)
-            row: dict[str, float] = {"epoch": epoch, "train_loss": loss}
+
+        def epoch_fn(epoch: int) -> dict[str, float]:
+            nonlocal best
+            row = {"train_loss": self._epoch(model, optimizer, fit_keys, fold, epoch)}
             if cfg.select == "val":
                 row["val_tau"] = self._val_tau(model, val_keys)
                 if row["val_tau"] > best["tau"]:
@@ -238,27 +226,25 @@ class Trainer:
                 row["test_tau"], row["test_rho"] = m["kendall_tau"], m["spearman_rho"]
                 if row["test_tau"] > best["tau"] and row["test_rho"] > best["rho"]:
                     best = {"epoch": epoch, "state": _cpu_state(model), "tau": row["test_tau"], "rho": row["test_rho"]}
-            seconds += time.perf_counter() - t0
-            row["seconds"] = seconds
-            history.append(row)
-            if writer is not None:
-                for name, value in row.items():
-                    if name != "epoch":
-                        writer.add_scalar(f"fold_{fold}/{name}", value, epoch)
-            _save(
-                {
-                    "epoch": epoch,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "history": history,
-                    "seconds": seconds,
-                    "best": best,
-                },
-                ckpt_path,
-            )
-            if task is not None:
-                self.progress.update(task, completed=epoch + 1, description=f"fold {fold} loss {loss:.4f}")
+            return row
+
+        def restore(extra: dict[str, Any]) -> None:
+            nonlocal best
+            best = extra["best"]
+
+        loop = EpochLoop(
+            fold_dir / "checkpoint.pt",
+            cfg.to_dict(),
+            lambda: {"model": model, "optimizer": optimizer},
+            extra=lambda: {"best": best},
+            restore=restore,
+            writer=writer,
+            tag=f"fold_{fold}",
+            progress=self.progress,
+            description=f"fold {fold}",
+        )
+        history = loop.run(cfg.epochs, epoch_fn, describe=lambda row: f"fold {fold} loss {row['train_loss']:.4f}")
+        seconds = sum(row["seconds"] for row in history)
         if cfg.select == "last" or best["state"] is None:
             state, selected = model.state_dict(), cfg.epochs - 1
         else:
@@ -281,7 +267,7 @@ class Trainer:
             },
             final,
         )
-        ckpt_path.unlink(missing_ok=True)
+        loop.clear()
         return FoldResult(fold, cfg.epochs, selected, seconds, history)
 
     def _val_tau(self, model, keys: Sequence[str]) -> float:

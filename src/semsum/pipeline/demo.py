@@ -14,14 +14,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from semsum.features.googlenet import (
-    WEIGHTS_ENV,
-    WEIGHTS_URL,
-    build_extractor,
-    googlenet_weights_available,
-)
-from semsum.pipeline import summarize
-from semsum.scoring import CoverageScorer
+from semsum.features.googlenet import build_extractor
+from semsum.nn.googlenet import WEIGHTS_ENV, WEIGHTS_URL, googlenet_weights_available
+from semsum.pipeline.scorers import CoverageScorer
+from semsum.pipeline.summarize import summarize
+from semsum.summary.shots import make_shot_detector
 from semsum.video.synthetic import make_scene_video
 
 SCENES = (6.0, 9.0, 12.0, 15.0, 18.0)  # 60 s
@@ -49,18 +46,18 @@ def run_demo(out: str | os.PathLike[str], weights: str | os.PathLike[str] | None
             "random features."
         )
         extractor = build_extractor(random_init=True)
-    result = summarize(video, out / "summary", CoverageScorer(), extractor)
+    result = summarize(video, out / "summary", CoverageScorer(), extractor, make_shot_detector("kts"))
     table = Table(title="3. KTS shot boundaries (frame) vs the generated cuts")
     table.add_column("true cut")
     table.add_column("nearest KTS boundary")
-    boundaries = result.kts_shots[1:, 0]
+    boundaries = result.shots[1:, 0]
     for c in cuts:
         near = int(boundaries[abs(boundaries - c).argmin()]) if len(boundaries) else None
         table.add_row(str(c), "-" if near is None else f"{near} ({near - c:+d} frames)")
     console.print(table)
     console.print(
         f"[bold]4. summary[/] scorer: {result.scorer}\n"
-        f"   kept {len(result.selected)} of {len(result.change_points)} shots: {result.summary_seconds:.1f} s of "
+        f"   kept {len(result.selected)} of {len(result.units)} units: {result.summary_seconds:.1f} s of "
         f"{result.video.n_frames / result.video.info.fps:.1f} s{' with audio' if result.summary_has_audio else ''}\n"
         f"   wrote {result.summary_path}, {result.scores_path}, {result.timeline_path}"
     )

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from semsum.features.googlenet import build_extractor
-from semsum.pipeline import sample_video, split_long_shots, summarize
-from semsum.scoring import CoverageScorer
+from semsum.pipeline import CoverageScorer, SamplingConfig, sample_video, summarize
+from semsum.summary.shots import KTSDetector, split_long_shots, step_segments
 from semsum.video.decode import probe
 from semsum.video.synthetic import make_scene_video
 
@@ -30,11 +30,11 @@ def _check_outputs(result, budget=0.15):
     """summary.mp4 decodes, matches scores.json, and lasts at most the budget plus one shot."""
     doc = json.loads(result.scores_path.read_text())
     info = probe(result.summary_path, exact=True)
-    shots = doc["shots"]
+    shots = doc["units"]
     assert shots[0]["start_frame"] == 0 and shots[-1]["end_frame"] == doc["n_frames"] - 1
     assert all(a["end_frame"] + 1 == b["start_frame"] for a, b in itertools.pairwise(shots))
     chosen = [s for s in shots if s["selected"]]
-    assert [shots.index(s) for s in chosen] == doc["selected_shots"] and chosen
+    assert [shots.index(s) for s in chosen] == doc["selected_units"] and chosen
     kept = sum(s["end_frame"] - s["start_frame"] + 1 for s in chosen)
     assert info.n_frames == kept == doc["summary"]["n_frames"]
     longest = max(s["end_frame"] - s["start_frame"] + 1 for s in shots)
@@ -44,7 +44,8 @@ def _check_outputs(result, budget=0.15):
     assert len(doc["frame_scores"]) == doc["n_frames"] and len(doc["step_scores"]) == len(doc["picks"])
     means = [np.mean(doc["frame_scores"][s["start_frame"] : s["end_frame"] + 1]) for s in shots]
     np.testing.assert_allclose(means, [s["score"] for s in shots], atol=1e-5)
-    assert doc["scorer"].startswith("coverage") and doc["features"]["weights"] == "random-init"
+    assert doc["scorer"].startswith("coverage") and doc["shot_detector"] == "kts"
+    assert doc["features"] == {"encoder": "googlenet", "description": "GoogLeNet pool5, random-init", "dim": 1024}
     assert result.timeline_path.stat().st_size > 10_000
     return doc
 
@@ -58,11 +59,11 @@ def _near(boundaries, cuts, n_frames, tol=STEP):
 def test_generated_five_scene_video_end_to_end(tmp_path, extractor):
     video = tmp_path / "scenes.mp4"
     cuts = make_scene_video(video, scene_seconds=(12, 12, 12, 12, 12), fps=15, size=(96, 72))
-    result = summarize(video, tmp_path / "out", CoverageScorer(), extractor, show_progress=False)
-    boundaries = result.kts_shots[1:, 0]
+    result = summarize(video, tmp_path / "out", CoverageScorer(), extractor, KTSDetector(), show_progress=False)
+    boundaries = result.shots[1:, 0]
     assert len(boundaries) == len(cuts) and np.abs(boundaries - np.array(cuts)).max() <= STEP
     doc = _check_outputs(result)
-    assert doc["kts_boundaries"] == boundaries.tolist() and doc["duration"] == pytest.approx(60.0)
+    assert doc["shot_boundaries"] == boundaries.tolist() and doc["duration"] == pytest.approx(60.0)
     assert result.summary_seconds <= 0.15 * 60 + 12
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "features.npz",
@@ -88,18 +89,30 @@ REAL_CUTS = {"bikes.mp4": [30, 76, 137, 187, 242], "big_buck_bunny_0_30.webm": [
     ],
 )
 def test_summarize_real_clips(tmp_path, shared_media, extractor, name):
-    result = summarize(shared_media / name, tmp_path / "out", CoverageScorer(), extractor, show_progress=False)
+    result = summarize(
+        shared_media / name, tmp_path / "out", CoverageScorer(), extractor, KTSDetector(), show_progress=False
+    )
     _check_outputs(result)
     assert result.summary_has_audio == probe(shared_media / name).has_audio
     if name in REAL_CUTS:
-        boundaries = result.kts_shots[1:, 0]
+        boundaries = result.shots[1:, 0]
         assert _near(boundaries, REAL_CUTS[name], result.video.n_frames)
         assert len(boundaries) <= 2 * len(REAL_CUTS[name])  # and not a boundary everywhere
 
 
 def test_split_long_shots():
-    parts = split_long_shots(np.array([[0, 9], [10, 34]]), 10)
+    parts = split_long_shots(np.array([[0, 9], [10, 34]]), np.arange(35), 10)
     assert parts.tolist() == [[0, 9], [10, 17], [18, 26], [27, 34]]
+    # Shots that do not start at a pick (a frame-accurate detector's) keep their first frame; parts start at picks.
+    picks = np.arange(0, 300, 15)
+    parts = split_long_shots(np.array([[0, 40], [41, 299]]), picks, 6)
+    assert parts.tolist() == [[0, 40], [41, 134], [135, 209], [210, 299]]
+    assert step_segments(parts, picks).tolist() == [[0, 2], [3, 8], [9, 13], [14, 19]]
+
+
+def test_step_segments_skip_shots_without_a_pick():
+    shots = np.array([[0, 20], [21, 25], [26, 59]])  # the middle shot holds no pick
+    assert step_segments(shots, np.arange(0, 60, 15)).tolist() == [[0, 1], [2, 3]]
 
 
 class _RedScorer:
@@ -124,10 +137,10 @@ def test_a_custom_scorer_drives_the_selection(tmp_path, extractor):
     make_scene_video(video, scene_seconds=(4, 4, 4), fps=15, size=(64, 48), audio=False)
     redness = [scene_frame(s, 0.5, 64, 48).astype(float) for s in range(3)]
     reddest = int(np.argmax([f[..., 0].mean() - f[..., 1:].mean() for f in redness]))
-    result = summarize(video, tmp_path / "out", _RedScorer(), extractor, budget=0.3, show_progress=False)
+    result = summarize(video, tmp_path / "out", _RedScorer(), extractor, KTSDetector(), budget=0.3, show_progress=False)
     doc = json.loads(result.scores_path.read_text())
     assert doc["scorer"] == "red (test scorer)"
-    kept = [s for s in doc["shots"] if s["selected"]]
+    kept = [s for s in doc["units"] if s["selected"]]
     assert all(reddest * 60 <= s["start_frame"] and s["end_frame"] < (reddest + 1) * 60 for s in kept)
 
 
@@ -136,7 +149,7 @@ class _Counting:
 
     def __init__(self, inner, stop_after=None):
         self.inner, self.stop_after, self.frames, self.batches = inner, stop_after, 0, 0
-        self.input_size, self.weights = inner.input_size, inner.weights
+        self.name, self.dim, self.input_size, self.description = "googlenet", 1024, inner.input_size, inner.description
 
     def __call__(self, frames):
         if self.stop_after is not None and self.batches == self.stop_after:
@@ -148,17 +161,18 @@ class _Counting:
 
 def test_feature_extraction_resumes_after_an_interruption(tmp_path, shared_media, extractor):
     clip, ckpt = shared_media / "bottle-detection.mp4", tmp_path / "features.npz"  # 80 sampled frames
-    clean, _ = sample_video(clip, extractor, batch_size=16)
+    batches = SamplingConfig(batch_size=16)
+    clean, _ = sample_video(clip, extractor, batches)
     killed = _Counting(extractor, stop_after=3)
     with pytest.raises(KeyboardInterrupt):
-        sample_video(clip, killed, batch_size=16, checkpoint=ckpt, checkpoint_seconds=0)
+        sample_video(clip, killed, batches, checkpoint=ckpt, checkpoint_seconds=0)
     resumed = _Counting(extractor)
-    video, _ = sample_video(clip, resumed, batch_size=16, checkpoint=ckpt, checkpoint_seconds=0)
+    video, _ = sample_video(clip, resumed, batches, checkpoint=ckpt, checkpoint_seconds=0)
     assert (killed.frames, resumed.frames) == (48, 32)  # only the batches not saved before the kill
     np.testing.assert_allclose(video.features["features"], clean.features["features"], rtol=1e-5, atol=1e-6)
     again = _Counting(extractor)
-    sample_video(clip, again, batch_size=16, checkpoint=ckpt)
+    sample_video(clip, again, batches, checkpoint=ckpt)
     assert again.frames == 0  # complete: the network does not run again
     other = _Counting(extractor)
-    sample_video(clip, other, step=30, batch_size=16, checkpoint=ckpt)
+    sample_video(clip, other, SamplingConfig(step=30, batch_size=16), checkpoint=ckpt)
     assert other.frames == 40  # other settings: the checkpoint is ignored

@@ -1,5 +1,5 @@
-"""MLLM embeddings into eccv16 files: which video file belongs to which key, frames at the file's picks,
-and resumable, atomic extraction that copies every key and adds `features_mllm` (and `score_mllm`)."""
+"""MLLM extraction runs (`semsum extract mllm`): which video file belongs to which key, frames at the file's
+picks, and resumable, atomic extraction that copies every key and adds `features_mllm` (and `score_mllm`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from semsum.atomic import write_json
 from semsum.data.h5 import Dataset, PartsWriter, VideoData, load_dataset
 from semsum.errors import SemsumError
 from semsum.features.mllm import FEATURE_KEY, SCORE_KEY, MLLMEmbedder
+from semsum.progress import progress_bars
 from semsum.summary.keyshots import frame_scores
 from semsum.video.decode import VIDEO_SUFFIXES, iter_sampled_frames, probe
 
@@ -38,8 +39,6 @@ def extract_to_h5(
     are file attributes (`mllm_*`). A killed run resumes with the videos already finished; parts made with other
     settings are refused rather than mixed. `progress` shows a rich progress bar of windows.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     if store_dtype not in ("float32", "float16"):
         raise SemsumError(f"store dtype {store_dtype!r}: expected float32 or float16")
     key = "features" if replace_features else FEATURE_KEY
@@ -57,8 +56,7 @@ def extract_to_h5(
     else:
         write_json(manifest, meta)
     todo = [v for v in videos if not writer.done(v.key)]
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress) as bar:
+    with progress_bars(progress) as bar:
         task = bar.add_task("MLLM windows", total=sum(v.n_steps for v in todo))
         for video in todo:
             bar.update(task, description=f"MLLM windows ({video.key})")
@@ -172,19 +170,6 @@ def loose_video(path: str | Path, step: int = 15) -> VideoData:
         video_name=path.name,
         extra={"fps": np.float64(info.fps)},
     )
-
-
-def embed_video(embedder: MLLMEmbedder, path: str | Path, step: int = 15, key: str = FEATURE_KEY) -> VideoData:
-    """A video file's eccv16 group with its MLLM embeddings under `key` (and `score_mllm` when scored), in memory.
-
-    This is what a summarizer trained on `features_mllm` needs to run on a new video.
-    """
-    video = loose_video(path, step)
-    result = embedder.embed_stream(frames_at_picks(path, video.picks, video.n_frames))
-    video.features[key] = result.embeddings
-    if result.scores is not None:
-        video.extra[SCORE_KEY] = result.scores
-    return video
 
 
 def extract_dataset(

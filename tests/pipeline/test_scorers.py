@@ -109,3 +109,36 @@ def test_feature_source_errors(mllm_run, shared_media, tmp_path):
         result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *extra, *FAST)
         assert result.exit_code == 1 and message in result.output, result.output
         assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("encoder", ["videollava", "fx"])
+def test_mllm_space_encoders_feed_shots_and_scores(mllm_run, shared_media, tmp_path, encoder):
+    out = tmp_path / encoder
+    extra = ("--mllm-model", mllm_run / "tiny") if encoder == "videollava" else ("--mapper", mllm_run / "mapper.pt")
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--encoder", encoder, *extra, *FAST)
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "scores.json").read_text())
+    assert doc["features"]["encoder"] == encoder and doc["features"]["dim"] == TINY_WIDTH
+    assert doc["units"][0]["start_frame"] == 0 and any(u["selected"] for u in doc["units"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--encoder", "clip"), "unknown encoder 'clip' (available: fx, googlenet, videollava"),
+        (("--shots", "scenes"), "unknown shot detector 'scenes' (available: kts, transnetv2"),
+        (("--encoder", "fx"), "the fx encoder needs --mapper FILE"),
+    ],
+)
+def test_unknown_or_incomplete_stage_choices_are_one_line_errors(shared_media, tmp_path, args, message):
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", *args, *FAST)
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_run_on_googlenet_features_needs_the_googlenet_encoder(mllm_run, shared_media, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(mllm_run / "run", run)
+    args = ("--features", "mapped", "--mapper", mllm_run / "mapper.pt", "--encoder", "fx")
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *args, *FAST)
+    assert result.exit_code == 1 and "needs GoogLeNet pool5 features; use --encoder googlenet" in result.output

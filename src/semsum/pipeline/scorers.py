@@ -1,5 +1,7 @@
 """Scorers for `semsum summarize`: what turns a sampled video into one importance score per sampled frame.
 
+Scorers combine stages (a trained run, F(x), the MLLM), which is why they live with the orchestration.
+
 The interface is deliberately small. A scorer has a `name` (written into scores.json and printed) and is
 called with a `SampledVideo`, returning float scores [n_steps] (higher = more important; any scale):
 
@@ -7,58 +9,29 @@ called with a `SampledVideo`, returning float scores [n_steps] (higher = more im
         name = "my-scorer (what it is)"
         def __call__(self, video: SampledVideo) -> np.ndarray: ...
 
-A `SampledVideo` carries the video's probe info, the sampled frame indices (`picks`), the decoded frame
-count, the features already computed (`features["features"]`: GoogLeNet pool5 [n_steps, 1024]), the KTS
-shots in steps (`step_segments`), and `iter_frames()` to stream the sampled frames again (same picks) for
-scorers that look at pixels themselves. Scorers live here or in their own modules and are picked by name
-in `make_scorer` (the CLI's `--scorer`), or given as objects to `semsum.pipeline.summarize`.
+A `SampledVideo` (`semsum.pipeline.sampling`) carries the video's probe info, the sampled frame indices (`picks`),
+the decoded frame count, the features already computed (`features["features"]`: the frame encoder's, by default
+GoogLeNet pool5 [n_steps, 1024]), the selection units in steps (`step_segments`), and `iter_frames()` to stream the
+sampled frames again (same picks) for scorers that look at pixels themselves. Scorers are picked by name in
+`make_scorer` (the CLI's `--scorer`), or given as objects to `semsum.pipeline.summarize`.
 
 Built in:
-* `CoverageScorer` (the default, training-free, no labels): how much of the video each KTS shot covers.
+* `CoverageScorer` (the default, training-free, no labels): how much of the video each selection unit covers.
 * `RunScorer`: a run trained with `semsum train` on the features the pipeline computed.
-* `zero-shot` (`semsum.features.mllm.ZeroShotScorer`, training-free): Video-LLaVA's expected answer to the
-  paper's Importance Score prompt for the 8-frame window around each sampled frame.
+* `ZeroShotScorer` (`zero-shot`, training-free): Video-LLaVA's expected answer to the paper's Importance Score
+  prompt for the 8-frame window around each sampled frame.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from semsum.errors import SemsumError
-from semsum.video.decode import VideoInfo, iter_sampled_frames
-
-
-@dataclass
-class SampledVideo:
-    """A video as the pipeline sampled it: everything a scorer may use."""
-
-    info: VideoInfo  # probe result (fps, size, rotation, audio); its n_frames may be an estimate
-    picks: np.ndarray  # int64 [n_steps]: decoded-frame index of each sampled frame
-    n_frames: int  # frames actually decoded (use this, not info.n_frames)
-    features: dict[str, np.ndarray] = field(default_factory=dict)  # key -> [n_steps, D]
-    step_segments: np.ndarray | None = None  # int64 [n_shots, 2]: inclusive [first, last] step of each shot
-    step: int | None = 15
-    fps: float | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.info.path
-
-    @property
-    def n_steps(self) -> int:
-        return len(self.picks)
-
-    def iter_frames(
-        self, batch_size: int = 32, size: tuple[int, int] | None = None
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Decode the sampled frames again, in batches of (picks, uint8 RGB [b, H, W, 3])."""
-        return iter(iter_sampled_frames(self.path, step=self.step, fps=self.fps, batch_size=batch_size, size=size))
+from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
+from semsum.pipeline.sampling import SampledVideo
 
 
 class Scorer(Protocol):
@@ -70,7 +43,7 @@ class Scorer(Protocol):
 
 
 class CoverageScorer:
-    """Training-free: score each shot by its greedy gain in how well the chosen shots cover the whole video.
+    """Training-free: score each unit by its greedy gain in how well the chosen units cover the whole video.
 
     Features are centred on the video's mean (what all frames share says nothing about which to keep) and
     L2-normalised. A set of shots S covers sampled frame i to the degree max(0, max_{s in S} cos(x_i, c_s)),
@@ -81,7 +54,7 @@ class CoverageScorer:
     step of a shot gets the shot's score. Needs no labels and no training, only the features.
     """
 
-    name = "coverage (training-free: greedy facility-location coverage of the video's features by KTS shots)"
+    name = "coverage (training-free: greedy facility-location coverage of the video's features by its shots)"
 
     def __init__(self, feature_key: str = "features"):
         self.feature_key = feature_key
@@ -117,6 +90,16 @@ class CoverageScorer:
 FEATURE_SOURCES = ("mllm", "mapped")
 
 
+def googlenet_features(video: SampledVideo) -> np.ndarray:
+    """The video's GoogLeNet pool5 features, which runs and F(x) mappers are trained on."""
+    if video.encoder != "googlenet":
+        raise SemsumError(
+            f"{video.path}: the run or mapper needs GoogLeNet pool5 features; "
+            f"use --encoder googlenet, not {video.encoder}"
+        )
+    return video.features["features"]
+
+
 class FeatureSource:
     """One feature key a trained run needs, computed for a new video, with its width known before decoding.
 
@@ -141,7 +124,7 @@ class FeatureSource:
         """The source of `key`. `provenance` is the run's record of how its features_mllm were made (model,
         prompt, window padding): new videos get the same, unless `mllm_model` names another model."""
         if key == "features":
-            return cls(key, 1024, lambda video: video.features["features"])
+            return cls(key, 1024, googlenet_features)
         if key == "features_mapped" or (key == "features_mllm" and features == "mapped"):
             if mapper_path is None:
                 raise SemsumError(f"the run needs {key}: pass --mapper FILE (from `semsum align train`)")
@@ -152,11 +135,9 @@ class FeatureSource:
                 raise SemsumError(f"{mapper_path}: maps {mapper.config.in_dim}-d inputs, summarize has 1024-d pool5")
             where = str(mapper_path)
             return cls(
-                key, mapper.config.out_dim, lambda video: apply_mapper(mapper, video.features["features"], where=where)
+                key, mapper.config.out_dim, lambda video: apply_mapper(mapper, googlenet_features(video), where=where)
             )
         if key == "features_mllm":
-            from semsum.features.mllm import DEFAULT_MODEL, MLLMEmbedder
-
             made = provenance or {}
             model = mllm_model or made.get("mllm_model") or DEFAULT_MODEL
             prompt = made.get("mllm_prompt", "importance")
@@ -169,8 +150,8 @@ class FeatureSource:
                     f"(sha256 {made['mllm_prompt_sha256'][:12]}), which now reads differently "
                     f"(sha256 {embedder.prompt.sha256[:12]})"
                 )
-            width = int(embedder.model.config.text_config.hidden_size)
-            return cls(key, width, lambda video: embedder.embed_sampled(video).embeddings)
+            width = embedder.dim
+            return cls(key, width, lambda video: embed_again(embedder, video).embeddings)
         raise SemsumError(
             f"summarize cannot compute feature key {key!r} (it computes features, features_mllm, features_mapped)"
         )
@@ -217,6 +198,37 @@ class RunScorer:
         return np.asarray(self.run.predict(x), dtype=np.float64).reshape(-1)
 
 
+def embed_again(embedder: MLLMEmbedder, video: SampledVideo, batch_size: int = 16) -> EmbedResult:
+    """Video-LLaVA window embeddings (and zero-shot scores) of a sampled video, decoding its sampled frames again."""
+    result = embedder.embed_stream(frames for _, frames in video.iter_frames(batch_size=batch_size))
+    if len(result.embeddings) != video.n_steps:
+        got = len(result.embeddings)
+        raise SemsumError(f"{video.path}: decoded {got} sampled frames, expected {video.n_steps}")
+    return result
+
+
+class ZeroShotScorer:
+    """A training-free scorer: the MLLM's own answer to the Importance Score prompt, per sampled frame.
+
+    It reads the score from the same forward pass as the embedding (see `semsum.features.mllm`), so it costs one
+    7B pass per sampled frame and needs no training data.
+    """
+
+    name = "zero-shot (training-free: Video-LLaVA's expected answer to the paper's Importance Score prompt)"
+
+    def __init__(self, embedder: MLLMEmbedder):
+        if not embedder.score:
+            raise SemsumError(f"prompt {embedder.prompt.name}: zero-shot scoring needs the importance prompt")
+        self.embedder = embedder
+
+    @classmethod
+    def from_pretrained(cls, model: str = DEFAULT_MODEL, **kwargs: Any) -> ZeroShotScorer:
+        return cls(MLLMEmbedder.from_pretrained(model, "importance", **kwargs))
+
+    def __call__(self, video: SampledVideo) -> np.ndarray:
+        return embed_again(self.embedder, video).scores
+
+
 SCORERS = ("coverage", "zero-shot")
 
 
@@ -231,7 +243,7 @@ def make_scorer(
 ) -> Scorer:
     """The scorer for the CLI: a trained run when `run_dir` is given, else the named built-in scorer.
 
-    `zero-shot` is `semsum.features.mllm.ZeroShotScorer` on Video-LLaVA `mllm_model` (default: the paper's).
+    `zero-shot` is `ZeroShotScorer` on Video-LLaVA `mllm_model` (default: the paper's).
     A run's MLLM-space inputs come from `mllm_model` or, with `features="mapped"`, from the F(x) `mapper`.
     """
     if run_dir is not None:
@@ -241,7 +253,5 @@ def make_scorer(
     if name == "coverage":
         return CoverageScorer()
     if name == "zero-shot":
-        from semsum.features.mllm import DEFAULT_MODEL, ZeroShotScorer
-
         return ZeroShotScorer.from_pretrained(mllm_model or DEFAULT_MODEL, device=mllm_device)
     raise SemsumError(f"unknown scorer {name!r} (available: {', '.join(SCORERS)})")

@@ -1,0 +1,1 @@
+"""Networks and training machinery shared by several stages (GoogLeNet, the epoch loop)."""

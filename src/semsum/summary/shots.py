@@ -1,0 +1,132 @@
+"""Shot detectors: one interface, implementations registered by name (entry-point group `semsum.shot_detectors`).
+
+Words used throughout semsum for the three things the field calls "change points":
+
+* step boundaries: int64 [n_boundaries], the sampled step where each segment after the first starts (what KTS
+  returns);
+* shots: int64 [n_shots, 2], the inclusive first and last *frame* of each shot, contiguous and covering every
+  frame (what a `ShotDetector` returns and what eccv16 files store under `change_points`);
+* step segments: int64 [n_segments, 2], the inclusive first and last *step* of each segment (what scorers read).
+
+Selection units, what the knapsack picks from, are shots too: the detector's shots, long ones split to fit.
+
+Built in: `kts` (kernel temporal segmentation on the video's features; the benchmarks' choice and the default for
+dataset files) and `transnetv2` (a trained shot-boundary network on the frames; `semsum.summary.transnetv2`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from semsum.errors import SemsumError
+from semsum.registry import SHOT_DETECTORS, create
+from semsum.summary.kts import MAX_SEGMENT, kts
+
+
+class Video(Protocol):
+    """What a shot detector may read of the video the pipeline holds."""
+
+    path: Path
+    n_frames: int  # frames actually decoded
+    picks: np.ndarray  # int64 [n_steps]: frame index of each sampled step
+    features: dict[str, np.ndarray]  # feature key -> [n_steps, D]; "features" holds the frame encoder's
+
+
+class ShotDetector(Protocol):
+    """`detector(video)` -> shots int64 [n_shots, 2]: inclusive frames, contiguous, covering every frame."""
+
+    name: str
+
+    def __call__(self, video: Video) -> np.ndarray: ...
+
+
+def boundaries_to_shots(boundaries: np.ndarray, picks: np.ndarray, n_frames: int) -> np.ndarray:
+    """Shots (inclusive [start, end] frames) from step boundaries.
+
+    A shot starts at the frame of its first pick (the first at frame 0) and ends one frame before the next shot
+    starts (the last at n_frames - 1), as the field's dataset tools build `change_points`.
+    """
+    picks = np.asarray(picks, dtype=np.int64)
+    starts = np.concatenate([[0], picks[np.asarray(boundaries, dtype=np.int64)]])
+    ends = np.concatenate([starts[1:], [n_frames]]) - 1
+    return np.stack([starts, ends], axis=1)
+
+
+def step_segments(shots: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Step segments of the shots: each step goes to the shot holding its pick; a shot holding no pick (shorter
+    than the sampling step) gets no segment."""
+    shots = np.asarray(shots, dtype=np.int64)
+    owner = np.searchsorted(shots[:, 0], np.asarray(picks, dtype=np.int64), side="right") - 1
+    firsts = np.flatnonzero(np.diff(owner, prepend=-1))
+    return np.stack([firsts, np.append(firsts[1:], len(owner)) - 1], axis=1).astype(np.int64)
+
+
+def split_long_shots(shots: np.ndarray, picks: np.ndarray, max_steps: int) -> np.ndarray:
+    """Shots holding more than `max_steps` picks split into equal consecutive parts (counted in picks) that fit.
+
+    Each part after the first starts at a pick; a shot's own first frame is kept. A shot longer than the whole
+    budget can never be selected by the knapsack; its parts can.
+    """
+    shots = np.asarray(shots, dtype=np.int64)
+    picks = np.asarray(picks, dtype=np.int64)
+    starts = []
+    for s, (a, b) in zip(shots[:, 0], _pick_ranges(shots, picks), strict=True):
+        starts.append(s)
+        if b - a > max(max_steps, 1):
+            parts = -(-(b - a) // max(max_steps, 1))
+            bounds = np.linspace(a, b, parts + 1).round().astype(np.int64)
+            starts.extend(picks[bounds[1:-1]])
+    starts = np.asarray(starts, dtype=np.int64)
+    return np.stack([starts, np.append(starts[1:], shots[-1, 1] + 1) - 1], axis=1)
+
+
+def _pick_ranges(shots: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """[a, b) range of step indices whose picks fall in each shot."""
+    return np.stack(
+        [np.searchsorted(picks, shots[:, 0], side="left"), np.searchsorted(picks, shots[:, 1], side="right")], axis=1
+    )
+
+
+def check_shots(shots: np.ndarray, n_frames: int, where: str) -> np.ndarray:
+    """`shots` as int64 [n, 2] if they are contiguous inclusive frame ranges covering 0..n_frames-1, else an error."""
+    shots = np.asarray(shots)
+    if shots.ndim != 2 or shots.shape[1] != 2 or len(shots) == 0 or not np.issubdtype(shots.dtype, np.integer):
+        raise SemsumError(f"{where}: shots must be an integer array [n_shots, 2], got {shots.dtype} {shots.shape}")
+    shots = shots.astype(np.int64)
+    ok = (
+        shots[0, 0] == 0
+        and shots[-1, 1] == n_frames - 1
+        and np.all(shots[:, 1] >= shots[:, 0])
+        and np.all(shots[1:, 0] == shots[:-1, 1] + 1)
+    )
+    if not ok:
+        raise SemsumError(f"{where}: shots are not contiguous inclusive frame ranges covering frames 0-{n_frames - 1}")
+    return shots
+
+
+class KTSDetector:
+    """Kernel temporal segmentation of the video's sampled features (`semsum.summary.kts`), as frame shots."""
+
+    name = "kts"
+
+    def __init__(self, max_segment: int | None = MAX_SEGMENT, feature_key: str = "features"):
+        self.max_segment, self.feature_key = max_segment, feature_key
+
+    def __call__(self, video: Video) -> np.ndarray:
+        if self.feature_key not in video.features:
+            raise SemsumError(f"{video.path}: KTS needs the feature key {self.feature_key!r}")
+        boundaries = kts(video.features[self.feature_key], max_segment=self.max_segment)
+        return boundaries_to_shots(boundaries, video.picks, video.n_frames)
+
+
+def make_kts(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> KTSDetector:
+    """Entry-point factory of the `kts` detector (`max_segment` 0 or None: unbounded; `device` is not used)."""
+    return KTSDetector(max_segment or None)
+
+
+def make_shot_detector(name: str = "kts", **options: object) -> ShotDetector:
+    """The shot detector registered as `name`, built with the `options` its factory takes."""
+    return create(SHOT_DETECTORS, name, **options)

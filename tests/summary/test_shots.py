@@ -1,0 +1,60 @@
+"""Shot detectors behind one interface: conversions between steps and frames, the checks, the KTS detector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from semsum.errors import SemsumError
+from semsum.summary.kts import kts
+from semsum.summary.shots import (
+    KTSDetector,
+    boundaries_to_shots,
+    check_shots,
+    make_shot_detector,
+    step_segments,
+)
+
+
+def test_shots_from_step_boundaries():
+    picks = np.arange(0, 100, 15)  # 7 steps
+    assert boundaries_to_shots(np.array([2, 5]), picks, 100).tolist() == [[0, 29], [30, 74], [75, 99]]
+    assert boundaries_to_shots(np.array([], dtype=int), picks, 100).tolist() == [[0, 99]]
+
+
+def test_step_segments_of_pick_aligned_shots_are_the_kts_segments():
+    picks = np.arange(0, 100, 15)
+    assert step_segments(boundaries_to_shots(np.array([2, 5]), picks, 100), picks).tolist() == [[0, 1], [2, 4], [5, 6]]
+
+
+@pytest.mark.parametrize(
+    ("shots", "problem"),
+    [
+        (np.array([[1, 9]]), "covering frames 0-9"),
+        (np.array([[0, 4], [6, 9]]), "contiguous"),
+        (np.array([[0, 4], [5, 8]]), "covering frames 0-9"),
+        (np.array([[0, 4], [5, 3], [4, 9]]), "contiguous"),
+        (np.zeros((0, 2), dtype=int), "integer array"),
+        (np.array([[0.0, 9.0]]), "integer array"),
+    ],
+)
+def test_check_shots_names_the_problem(shots, problem):
+    with pytest.raises(SemsumError, match=problem):
+        check_shots(shots, 10, "clip.mp4: shot detector x")
+    assert check_shots(np.array([[0, 4], [5, 9]], dtype=np.int32), 10, "x").dtype == np.int64
+
+
+def test_kts_detector_is_kts_in_frames_and_built_by_name():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=(20, 8)) + 5 * rng.normal(size=8) for _ in range(3)])
+    video = SimpleNamespace(path=Path("v.mp4"), n_frames=900, picks=np.arange(0, 900, 15), features={"features": x})
+    detector = make_shot_detector("kts", device="cpu", max_segment=0, threshold=0.9)  # options it lacks are left out
+    assert isinstance(detector, KTSDetector) and detector.max_segment is None
+    shots = detector(video)
+    np.testing.assert_array_equal(shots, boundaries_to_shots(kts(x, max_segment=None), video.picks, 900))
+    assert shots[1:, 0].tolist() == [300, 600]
+    with pytest.raises(SemsumError, match="KTS needs the feature key 'features'"):
+        detector(SimpleNamespace(path=Path("v.mp4"), n_frames=900, picks=video.picks, features={}))
