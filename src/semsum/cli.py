@@ -5,10 +5,12 @@ Every command turns a SemsumError into one line on stderr and exit status 1.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +18,9 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from semsum.errors import SemsumError
+
+if TYPE_CHECKING:
+    from semsum.pipeline.stages import StageConfig
 
 
 class _Group(TyperGroup):
@@ -36,6 +41,16 @@ def _typer(help: str) -> typer.Typer:
 
 
 app = _typer("Video summarization with semantic embeddings from multimodal LLMs.")
+data_app = _typer("Benchmark data: what is present and where to get the rest.")
+dataset_app = _typer("Build eccv16-schema HDF5 files from raw videos.")
+features_app = _typer("Feature extraction into eccv16-schema HDF5 files.")
+extract_app = _typer("Compute features for a dataset file or for loose videos.")
+align_app = _typer("F(x): map GoogLeNet features into the MLLM embedding space (train, apply).")
+app.add_typer(data_app, name="data")
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(features_app, name="features")
+app.add_typer(extract_app, name="extract")
+app.add_typer(align_app, name="align")
 console = Console()
 
 DataDir = Annotated[
@@ -44,8 +59,6 @@ DataDir = Annotated[
 ]
 
 # ---------------------------------------------------------------- data
-data_app = _typer("Benchmark data: what is present and where to get the rest.")
-app.add_typer(data_app, name="data")
 
 
 @data_app.command("check")
@@ -91,19 +104,14 @@ def data_splits(
 
 
 # ---------------------------------------------------------------- evaluation
-class DatasetName(StrEnum):
-    summe = "summe"
-    tvsum = "tvsum"
+def _choices(name: str, *values: str) -> type[StrEnum]:
+    """An enum of CLI choices (typer lists them in --help and rejects others); `test-best` becomes `test_best`."""
+    return StrEnum(name, {v.replace("-", "_"): v for v in values})
 
 
-class BaselineKind(StrEnum):
-    human = "human"
-    random = "random"
-
-
-class Protocol(StrEnum):
-    otani = "otani"
-    csta = "csta"
+DatasetName = _choices("DatasetName", "summe", "tvsum")
+BaselineKind = _choices("BaselineKind", "human", "random")
+Protocol = _choices("Protocol", "otani", "csta")
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
@@ -203,8 +211,6 @@ def evaluate_cmd(
 
 
 # ---------------------------------------------------------------- video
-dataset_app = _typer("Build eccv16-schema HDF5 files from raw videos.")
-app.add_typer(dataset_app, name="dataset")
 
 GoogLeNetWeights = Annotated[
     Path | None,
@@ -222,7 +228,7 @@ InputSize = Annotated[int, typer.Option("--input-size", help="GoogLeNet input si
 Step = Annotated[int | None, typer.Option("--step", help="Sample every STEP-th frame (default 15, the benchmarks').")]
 Fps = Annotated[float | None, typer.Option("--fps", help="Sample at this rate (timestamps) instead of --step.")]
 Device = Annotated[str, typer.Option("--device", help="auto (GPU when present), cpu, cuda, cuda:N.")]
-BatchSize = Annotated[int, typer.Option("--batch-size", help="Frames per GoogLeNet batch.")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Frames per decoded and encoded batch.")]
 MaxSegment = Annotated[
     int, typer.Option("--max-segment", help="KTS bound on shot length in sampled steps (0: unbounded, O(n^2) memory).")
 ]
@@ -237,25 +243,63 @@ Encoder = Annotated[
     ),
 ]
 ShotsOption = Annotated[str, typer.Option("--shots", help="Shot detector by name: kts, transnetv2, or a plugin's.")]
+MapperOption = Annotated[
+    Path | None,
+    typer.Option("--mapper", help="F(x) mapper from `semsum align train` (--encoder fx, --features mapped)."),
+]
+MllmModel = Annotated[
+    str | None,
+    typer.Option(
+        "--mllm-model", help="Video-LLaVA id or folder (default 7B-hf) for --encoder videollava, zero-shot, runs."
+    ),
+]
+# The options of the stages every video job runs (see _stage_options): name, type, default.
+_STAGE_OPTIONS = (
+    ("encoder", Encoder, "googlenet"),
+    ("shots", ShotsOption, "kts"),
+    ("step", Step, None),
+    ("fps", Fps, None),
+    ("batch_size", BatchSize, 32),
+    ("googlenet_weights", GoogLeNetWeights, None),
+    ("random_googlenet", RandomGoogLeNet, False),
+    ("input_size", InputSize, 224),
+    ("device", Device, "auto"),
+    ("max_segment", MaxSegment, 120),
+    ("mapper", MapperOption, None),
+    ("mllm_model", MllmModel, None),
+)
 
 
-def _sampling(step: int | None, fps: float | None, batch_size: int):
-    from semsum.pipeline.sampling import SamplingConfig
+def _stage_options(command):
+    """Give `command` the CLI options of the stages a video job runs; it receives them as one `stages` argument,
+    a `semsum.pipeline.stages.StageConfig`."""
+    own = [
+        p.replace(annotation=eval(p.annotation, command.__globals__))  # the module's string annotations
+        for p in inspect.signature(command).parameters.values()
+        if p.name != "stages"
+    ]
+    extra = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in _STAGE_OPTIONS
+    ]
 
-    return SamplingConfig(step, fps, batch_size)
+    @functools.wraps(command)
+    def run(**kwargs):
+        from semsum.pipeline.sampling import SamplingConfig
+        from semsum.pipeline.stages import StageConfig
 
+        options = {name: kwargs.pop(name) for name, _, _ in _STAGE_OPTIONS}
+        sampling = SamplingConfig(options.pop("step"), options.pop("fps"), options.pop("batch_size"))
+        return command(stages=StageConfig(sampling=sampling, **options), **kwargs)
 
-def _stages(encoder: str, shots: str, device: str, max_segment: int, **encoder_options):
-    """The named frame encoder and shot detector, each built with the options its factory takes."""
-    from semsum.features.encoders import make_encoder
-    from semsum.summary.shots import make_shot_detector
-
-    detector = make_shot_detector(shots, device=device, max_segment=max_segment)
-    return make_encoder(encoder, device=device, **encoder_options), detector
+    run.__signature__ = inspect.Signature([*own, *extra])
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
+    return run
 
 
 @app.command("summarize")
+@_stage_options
 def summarize_cmd(
+    stages: StageConfig,
     video: Annotated[Path, typer.Argument(help="Video file (anything FFmpeg reads: mp4, avi, webm, mkv, ...).")],
     out: Annotated[
         Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<video stem>_summary).")
@@ -273,57 +317,28 @@ def summarize_cmd(
             help="How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper).",
         ),
     ] = "mllm",
-    mapper: Annotated[
-        Path | None, typer.Option("--mapper", help="F(x) mapper from `semsum align train` (for --features mapped).")
-    ] = None,
     scorer: Annotated[
         str,
         typer.Option("--scorer", help="Scorer without --run: coverage or zero-shot (Video-LLaVA); both training-free."),
     ] = "coverage",
-    mllm_model: Annotated[
-        str | None,
-        typer.Option(
-            "--mllm-model", help="zero-shot or a run on features_mllm: Video-LLaVA id or folder (default 7B-hf)."
-        ),
-    ] = None,
     budget: Annotated[float, typer.Option("--budget", help="Summary length as a fraction of the video.")] = 0.15,
-    step: Step = None,
-    fps: Fps = None,
-    googlenet_weights: GoogLeNetWeights = None,
-    random_googlenet: RandomGoogLeNet = False,
-    input_size: InputSize = 224,
-    device: Device = "auto",
-    batch_size: BatchSize = 32,
-    max_segment: MaxSegment = 120,
-    encoder: Encoder = "googlenet",
-    shots: ShotsOption = "kts",
 ) -> None:
     """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
     from semsum.pipeline import make_scorer, summarize
 
-    sampling = _sampling(step, fps, batch_size)
     out = out if out is not None else Path(f"{video.stem}_summary")
+    device = stages.device
     chosen = make_scorer(
         scorer,
         run,
         device="cpu" if device == "auto" else device,
-        mllm_model=mllm_model,
+        mllm_model=stages.mllm_model,
         mllm_device=device,
         features=features,
-        mapper=mapper,
+        mapper=stages.mapper,
     )
-    frame_encoder, detector = _stages(
-        encoder,
-        shots,
-        device,
-        max_segment,
-        weights=googlenet_weights,
-        random_init=random_googlenet,
-        input_size=input_size,
-        mapper=mapper,
-        mllm_model=mllm_model,
-    )
-    r = summarize(video, out, chosen, frame_encoder, detector, sampling, budget)
+    frame_encoder, detector = stages.build()
+    r = summarize(video, out, chosen, frame_encoder, detector, stages.sampling, budget)
     console.print(
         f"scorer: {chosen.name}\nfeatures: {r.video.encoder_description}\n"
         f"{len(r.shots)} shots ({detector.name}); kept {len(r.selected)} of {len(r.units)} selection units: "
@@ -334,7 +349,9 @@ def summarize_cmd(
 
 
 @dataset_app.command("build")
+@_stage_options
 def dataset_build(
+    stages: StageConfig,
     videos: Annotated[Path, typer.Option("--videos", help="Folder of video files.")],
     out: Annotated[Path, typer.Option("--out", help="eccv16-schema HDF5 file to write.")],
     annotations: Annotated[
@@ -344,38 +361,13 @@ def dataset_build(
         ),
     ] = None,
     data_dir: DataDir = None,
-    step: Step = None,
-    fps: Fps = None,
-    googlenet_weights: GoogLeNetWeights = None,
-    random_googlenet: RandomGoogLeNet = False,
-    input_size: InputSize = 224,
-    device: Device = "auto",
-    batch_size: BatchSize = 32,
-    max_segment: MaxSegment = 120,
-    encoder: Encoder = "googlenet",
-    shots: ShotsOption = "kts",
-    mapper: Annotated[Path | None, typer.Option("--mapper", help="F(x) mapper for --encoder fx.")] = None,
-    mllm_model: Annotated[
-        str | None, typer.Option("--mllm-model", help="Video-LLaVA id or folder for --encoder videollava.")
-    ] = None,
 ) -> None:
     """Features, picks, n_frames and shots (change_points) per video (resumable; atomic), plus annotations."""
     from semsum.pipeline.build import build_dataset
 
-    sampling = _sampling(step, fps, batch_size)
-    frame_encoder, detector = _stages(
-        encoder,
-        shots,
-        device,
-        max_segment,
-        weights=googlenet_weights,
-        random_init=random_googlenet,
-        input_size=input_size,
-        mapper=mapper,
-        mllm_model=mllm_model,
-    )
+    frame_encoder, detector = stages.build()
     ds = build_dataset(
-        videos, out, frame_encoder, detector, annotations.value if annotations else None, data_dir, sampling
+        videos, out, frame_encoder, detector, annotations.value if annotations else None, data_dir, stages.sampling
     )
     console.print(f"wrote {out}: {len(ds)} videos ({', '.join(ds.keys()[:5])}{', ...' if len(ds) > 5 else ''})")
 
@@ -392,22 +384,9 @@ def demo_cmd(
 
 
 # ---------------------------------------------------------------- training
-class ModelName(StrEnum):
-    csta = "csta"
-    vasnet = "vasnet"
-
-
-class Selection(StrEnum):
-    last = "last"
-    val = "val"
-    test_best = "test-best"
-
-
-class AnnotationSource(StrEnum):
-    auto = "auto"
-    h5 = "h5"
-    summe = "summe"
-    tvsum = "tvsum"
+ModelName = _choices("ModelName", "csta", "vasnet")
+Selection = _choices("Selection", "last", "val", "test-best")
+AnnotationSource = _choices("AnnotationSource", "auto", "h5", "summe", "tvsum")
 
 
 @app.command("train")
@@ -502,10 +481,6 @@ def predict_cmd(
     console.print(f"wrote {len(scores)} videos to {out}")
 
 
-features_app = _typer("Feature extraction into eccv16-schema HDF5 files.")
-app.add_typer(features_app, name="features")
-
-
 @features_app.command("captions")
 def features_captions(
     captions: Annotated[Path, typer.Option("--captions", help="Dense captions JSON keyed by video_N.")],
@@ -525,8 +500,6 @@ def features_captions(
 
 
 # ---------------------------------------------------------------- extract
-extract_app = _typer("Compute features for a dataset file or for loose videos.")
-app.add_typer(extract_app, name="extract")
 
 
 @extract_app.command("mllm")
@@ -595,8 +568,6 @@ def extract_mllm(
 
 
 # ---------------------------------------------------------------- align
-align_app = _typer("F(x): map GoogLeNet features into the MLLM embedding space (train, apply).")
-app.add_typer(align_app, name="align")
 
 
 @align_app.command("train")
