@@ -30,7 +30,7 @@ def ridge_probe(h5: Path, splits: Path, lam: float) -> tuple[dict, float]:
     t0 = time.perf_counter()
     cfg = TrainConfig()
     ds = load_training_data(h5, cfg)
-    anns = run_annotations(ds)
+    anns = run_annotations(ds).annotations
     oof = {}
     for split in load_split_file(splits, ds):
         x = np.concatenate([ds[k].features["features"] for k in split.train_keys]).astype(np.float64)
@@ -40,7 +40,8 @@ def ridge_probe(h5: Path, splits: Path, lam: float) -> tuple[dict, float]:
         w = np.linalg.solve(xc.T @ xc + lam * np.eye(x.shape[1]), xc.T @ (y - ym))
         for k in split.test_keys:
             oof[k] = (ds[k].features["features"] - mu) @ w + ym
-    out = {p: {m: v for m, v in evaluate_scores(ds, anns, oof, p).items() if m != "per_video"} for p in PROTOCOLS}
+    results = [evaluate_scores(ds, anns, oof, p) for p in PROTOCOLS]
+    out = {r["protocol"]: {m: v for m, v in r.items() if m != "per_video"} for r in results}
     out["gtscore"] = gtscore_correlation(ds, oof)
     return out, time.perf_counter() - t0
 

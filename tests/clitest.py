@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -13,9 +15,14 @@ def run_cli(*args: object) -> Result:
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+PROGRESS_LINE = re.compile(r"^.+: \d+(/\d+)?$")  # what long jobs print when stderr is not a terminal
+
+
 def error_line(result: Result) -> str:
-    """The single `error: ...` line of a failed command (exit status 1), asserting there is nothing else."""
+    """The single `error: ...` line of a failed command (exit status 1), asserting there is nothing else but
+    plain progress lines before it."""
     assert result.exit_code == 1, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
+    assert lines and lines[-1].startswith("error: "), result.output
+    assert all(PROGRESS_LINE.match(line) for line in lines[:-1]), result.output
+    return lines[-1]

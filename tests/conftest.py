@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+# Tests never reach a model hub: a model that is not local fails at once (semsum.features.mllm.locate_model).
+os.environ["HF_HUB_OFFLINE"] = "1"
 # Tiny models on a small shared CPU run many times faster on one thread than on several.
 torch.set_num_threads(1)
 
@@ -22,6 +24,14 @@ def _shared(sub: str, env: str) -> Path:
     if not path.is_dir():
         pytest.fail(f"{path} not found: put the project's shared/{sub} beside the checkout or set {env}")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def feature_cache(tmp_path_factory) -> Path:
+    """summarize's features cache in a temp folder (subprocesses inherit it), never the user's."""
+    folder = tmp_path_factory.mktemp("feature_cache")
+    os.environ["SEMSUM_CACHE"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

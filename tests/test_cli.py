@@ -14,6 +14,7 @@ def test_baseline_human_json(shared_data):
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert round(out["kendall_tau"], 3) == 0.205 and round(out["spearman_rho"], 3) == 0.213
+    assert out["annotations"] == "summe user_score (GT .mat)" and out["protocol"] == "otani"
     assert len(out["per_video"]) == 25
 
 
@@ -39,9 +40,11 @@ def test_evaluate_json_and_table(shared_data, tmp_path, summe_scores):
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert set(out) >= {"kendall_tau", "spearman_rho", "per_video"} and len(out["per_video"]) == 25
+    assert out["annotations"] == "summe user_score (GT .mat)"
     assert abs(out["kendall_tau"]) < 0.05
     table = run_cli("evaluate", path, "--dataset", "summe", "--data-dir", shared_data)
     assert table.exit_code == 0 and "Air_Force_One" in table.output
+    assert "annotations: summe user_score (GT .mat)" in " ".join(table.output.split())
 
 
 @pytest.mark.parametrize(

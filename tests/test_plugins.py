@@ -52,7 +52,7 @@ def test_a_plugin_package_is_used_by_summarize(tmp_path, shared_media):
     doc = json.loads((out / "scores.json").read_text())
     assert doc["features"] == {"encoder": "colour-grid", "description": "colour-grid", "dim": 12}
     assert doc["shot_detector"] == "fixed" and doc["shot_boundaries"] == list(range(60, doc["n_frames"], 60))
-    with np.load(out / "features.npz") as z:
+    with np.load(doc["features_cache"]) as z:
         assert z["features"].shape == (len(doc["picks"]), 12) and z["features"].max() <= 1.0
     # Without the plugin installed the names are unknown, and the error lists what is there.
     done = subprocess.run(

@@ -223,3 +223,66 @@ def teacher_pairs(teacher: Teacher, n: int, seed: int = 0) -> tuple[np.ndarray, 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, teacher.w1.shape[0])).astype(np.float32)
     return x, teacher(x, rng)
+
+
+def make_mrhisum_file(
+    path: str | os.PathLike[str],
+    n_videos: int = 20,
+    seconds: tuple[int, int] = (120, 300),
+    dim: int = 1024,
+    seed: int = 0,
+    noise: float = 0.1,
+    shot_seconds: tuple[int, int] = (2, 10),
+    features: bool = True,
+) -> list[str]:
+    """Write a file in the official Mr.HiSum schema (`video_1` ...) with a learnable `gtscore`; return its keys.
+
+    Per video of `seconds` length (uniform in the range): `features` [n, dim] float32 (a random walk plus noise, as
+    `synthetic_video`), `gtscore` = sigmoid(3 tanh(x . signal)) plus `noise`, min-max normalised to 0..1 (one hidden
+    `signal` for all videos), `change_points` = random shots of `shot_seconds` as `[start, end)` rows with shared
+    boundaries ending at n, and `gt_summary` = the official 15 % knapsack summary of the gtscore. Videos are written
+    one at a time (a 2,500-video file of about 2 GB never sits in memory), atomically. `features=False` writes the
+    release as distributed (labels only).
+    """
+    import h5py
+
+    from semsum.atomic import atomic_path
+    from semsum.evaluation.mrhisum import machine_summary
+
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=dim).astype(np.float32)
+    signal /= np.linalg.norm(signal)
+    keys = [f"video_{i + 1}" for i in range(n_videos)]
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        for key in keys:
+            n = int(rng.integers(seconds[0], seconds[1] + 1))
+            walk = np.cumsum(rng.standard_normal((n, dim), dtype=np.float32), axis=0)
+            x = 0.5 * walk / np.sqrt(np.arange(1, n + 1, dtype=np.float32))[:, None]
+            x += rng.standard_normal((n, dim), dtype=np.float32)
+            raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(x @ signal))) + noise * rng.normal(size=n)
+            gtscore = ((raw - raw.min()) / (raw.max() - raw.min() + 1e-9)).astype(np.float32)
+            bounds = [0]
+            while bounds[-1] < n:
+                bounds.append(min(n, bounds[-1] + int(rng.integers(shot_seconds[0], shot_seconds[1] + 1))))
+            cps = np.stack([bounds[:-1], bounds[1:]], axis=1).astype(np.int64)
+            summary = np.zeros(n, dtype=np.float32)
+            summary[: cps[-1, 1]] = machine_summary(gtscore, cps)
+            g = f.create_group(key)
+            if features:
+                g.create_dataset("features", data=x)
+            g.create_dataset("gtscore", data=gtscore)
+            g.create_dataset("change_points", data=cps)
+            g.create_dataset("gt_summary", data=summary)
+        f.attrs["generator"] = "semsum.testing.make_mrhisum_file"
+    return keys
+
+
+def write_mrhisum_split(path: str | os.PathLike[str], keys: list[str], val: int, test: int) -> None:
+    """An official-style split file for `keys`: the last `val + test` keys are validation then test."""
+    import json
+
+    from semsum.atomic import atomic_path
+
+    train_keys, rest = keys[: len(keys) - val - test], keys[len(keys) - val - test :]
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"train_keys": train_keys, "val_keys": rest[:val], "test_keys": rest[val:]}))

@@ -25,6 +25,7 @@ def test_otani_is_mean_over_annotators():
     t, r = rank_correlations(users[0], users)
     assert result.kendall_tau == pytest.approx(t.mean()) and result.spearman_rho == pytest.approx(r.mean())
     assert result.f_score is None and result.per_video["video_1"]["name"] == "vid"
+    assert (result.protocol, result.annotations) == ("otani", "tvsum per-annotator scores")
 
 
 def test_csta_tvsum_sees_only_every_15th_frame():
@@ -60,6 +61,9 @@ def test_csta_summe_style_and_f_score_with_h5(tmp_path):
     with pytest.raises(SemsumError, match="needs --h5"):
         evaluate(scores, ann, "csta")
     result = evaluate(scores, ann, "csta", h5=ds)
+    # against a file's binary user summaries the numbers are named for what they are, not for a protocol
+    assert (result.protocol, result.annotations) == ("keyshots", "file user_summary")
+    assert evaluate(scores, ann, "otani").to_dict()["protocol"] == "user_summary"
     v = ds["video_1"]
     summary = select_keyshots(frame_scores(v.gtscore, v.picks, v.n_frames), v.change_points).summary
     from scipy import stats

@@ -142,7 +142,10 @@ def test_missing_model_is_one_clear_cli_error(tmp_path, shared_media):
     missing = str(tmp_path / "nope")
     result = CliRunner().invoke(app, ["extract", "mllm", str(shared_media / CLIP), "--model", missing, "--out", "o.h5"])
     assert result.exit_code == 1 and len(result.output.splitlines()) == 1
-    assert result.output.startswith(f"error: {missing}: cannot load") and "--model DIR" in result.output
+    assert (
+        result.output.startswith(f"error: {missing}: not in the local Hugging Face cache")
+        and "--model DIR" in result.output
+    )
 
 
 def test_interrupted_run_resumes_to_the_identical_file(embedder, shared_media, tmp_path):

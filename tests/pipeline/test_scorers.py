@@ -15,7 +15,7 @@ from semsum.features.prompts import load_prompt
 from semsum.testing import make_synthetic_dataset, make_tiny_videollava
 from semsum.training import TrainConfig, load_run, train
 
-FAST = ("--random-googlenet", "--input-size", "32", "--step", "30")
+FAST = ("--random-googlenet", "--input-size", "32", "--step", "30", "--shots", "kts")
 TINY_WIDTH = 64  # hidden size of make_tiny_videollava's language model
 
 
@@ -72,7 +72,7 @@ def test_run_on_mllm_features_through_the_mapper(mllm_run, shared_media, tmp_pat
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["scorer"] == f"run {run} (features_mllm via F(x))"
-    with np.load(out / "features.npz") as z:  # the run's prediction on F(pool5) of these features
+    with np.load(doc["features_cache"]) as z:  # the run's prediction on F(pool5) of these features
         expected = load_run(run).predict(apply_mapper(load_mapper(mapper), z["features"]))
     np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)
 
@@ -126,12 +126,12 @@ def test_mllm_space_encoders_feed_shots_and_scores(mllm_run, shared_media, tmp_p
     ("args", "message"),
     [
         (("--encoder", "clip"), "unknown encoder 'clip' (available: fx, googlenet, videollava"),
-        (("--shots", "scenes"), "unknown shot detector 'scenes' (available: kts, transnetv2"),
+        (("--shots", "scenes"), "unknown shot detector 'scenes' (available: auto, kts, transnetv2"),
         (("--encoder", "fx"), "the fx encoder needs --mapper FILE"),
     ],
 )
 def test_unknown_or_incomplete_stage_choices_are_one_line_errors(shared_media, tmp_path, args, message):
-    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", *args, *FAST)
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", *FAST, *args)
     assert result.exit_code == 1 and message in result.output, result.output
     assert not (tmp_path / "o").exists()
 

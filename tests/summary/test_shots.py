@@ -58,3 +58,19 @@ def test_kts_detector_is_kts_in_frames_and_built_by_name():
     assert shots[1:, 0].tolist() == [300, 600]
     with pytest.raises(SemsumError, match="KTS needs the feature key 'features'"):
         detector(SimpleNamespace(path=Path("v.mp4"), n_frames=900, picks=video.picks, features={}))
+
+
+def test_auto_runs_transnetv2_on_short_videos_and_kts_on_long_ones(shared_media):
+    from semsum.summary.shots import AutoDetector
+
+    clip = shared_media / "bikes.mp4"  # 250 frames, hard cuts at 30, 76, 137, 187, 242
+    rng = np.random.default_rng(0)
+    short = SimpleNamespace(
+        path=clip, n_frames=250, picks=np.arange(0, 250, 15), features={"features": rng.random((17, 8))}
+    )
+    auto = make_shot_detector("auto", device="cpu")
+    assert isinstance(auto, AutoDetector) and auto.name == "auto"
+    assert auto(short)[1:, 0].tolist() == [30, 76, 137, 187, 242] and auto.name == "auto: transnetv2"
+    x = np.concatenate([rng.normal(size=(60, 8)) + 5 * rng.normal(size=8) for _ in range(2)])
+    long = SimpleNamespace(path=clip, n_frames=3000, picks=np.arange(0, 3000, 25), features={"features": x})
+    assert auto(long)[1:, 0].tolist() == [1500] and auto.name == "auto: kts"

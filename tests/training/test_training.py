@@ -7,12 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from click.testing import Result
 
 import semsum
-from semsum.data.h5 import load_dataset, save_dataset
+from clitest import PROGRESS_LINE, error_line, run_cli
+from semsum.data.annotations import annotations_from_h5, load_annotations
+from semsum.data.h5 import STEP, Dataset, VideoData, load_dataset, save_dataset
 from semsum.errors import SemsumError
 from semsum.evaluation.metrics import rank_correlations
-from semsum.testing import make_synthetic_dataset
+from semsum.evaluation.protocols import evaluate
+from semsum.testing import make_synthetic_dataset, uniform_segments
 from semsum.training import TrainConfig, load_run, train
 
 
@@ -58,9 +62,12 @@ def test_vasnet_learns_and_shuffled_labels_do_not(synthetic, tmp_path):
     assert abs(control) < 0.15, control
     assert results["out_of_fold"]["gtscore"]["kendall_tau"] == pytest.approx(learned, abs=1e-6)
     assert len(results["folds"]) == 5 and results["selection"] == "last"
-    for protocol in ("otani", "csta"):
-        assert -1 <= results["mean_over_folds"][protocol]["kendall_tau"] <= 1
-    assert results["out_of_fold"]["otani"]["f_score"] is not None
+    # a synthetic file is no benchmark: its own binary user summaries, never under a protocol's name
+    assert results["annotations"]["source"] == "file user_summary" and results["annotations"]["benchmark"] is None
+    assert results["protocols"] == ["user_summary", "keyshots"]
+    for name in results["protocols"]:
+        assert -1 <= results["mean_over_folds"][name]["kendall_tau"] <= 1
+    assert results["out_of_fold"]["user_summary"]["f_score"] is not None
     assert "| mean |" in (tmp_path / "real" / "results.md").read_text()
     scores = json.loads((tmp_path / "real" / "scores.json").read_text())
     assert {k: len(s) for k, s in scores.items()} == {v.key: v.n_frames for v in ds}
@@ -196,3 +203,100 @@ def test_test_best_selection_is_labelled_as_the_published_protocol(synthetic, tm
             if row["test_tau"] > tau and row["test_rho"] > rho:
                 chosen, tau, rho = row["epoch"], row["test_tau"], row["test_rho"]
         assert fold["selected_epoch"] == chosen
+
+
+SUMME_SHORTEST = ("video_12", "video_8", "video_11", "video_19")  # 950 to 1751 frames: quick to train on
+
+
+def summe_like_file(path: Path, data_dir: Path, extra_frames: int = 0) -> Path:
+    """An eccv16 file of four SumMe videos as the field's release has them, and no `dataset` attribute: the real
+    frame counts (plus `extra_frames`), binary user summaries (user_score > 0), gtscore, tiny 8-d features."""
+    anns = load_annotations("summe", data_dir)
+    rng = np.random.default_rng(0)
+    videos = {}
+    for key in SUMME_SHORTEST:
+        a = anns[key]
+        n_frames = a.n_frames + extra_frames
+        picks = np.arange(0, n_frames, STEP)
+        gtscore = a.gt_score[np.minimum(picks, a.n_frames - 1)]
+        shots = uniform_segments(n_frames, 60)
+        videos[key] = VideoData(
+            key=key,
+            n_frames=n_frames,
+            picks=picks,
+            features={"features": (rng.normal(size=(len(picks), 8)) + gtscore[:, None]).astype(np.float32)},
+            gtscore=gtscore.astype(np.float32),
+            user_summary=np.pad(a.user_scores > 0, ((0, 0), (0, extra_frames))).astype(np.float32),
+            change_points=shots,
+            n_frame_per_seg=shots[:, 1] - shots[:, 0] + 1,
+        )
+    save_dataset(path, Dataset(videos=videos))
+    return path
+
+
+def train_summe_like(tmp_path: Path, shared_data: Path, data_dir: Path) -> tuple[Result, Path, Path]:
+    """`semsum train` (VASNet, 1 epoch, 2 folds) on a `summe_like_file` with annotations from `data_dir`;
+    returns the command's result, the file and the run directory."""
+    h5 = summe_like_file(tmp_path / "summe.h5", shared_data)
+    splits = write_folds(tmp_path / "splits.txt", list(SUMME_SHORTEST), 2)
+    run = tmp_path / "run"
+    options = ("--splits", splits, "--model", "vasnet", "--epochs", 1, "--out", run, "--data-dir", data_dir)
+    return run_cli("train", "--h5", h5, *options), h5, run
+
+
+def test_train_on_a_summe_file_reports_what_predict_and_evaluate_give(shared_data, tmp_path):
+    r, h5, run = train_summe_like(tmp_path, shared_data, shared_data)
+    scores = tmp_path / "scores.json"
+    assert r.exit_code == 0, r.output
+    printed = " ".join(r.output.split())
+    assert "Annotations: summe user_score (GT .mat) (frame counts of 4 of the 25 SumMe videos)" in printed
+    assert "tau (otani)" in printed and "tau (csta)" in printed
+    results = json.loads((run / "results.json").read_text())
+    assert results["annotations"]["benchmark"] == "summe" and results["protocols"] == ["otani", "csta"]
+    r = run_cli("predict", "--run", run, "--h5", h5, "--out", scores)
+    assert r.exit_code == 0 and "--dataset summe" in " ".join(r.output.split()), r.output
+    for protocol in ("otani", "csta"):
+        options = ("--protocol", protocol, "--h5", h5, "--data-dir", shared_data, "--json")
+        r = run_cli("evaluate", scores, "--dataset", "summe", *options)
+        assert r.exit_code == 0, r.output
+        evaluated = json.loads(r.output)
+        assert evaluated["protocol"] == protocol and evaluated["annotations"] == "summe user_score (GT .mat)"
+        for metric in ("kendall_tau", "spearman_rho", "f_score"):
+            assert results["out_of_fold"][protocol][metric] == pytest.approx(evaluated[metric], abs=1e-9)
+    wrong = error_line(run_cli("evaluate", scores, "--dataset", "tvsum", "--h5", h5, "--data-dir", shared_data))
+    assert "summe.h5: holds SumMe (frame counts of 4 of the 25 SumMe videos), not tvsum" in wrong
+    # and these are not the numbers of the file's binary user summaries (the substitution the issue found)
+    frames = {k: np.asarray(v) for k, v in json.loads(scores.read_text()).items()}
+    binary = evaluate(frames, annotations_from_h5(load_dataset(h5)), "otani")
+    assert binary.kendall_tau != pytest.approx(results["out_of_fold"]["otani"]["kendall_tau"], abs=1e-6)
+
+
+def test_a_file_of_no_benchmark_is_evaluated_against_its_user_summaries_and_says_so(shared_data, tmp_path):
+    h5 = summe_like_file(tmp_path / "other.h5", shared_data, extra_frames=1)
+    splits = write_folds(tmp_path / "splits.txt", list(SUMME_SHORTEST), 2)
+    cfg = TrainConfig(model="vasnet", epochs=1)
+    results = train(h5, splits, tmp_path / "run", cfg, data_dir=shared_data, show_progress=False)
+    assert results["annotations"]["source"] == "file user_summary" and results["annotations"]["benchmark"] is None
+    assert results["protocols"] == ["user_summary", "keyshots"] and "otani" not in results["out_of_fold"]
+    table = (tmp_path / "run" / "results.md").read_text()
+    assert "Annotations: file user_summary" in table and "tau (user_summary)" in table and "otani)" not in table
+    ds = load_dataset(h5)
+    frames = {k: np.asarray(v) for k, v in json.loads((tmp_path / "run" / "scores.json").read_text()).items()}
+    expected = evaluate(frames, annotations_from_h5(ds), "otani", ds)
+    assert results["out_of_fold"]["user_summary"]["kendall_tau"] == pytest.approx(expected.kendall_tau, abs=1e-12)
+    assert expected.protocol == "user_summary" and expected.annotations == "file user_summary"
+
+
+def test_a_recognised_benchmark_without_its_annotations_says_so_in_one_line(shared_data, tmp_path):
+    empty = tmp_path / "no_data"
+    empty.mkdir()
+    r, _, run = train_summe_like(tmp_path, shared_data, empty)
+    assert r.exit_code == 0, r.output
+    warning = [
+        line for line in r.stderr.strip().splitlines() if not PROGRESS_LINE.match(line)
+    ]  # one line, beside progress
+    assert len(warning) == 1 and warning[0].startswith("warning: ") and "SumMe" in warning[0]
+    assert "annotations are missing" in warning[0] and "semsum data check" in warning[0]
+    results = json.loads((run / "results.json").read_text())
+    assert results["annotations"]["note"] in warning[0] and results["protocols"] == ["user_summary", "keyshots"]
+    assert "semsum data check" in (run / "results.md").read_text()

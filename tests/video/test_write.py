@@ -81,3 +81,29 @@ def test_rotated_input_gives_an_upright_summary(tmp_path):
     write_summary(src, tmp_path / "summary.mp4", [(0, 9)])
     got = probe(tmp_path / "summary.mp4")
     assert (got.width, got.height, got.rotation, got.n_frames) == (48, 64, 0, 10)
+
+
+def _decoded(path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("name", ["bikes.mp4", "big_buck_bunny_0_30.webm", "vtest.avi", "car-detection.mp4"])
+def test_seeking_to_the_stretches_writes_the_same_frames(tmp_path, shared_media, name):
+    """With anchors (picks and their times from the sampling pass) the writer seeks instead of decoding all."""
+    src = shared_media / name
+    sampler = iter_sampled_frames(src, step=15, size=(16, 16))
+    picks = np.concatenate([p for p, _ in sampler])
+    n = sampler.n_decoded
+    segments = [
+        (3, 20),
+        (int(n * 0.4), int(n * 0.4) + 17),
+        (n - 30, n - 12),
+        (n - 11, n - 1),
+    ]  # far apart, then adjacent
+    full = write_summary(src, tmp_path / "full.mp4", segments)
+    sought = write_summary(src, tmp_path / "sought.mp4", segments, anchors=(picks, np.asarray(sampler.times)))
+    assert (sought.n_frames, sought.has_audio) == (full.n_frames, full.has_audio)
+    a, b = _decoded(tmp_path / "full.mp4"), _decoded(tmp_path / "sought.mp4")
+    assert len(a) == len(b) == sum(e - s + 1 for s, e in segments)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from semsum.align.baselines import fit_ridge
@@ -27,25 +28,38 @@ def train_from_h5(
     log_dir: str | os.PathLike[str] | None = None,
     ridge: bool = False,
     progress: bool = False,
+    auto: bool = False,
 ) -> str:
     """Train a mapper on one file's pairs (only fold `fold`'s training videos with a split), save it to `out`
     and return a one-line summary. `val_fraction` of the training videos is only watched (held-out cosine).
-    The training state is kept in `OUT.state` after every epoch, so rerunning a killed command resumes it."""
+    The training state is kept in `OUT.state` after every epoch, so rerunning a killed command resumes it.
+
+    With `auto`, both ridge and the MLP (`config`) are fitted and the one with the higher cosine on the held-out
+    training videos (at least one; never a test video) is kept; the mapper records both scores (`candidates`).
+    """
     dataset = load_dataset(h5)
     keys = training_keys(dataset, load_splits(splits) if splits else None, fold)
-    fit_keys, watch_keys = hold_out(keys, val_fraction, config.seed)
+    fit_keys, watch_keys = hold_out(keys, val_fraction, config.seed, minimum=1 if auto else 0)
     x, y, _ = collect_pairs(dataset, source, target, fit_keys)
     xv, yv = (collect_pairs(dataset, source, target, watch_keys)[:2]) if watch_keys else (None, None)
-    if ridge:
+    fits = []
+    if ridge or auto:
         mapper, alpha = fit_ridge(x, y, seed=config.seed, config=MapperConfig(source=source, target=target))
-        detail = f"ridge alpha={alpha:g}"
-    else:
+        fits.append((mapper, f"ridge alpha={alpha:g}"))
+    if not ridge or auto:
         state = Path(f"{out}.state")  # a killed run resumes from here
         result = train_mapper(x, y, config, xv, yv, log_dir, source, target, progress, state_path=state)
         if result.diverged:
             raise SemsumError(f"{h5}: training diverged (non-finite loss at epoch {len(result.history)})")
-        mapper = result.mapper
-        detail = f"{config.mode}, {len(result.history)} epochs"
+        fits.append((result.mapper, f"{config.mode}, {len(result.history)} epochs"))
+    mapper, detail = fits[0]
+    if auto:
+        if xv is None:
+            raise SemsumError(f"{h5}: --mode auto needs at least two training videos (one is held out to choose)")
+        scores = {m.config.mode: mean_cosine(apply_mapper(m, xv), yv) for m, _ in fits}
+        mapper, detail = max(fits, key=lambda fit: scores[fit[0].config.mode])
+        mapper.config = replace(mapper.config, candidates=scores)
+        detail = f"auto chose {detail} (held-out cosine " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + ")"
     save_mapper(mapper, out)
     summary = f"{out}: {detail}, {len(x)} pairs from {len(fit_keys)} videos"
     if xv is not None:

@@ -8,7 +8,7 @@ needs nothing but the file.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,9 @@ class MapperConfig:
     mode: str = "regression"
     source: str = "features"
     target: str = "features_mllm"
+    # `align train --mode auto`: held-out cosine of each candidate ({"ridge": ..., "regression": ...}); the
+    # kept one is `mode`. Empty for every other mode.
+    candidates: dict[str, float] = field(default_factory=dict)
 
 
 class ResidualBlock(nn.Module):

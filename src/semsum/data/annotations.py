@@ -20,6 +20,13 @@ from semsum.data.h5 import Dataset
 from semsum.errors import SemsumError
 
 DATASETS = ("summe", "tvsum")
+#: How every results table and JSON names the annotations its numbers were computed against, by
+#: `Annotation.dataset` ("" = a file's own binary `user_summary`, see `annotations_from_h5`).
+ANNOTATION_SOURCES = {
+    "summe": "summe user_score (GT .mat)",
+    "tvsum": "tvsum per-annotator scores",
+    "": "file user_summary",
+}
 
 
 @dataclass
@@ -49,7 +56,7 @@ def _summe(root: Path) -> dict[str, Annotation]:
     gt_dir = root / paths.SUMME_GT.relpath
     files = sorted(gt_dir.glob("*.mat"))  # ASCII order = the eccv16 key order
     if len(files) != 25:
-        raise SemsumError(f"{gt_dir}: expected the 25 SumMe .mat files, found {len(files)} (see `semsum data check`)")
+        raise SemsumError(f"{gt_dir}: expected the 25 SumMe .mat files, found {len(files)}; {paths.WHERE_HINT}")
     out = {}
     for i, f in enumerate(files, 1):
         try:
@@ -75,7 +82,7 @@ def _tvsum(root: Path) -> dict[str, Annotation]:
     anno_path, info_path = root / paths.TVSUM_ANNO.relpath, root / paths.TVSUM_INFO.relpath
     for p in (anno_path, info_path):
         if not p.is_file():
-            raise SemsumError(f"{p}: TVSum annotation file missing (see `semsum data check`)")
+            raise SemsumError(f"{p}: TVSum annotation file missing; {paths.WHERE_HINT}")
     with info_path.open(newline="") as f:
         info = list(csv.DictReader(f, delimiter="\t"))
     scores: dict[str, list[np.ndarray]] = {}
@@ -115,6 +122,14 @@ def load_annotations(dataset: str, data_dir: str | os.PathLike[str] | None = Non
         raise SemsumError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     root = paths.data_dir(data_dir)
     return _summe(root) if dataset == "summe" else _tvsum(root)
+
+
+def annotations_present(dataset: str, data_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether `dataset`'s annotation files are in the data folder at all (`load_annotations` checks them)."""
+    root = paths.data_dir(data_dir)
+    if dataset == "summe":
+        return any((root / paths.SUMME_GT.relpath).glob("*.mat"))
+    return all((root / r.relpath).is_file() for r in (paths.TVSUM_ANNO, paths.TVSUM_INFO))
 
 
 def annotations_from_h5(ds: Dataset) -> dict[str, Annotation]:

@@ -302,12 +302,14 @@ class PartsWriter:
     def put(self, video: VideoData) -> None:
         save_dataset(self._part(video.key), [video])
 
-    def finish(self, order: Sequence[str], attrs: dict[str, Any] | None = None) -> Dataset:
+    def finish(self, order: Sequence[str], attrs: dict[str, Any] | None = None, keep: bool = False) -> Dataset:
+        """Merge the parts of `order` into `out`; `keep` the folder (a re-run then redoes only the missing videos)."""
         missing = [k for k in order if not self.done(k)]
         if missing:
             raise SemsumError(f"{self.out}: videos not finished yet: {', '.join(missing)}")
         videos = {k: load_dataset(self._part(k)).videos[k] for k in order}
         dataset = Dataset(videos=videos, attrs=dict(attrs or {}), path=self.out)
         save_dataset(self.out, dataset)
-        shutil.rmtree(self.parts)
+        if not keep:
+            shutil.rmtree(self.parts)
         return dataset

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from semsum.data.annotations import Annotation
 from semsum.data.h5 import STEP
 from semsum.evaluation.metrics import pairwise_rank_correlations
-from semsum.evaluation.protocols import EvalResult, evaluate
+from semsum.evaluation.protocols import EvalResult, evaluate, naming
 from semsum.summary.keyshots import frame_scores
 
 
@@ -27,8 +27,10 @@ def human(annotations: Mapping[str, Annotation]) -> EvalResult:
             "kendall_tau": float(tau[off].reshape(ann.n_users, -1).mean(1).mean()),
             "spearman_rho": float(rho[off].reshape(ann.n_users, -1).mean(1).mean()),
         }
+    name, source = naming("otani", annotations.values())
     return EvalResult(
-        protocol="otani",
+        protocol=name,
+        annotations=source,
         kendall_tau=float(np.mean([v["kendall_tau"] for v in per_video.values()])),
         spearman_rho=float(np.mean([v["spearman_rho"] for v in per_video.values()])),
         f_score=None,
@@ -36,14 +38,20 @@ def human(annotations: Mapping[str, Annotation]) -> EvalResult:
     )
 
 
-def random_trials(annotations: Mapping[str, Annotation], trials: int = 100, seed: int = 0) -> dict:
+def random_trials(
+    annotations: Mapping[str, Annotation],
+    trials: int = 100,
+    seed: int = 0,
+    on_trial: Callable[[int], None] | None = None,
+) -> dict:
     """Uniform random scores, one per sampled frame (every 15th, as a model predicts), held over frames.
 
-    Returns mean and standard deviation over `trials` seeded trials of the dataset-level tau and rho.
+    Returns mean and standard deviation over `trials` seeded trials of the dataset-level tau and rho;
+    `on_trial(done)` reports progress.
     """
     rng = np.random.default_rng(seed)
     taus, rhos = [], []
-    for _ in range(trials):
+    for trial in range(trials):
         scores = {}
         for key, ann in annotations.items():
             picks = np.arange(0, ann.n_frames, STEP)
@@ -51,6 +59,8 @@ def random_trials(annotations: Mapping[str, Annotation], trials: int = 100, seed
         result = evaluate(scores, annotations, "otani")
         taus.append(result.kendall_tau)
         rhos.append(result.spearman_rho)
+        if on_trial is not None:
+            on_trial(trial + 1)
     return {
         "trials": trials,
         "seed": seed,

@@ -9,16 +9,22 @@
     summary built from the prediction (KTS shots of the HDF5 file, 15 % knapsack) against the mean of the
     users' binary summaries: one correlation per video, and a summary has only two ranks, so values differ
     markedly from `otani`.
+
+Against a file's own binary `user_summary` (`annotations_from_h5`: a file of no known benchmark), neither
+protocol is what its name promises, so the numbers carry names of their own (`FILE_PROTOCOL_NAMES`):
+`user_summary` (the `otani` computation, ranking against binary summaries instead of SumMe's raw `user_score`
+or TVSum's 1..5 scores) and `keyshots` (the keyshot summary against the mean user summary). Every result names
+the protocol so and the annotations it used (`ANNOTATION_SOURCES`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from semsum.data.annotations import Annotation
+from semsum.data.annotations import ANNOTATION_SOURCES, Annotation
 from semsum.data.h5 import Dataset
 from semsum.errors import SemsumError
 from semsum.evaluation.metrics import f_score, rank_correlations
@@ -26,11 +32,21 @@ from semsum.summary.keyshots import select_keyshots
 
 PROTOCOLS = ("otani", "csta")
 CSTA_STEP = 15
+#: What each protocol's computation is called when it ranks against a file's binary user summaries.
+FILE_PROTOCOL_NAMES = {"otani": "user_summary", "csta": "keyshots"}
+#: One line per name, for the tables that show it.
+PROTOCOL_DESCRIPTIONS = {
+    "otani": "Otani et al.: frame scores against each annotator's raw scores (SumMe user_score, TVSum 1..5)",
+    "csta": "as the CSTA code: TVSum every 15th frame; SumMe the keyshot summary against the mean user summary",
+    "user_summary": "frame scores against each of the file's binary user summaries (not the Otani protocol)",
+    "keyshots": "the keyshot summary against the mean of the file's user summaries",
+}
 
 
 @dataclass
 class EvalResult:
     protocol: str
+    annotations: str
     kendall_tau: float
     spearman_rho: float
     f_score: float | None
@@ -39,11 +55,23 @@ class EvalResult:
     def to_dict(self) -> dict:
         return {
             "protocol": self.protocol,
+            "annotations": self.annotations,
             "kendall_tau": self.kendall_tau,
             "spearman_rho": self.spearman_rho,
             "f_score": self.f_score,
             "per_video": self.per_video,
         }
+
+
+def naming(protocol: str, annotations: Iterable[Annotation]) -> tuple[str, str]:
+    """(name of `protocol`'s numbers, annotation source) for results computed against `annotations`.
+
+    A benchmark's own annotations keep the protocol's name; a file's binary user summaries rename it
+    (`FILE_PROTOCOL_NAMES`), so a number that is not the protocol's never carries its name.
+    """
+    kinds = sorted({a.dataset for a in annotations})
+    name = FILE_PROTOCOL_NAMES[protocol] if "" in kinds else protocol
+    return name, " + ".join(ANNOTATION_SOURCES[k] for k in kinds)
 
 
 def resolve_keys(scores: Mapping[str, object], annotations: Mapping[str, Annotation], source: str = "") -> dict:
@@ -98,7 +126,9 @@ def evaluate(
 ) -> EvalResult:
     """Score frame-level predictions (keyed by HDF5 key or video name) against human annotations.
 
-    The F-score is added when `h5` (with change_points and user_summary) is given.
+    The F-score is added when `h5` (with change_points and user_summary) is given. The one evaluation of
+    scores: `semsum evaluate`, the trainer (in training and in a run's results) and the random baseline call
+    it, and the result names the protocol and the annotations as `naming` does.
     """
     if protocol not in PROTOCOLS:
         raise SemsumError(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
@@ -117,8 +147,10 @@ def evaluate(
             raise SemsumError(f"{source or 'scores'}: {key} ({ann.name}) contains NaN or infinite scores")
         per_video[key] = _video(pred, ann, protocol, h5)
     fs = [v["f_score"] for v in per_video.values() if "f_score" in v]
+    name, used = naming(protocol, (annotations[k] for k in per_video))
     return EvalResult(
-        protocol=protocol,
+        protocol=name,
+        annotations=used,
         kendall_tau=float(np.mean([v["kendall_tau"] for v in per_video.values()])),
         spearman_rho=float(np.mean([v["spearman_rho"] for v in per_video.values()])),
         f_score=float(np.mean(fs)) if fs else None,

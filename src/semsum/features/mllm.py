@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,6 +124,49 @@ def _quantization(quantize: str | None, device: torch.device, dtype: torch.dtype
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dtype)
 
 
+_OFFLINE_HINT = (
+    f"Without internet access, download it on another machine (`hf download {DEFAULT_MODEL} --local-dir DIR`), "
+    "copy DIR here and pass --mllm-model DIR (summarize, app) or --model DIR (extract mllm)"
+)
+#: What a Video-LLaVA folder must hold: (what, any of these file patterns).
+MODEL_FILES = (
+    ("the model config", ("config.json",)),
+    ("the weights", ("*.safetensors", "pytorch_model*.bin")),
+    ("the tokenizer", ("tokenizer.json", "tokenizer.model")),
+    ("the image processor config", ("preprocessor_config.json",)),
+)
+
+
+def locate_model(model: str, revision: str | None = None) -> str:
+    """`model` as a local folder (checked for every file it needs) or a Hugging Face id that is in the local cache
+    or can be downloaded; fails at once, with what to do, when it is neither (no minute of network retries)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants, snapshot_download
+
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        for what, patterns in MODEL_FILES:
+            if not any(any(folder.glob(p)) for p in patterns):
+                raise SemsumError(f"{folder}: not a complete Video-LLaVA folder: no {' or '.join(patterns)} ({what})")
+        return str(folder)
+    try:
+        return snapshot_download(model, revision=revision, local_files_only=True)
+    except Exception:  # not in the local cache (or not a valid id): look online, if online is possible
+        pass
+    if constants.HF_HUB_OFFLINE:
+        raise SemsumError(f"{model}: not in the local Hugging Face cache and HF_HUB_OFFLINE is set. {_OFFLINE_HINT}")
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=5).close()
+    except OSError:
+        raise SemsumError(
+            f"{model}: not in the local Hugging Face cache and {host} is unreachable. {_OFFLINE_HINT}"
+        ) from None
+    return model
+
+
 def load_videollava(
     model: str = DEFAULT_MODEL,
     revision: str | None = None,
@@ -136,6 +180,7 @@ def load_videollava(
     Tokenizer and image processor are loaded directly rather than through `VideoLlavaProcessor`, whose constructor
     needs torchvision in transformers 5; `<image>` expansion is done here with the processor's own rule.
     """
+    model = locate_model(model, revision)  # before the heavy import: a missing model fails at once
     from transformers import AutoImageProcessor, AutoTokenizer, VideoLlavaForConditionalGeneration
 
     dev = resolve_device(device)
@@ -151,11 +196,7 @@ def load_videollava(
         )
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SemsumError(
-            f"{model}: cannot load the Video-LLaVA model ({first}). Without internet access, download it on another "
-            f"machine (`hf download {DEFAULT_MODEL} --local-dir DIR`), copy DIR here and pass "
-            "`--model DIR` (in Python: model='DIR')"
-        ) from None
+        raise SemsumError(f"{model}: cannot load the Video-LLaVA model ({first}). {_OFFLINE_HINT}") from None
     if quant is None:
         net = net.to(dev)
     return net.eval(), tokenizer, image_processor

@@ -1,9 +1,12 @@
 """Summarizers behind one registry: `get_model(name, in_dim)` -> a module mapping [T, in_dim] to scores [T].
 
-| name     | family                                   | parameters at 1024-d |
-|----------|------------------------------------------|----------------------|
-| `csta`   | CNN attention over the T x D feature map  | 9,779,851 (8,754,851 without GoogLeNet's unused fc) |
-| `vasnet` | global soft self-attention + regressor    | 5,249,025            |
+Every model also takes a padded batch `[B, T, in_dim]` with a mask `[B, T]` (True = a real step) -> `[B, T]`.
+
+| name      | family                                   | parameters at 1024-d |
+|-----------|------------------------------------------|----------------------|
+| `csta`    | CNN attention over the T x D feature map  | 9,779,851 (8,754,851 without GoogLeNet's unused fc) |
+| `vasnet`  | global soft self-attention + regressor    | 5,249,025 (official class: 7,348,225 with unused kb, kc) |
+| `pgl-sum` | global + local multi-head attention       | 9,443,329 (= official, Mr.HiSum's configuration) |
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ def _vasnet(in_dim: int, **kwargs: Any) -> nn.Module:
     return VASNet(in_dim, **kwargs)
 
 
-MODELS: dict[str, Callable[..., nn.Module]] = {"csta": _csta, "vasnet": _vasnet}
+def _pglsum(in_dim: int, **kwargs: Any) -> nn.Module:
+    from semsum.models.pglsum import PGLSUM
+
+    return PGLSUM(in_dim, **kwargs)
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {"csta": _csta, "vasnet": _vasnet, "pgl-sum": _pglsum}
 
 
 def get_model(name: str, in_dim: int, **kwargs: Any) -> nn.Module:

@@ -3,7 +3,8 @@
 Written from the paper and the official implementation's default configuration (GoogleNet_Attention:
 key/value embeddings, CLS token mixed at the end, fixed sinusoidal T x D positional encoding added to the
 attention map, softmax over both axes, dropout 0.6 on the attention, key skip-connection with a
-one-channel BatchNorm, two-layer classifier with sigmoid). Batch size 1, as in the official code.
+one-channel BatchNorm, two-layer classifier with sigmoid). Batch size 1, as in the official code: a padded batch
+`[B, T, D]` with a mask `[B, T]` runs each video alone (the CNN sees the whole map, so padding would leak).
 
 Input width: only the key/value embeddings and the CLS token see the input width `in_dim` (1024 for
 GoogLeNet features, 4096 for MLLM embeddings, 5120 for both); the CNN always works on a [3, T+1, 1024]
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from semsum.models.masking import per_video
 from semsum.nn.googlenet import GoogLeNet, googlenet_weights_available, load_googlenet
 
 WIDTH = 1024  # the CNN's working width (GoogLeNet pool5 channels)
@@ -81,7 +83,13 @@ class CSTA(nn.Module):
             nn.init.xavier_uniform_(layer.weight, gain=math.sqrt(2.0))
             nn.init.constant_(layer.bias, 0.1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`[T, in_dim]` -> `[T]`, or `[B, T, in_dim]` with a mask `[B, T]` -> `[B, T]`, one video at a time."""
+        if x.dim() == 3:
+            return per_video(self._single, x, mask)
+        return self._single(x)
+
+    def _single(self, x: torch.Tensor) -> torch.Tensor:
         n_steps = x.shape[0]
         # The feature map as a 3-channel image (the same map in every channel), CLS token as row 0.
         image = torch.cat([self.cls_token, x.unsqueeze(0).unsqueeze(0).expand(1, 3, -1, -1)], dim=2)

@@ -55,10 +55,18 @@ class VASNet(nn.Module):
                 if m.bias is not None:
                     nn.init.constant_(m.bias, 0.1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = (self.query(x) * 0.06) @ self.key(x).transpose(0, 1)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`[T, in_dim]` -> `[T]`, or `[B, T, in_dim]` with a mask `[B, T]` (True = real step) -> `[B, T]`.
+
+        Padded steps get -1e9 attention energies (Mr.HiSum's value), so they weigh exactly 0 for the real ones; their
+        own scores are set to 0.
+        """
+        logits = (self.query(x) * 0.06) @ self.key(x).transpose(-2, -1)
+        if mask is not None:
+            logits = logits.masked_fill(~(mask[..., :, None] & mask[..., None, :]), -1e9)
         weights = self.dropout(F.softmax(logits, dim=-1))
         y = self.output(weights @ self.value(x)) + x
         y = self.norm_y(self.dropout(y))
         y = self.norm_ka(self.dropout(F.relu(self.ka(y))))
-        return torch.sigmoid(self.kd(y)).squeeze(-1)
+        scores = torch.sigmoid(self.kd(y)).squeeze(-1)
+        return scores if mask is None else scores * mask

@@ -143,7 +143,8 @@ def weights_file(path: str | os.PathLike[str] | None) -> Path:
         raise SemsumError(
             f"{cached}: GoogLeNet ImageNet weights missing and the download failed ({e.__class__.__name__}); "
             f"fetch {WEIGHTS_URL} on a machine with internet and pass it with --googlenet-weights FILE "
-            f"(or set {WEIGHTS_ENV}, or copy it to {cached})"
+            f"(or set {WEIGHTS_ENV}, or copy it to {cached}); or run without them with --random-googlenet "
+            "(a seeded random network: shots and outputs are real, importance is not)"
         ) from None
     return cached
 

@@ -5,25 +5,89 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from semsum.atomic import write_json
-from semsum.data.h5 import Dataset, PartsWriter, VideoData, load_dataset
+from semsum.data.h5 import STEP, Dataset, VideoData, load_dataset
 from semsum.errors import SemsumError
 from semsum.features.mllm import FEATURE_KEY, SCORE_KEY, MLLMEmbedder
-from semsum.progress import progress_bars
+from semsum.pipeline.executors import Executor, LocalExecutor, run_videos
 from semsum.summary.keyshots import frame_scores
 from semsum.video.decode import VIDEO_SUFFIXES, iter_sampled_frames, probe
 
 
-def extract_to_h5(
+@dataclass(frozen=True)
+class ExtractJob:
+    """One video of an extraction run: its group (copied) and the file its frames come from. Without a group
+    (loose videos) the worker probes the file for one, sampled every `step` frames: a bad file fails alone."""
+
+    key: str
+    path: Path
+    video: VideoData | None = None
+    step: int = STEP
+
+
+def embed_video(
+    job: ExtractJob,
     embedder: MLLMEmbedder,
-    videos: Sequence[VideoData],
+    frames_of: Callable[[VideoData], Iterable[np.ndarray]],
+    key: str,
+    store_dtype: str,
+) -> VideoData:
+    """The job's group plus its MLLM embeddings under `key` (and zero-shot scores). Every executor calls this."""
+    video = job.video if job.video is not None else loose_video(job.path, job.step)
+    result = embedder.embed_stream(frames_of(video))
+    if len(result.embeddings) != video.n_steps:
+        raise SemsumError(
+            f"{video.key}: got {len(result.embeddings)} sampled frames from the video, picks need {video.n_steps}"
+        )
+    extra = dict(video.extra)
+    if result.scores is not None:
+        extra[SCORE_KEY] = result.scores
+    features = {**video.features, key: result.embeddings.astype(store_dtype)}
+    return dataclasses.replace(video, features=features, extra=extra)
+
+
+@dataclass(frozen=True)
+class MllmWork:
+    """What an extraction does to each video, loadable in any process: the loaded `embedder` (local runs), or
+    `model_options` for `MLLMEmbedder.from_pretrained` (each Ray actor loads its own). `frames_of` must be picklable
+    for Ray (`FramesAtPicks`)."""
+
+    frames_of: Callable[[VideoData], Iterable[np.ndarray]]
+    key: str = FEATURE_KEY
+    store_dtype: str = "float32"
+    embedder: MLLMEmbedder | None = None
+    model_options: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> tuple[Callable[[ExtractJob], VideoData], dict[str, Any]]:
+        embedder = self.embedder or MLLMEmbedder.from_pretrained(**self.model_options)
+        meta = {**embedder.metadata(), "mllm_feature_key": self.key, "mllm_store_dtype": self.store_dtype}
+        fn = functools.partial(
+            embed_video, embedder=embedder, frames_of=self.frames_of, key=self.key, store_dtype=self.store_dtype
+        )
+        return fn, meta
+
+
+@dataclass(frozen=True)
+class FramesAtPicks:
+    """`frames_of` for videos on disk: the frames of each key's file at its picks (picklable, unlike a lambda)."""
+
+    paths: dict[str, Path]
+
+    def __call__(self, video: VideoData) -> Iterator[np.ndarray]:
+        return frames_at_picks(self.paths[video.key], video.picks, video.n_frames)
+
+
+def extract_to_h5(
+    embedder: MLLMEmbedder | None,
+    videos: Sequence[VideoData | ExtractJob],
     frames_of: Callable[[VideoData], Iterable[np.ndarray]],
     out: str | Path,
     *,
@@ -31,47 +95,33 @@ def extract_to_h5(
     replace_features: bool = False,
     store_dtype: str = "float32",
     progress: bool = False,
+    executor: Executor | None = None,
+    model_options: dict[str, Any] | None = None,
+    paths: dict[str, Path] | None = None,
 ) -> Dataset:
     """Write `videos` (every key kept) plus their MLLM embeddings to `out`, one resumable part per video.
 
     `frames_of(video)` yields the video's sampled frames (aligned with its `picks`) in batches. Embeddings go to
     `features_mllm` (or `features` with `replace_features`), zero-shot scores to `score_mllm`; the settings
     are file attributes (`mllm_*`). A killed run resumes with the videos already finished; parts made with other
-    settings are refused rather than mixed. `progress` shows a rich progress bar of windows.
+    settings are refused rather than mixed. A video that fails is named in `out`'s report and the others are written
+    (then `VideosFailed`). `executor` (default local) runs the work; without `embedder`, each worker loads one from
+    `model_options`. `paths` (key -> file) name the videos in failures. `progress` shows a bar over videos.
+    `videos` may also be `ExtractJob`s (loose videos, probed where they are processed).
     """
     if store_dtype not in ("float32", "float16"):
         raise SemsumError(f"store dtype {store_dtype!r}: expected float32 or float16")
     key = "features" if replace_features else FEATURE_KEY
-    meta = {**embedder.metadata(), "mllm_feature_key": key, "mllm_store_dtype": store_dtype}
-    writer = PartsWriter(out)
-    manifest = writer.parts / "mllm.json"
-    if manifest.is_file():
-        old = json.loads(manifest.read_text())
-        diff = sorted(k for k in set(old) | set(meta) if old.get(k) != meta.get(k))
-        if diff:
-            raise SemsumError(
-                f"{writer.parts}: unfinished parts were made with other settings ({', '.join(diff)}); "
-                "rerun with the same settings or delete that folder"
-            )
-    else:
-        write_json(manifest, meta)
-    todo = [v for v in videos if not writer.done(v.key)]
-    with progress_bars(progress) as bar:
-        task = bar.add_task("MLLM windows", total=sum(v.n_steps for v in todo))
-        for video in todo:
-            bar.update(task, description=f"MLLM windows ({video.key})")
-            result = embedder.embed_stream(frames_of(video), lambda n: bar.advance(task, n))
-            if len(result.embeddings) != video.n_steps:
-                raise SemsumError(
-                    f"{video.key}: got {len(result.embeddings)} sampled frames from the video, picks need "
-                    f"{video.n_steps}"
-                )
-            features = {**video.features, key: result.embeddings.astype(store_dtype)}
-            extra = dict(video.extra)
-            if result.scores is not None:
-                extra[SCORE_KEY] = result.scores
-            writer.put(dataclasses.replace(video, features=features, extra=extra))
-    return writer.finish([v.key for v in videos], {**(attrs or {}), **meta})
+    work = MllmWork(frames_of, key, store_dtype, embedder, dict(model_options or {}))
+    paths = paths or {}
+    jobs = [
+        v if isinstance(v, ExtractJob) else ExtractJob(v.key, Path(paths.get(v.key, v.video_name or v.key)), v)
+        for v in videos
+    ]
+    dataset = run_videos(jobs, work, out, executor or LocalExecutor(), attrs, progress, manifest="mllm.json")
+    if dataset is None:  # no video at all: run_videos raised VideosFailed
+        raise SemsumError(f"{out}: no video was written")
+    return dataset
 
 
 def _close(a: int, b: int) -> bool:
@@ -173,7 +223,7 @@ def loose_video(path: str | Path, step: int = 15) -> VideoData:
 
 
 def extract_dataset(
-    embedder: MLLMEmbedder,
+    embedder: MLLMEmbedder | None,
     h5: str | Path,
     videos_dir: str | Path,
     out: str | Path,
@@ -183,27 +233,20 @@ def extract_dataset(
     """`extract_to_h5` for an eccv16 file: every key and attribute copied, frames decoded at its `picks`."""
     dataset = load_dataset(h5)
     paths = resolve_videos(dataset, videos_dir, mapping)
-    return extract_to_h5(
-        embedder,
-        list(dataset),
-        lambda v: frames_at_picks(paths[v.key], v.picks, v.n_frames),
-        out,
-        attrs=dataset.attrs,
-        **kwargs,
-    )
+    return extract_to_h5(embedder, list(dataset), FramesAtPicks(paths), out, attrs=dataset.attrs, paths=paths, **kwargs)
 
 
 def extract_videos(
-    embedder: MLLMEmbedder, videos: Sequence[str | Path], out: str | Path, step: int = 15, **kwargs: Any
+    embedder: MLLMEmbedder | None, videos: Sequence[str | Path], out: str | Path, step: int = 15, **kwargs: Any
 ) -> Dataset:
     """`extract_to_h5` for loose video files: a group per file (key = file stem), sampled every `step` frames."""
-    groups = [loose_video(p, step) for p in videos]
-    keys = [g.key for g in groups]
+    paths = [Path(p) for p in videos]
+    keys = [p.stem for p in paths]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise SemsumError(f"{out}: several videos share the name {dupes[0]!r}; rename one (keys are file stems)")
-    paths = {g.key: Path(p) for g, p in zip(groups, videos, strict=True)}
-    return extract_to_h5(embedder, groups, lambda v: frames_at_picks(paths[v.key], v.picks, v.n_frames), out, **kwargs)
+    jobs = [ExtractJob(p.stem, p, step=step) for p in paths]
+    return extract_to_h5(embedder, jobs, FramesAtPicks(dict(zip(keys, paths, strict=True))), out, **kwargs)
 
 
 def zero_shot_frame_scores(dataset: Dataset) -> dict[str, list[float]]:

@@ -7,38 +7,57 @@ summarize pipeline and the dataset builder both start from the `SampledVideo` it
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from queue import Full, Queue
+from typing import TypeVar
 
 import numpy as np
 
+from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
-from semsum.features.checkpoint import FeatureCheckpoint, video_settings
 from semsum.features.encoders import FrameEncoder, WindowEncoder, check_features, describe, encode_batches
+from semsum.pipeline.cache import CachedVideo, FeatureCache
 from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, probe
 
 THUMB_HEIGHT = 54
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    """Which frames of a video are sampled and how many are decoded per batch."""
+    """Which frames of a video are sampled and how many are decoded per batch.
 
-    step: int | None = 15  # every step-th frame (the benchmarks': 15), or
+    With neither `step` nor `fps` the sampling is automatic (`is_auto`): the job resolves it (dataset files: every
+    15th frame, the benchmarks'; `summarize`: fine enough for short videos, see `semsum.pipeline.summarize`).
+    """
+
+    step: int | None = STEP  # every step-th frame (the benchmarks': 15), or
     fps: float | None = None  # this many frames per second (timestamps) instead
     batch_size: int = 32  # frames per decoded (and encoded) batch
 
     def __post_init__(self) -> None:
         if self.step is not None and self.fps is not None:
             raise SemsumError("give --step or --fps, not both")
-        if self.step is None and self.fps is None:
-            object.__setattr__(self, "step", 15)
         if (self.step is not None and self.step < 1) or (self.fps is not None and not self.fps > 0):
             raise SemsumError(f"invalid sampling: step={self.step}, fps={self.fps}")
         if self.batch_size < 1:
             raise SemsumError(f"--batch-size must be at least 1, got {self.batch_size}")
+
+    @property
+    def is_auto(self) -> bool:
+        return self.step is None and self.fps is None
+
+    def resolve(self, step: int = STEP) -> SamplingConfig:
+        """This sampling, or every `step`-th frame if it is automatic."""
+        return replace(self, step=step) if self.is_auto else self
+
+    def frames_per_step(self, fps: float) -> float:
+        """Video frames between two picks, for a video at `fps`."""
+        return float(self.step) if self.step else fps / self.fps
 
     def expected_steps(self, info: VideoInfo) -> int:
         """About how many frames sampling will keep (the probe's frame count may be an estimate)."""
@@ -69,6 +88,9 @@ class SampledVideo:
     encoder: str = ""  # name of the frame encoder that made "features"
     encoder_description: str = ""  # how exactly (weights, model)
     step_segments: np.ndarray | None = None  # int64 [n_segments, 2]: inclusive [first, last] step of each segment
+    times: np.ndarray | None = None  # float64 [n_steps]: presentation time of each pick (seconds, stream clock)
+    cache: FeatureCache | None = None  # where this video's features (and shots) are kept between runs
+    cached: CachedVideo | None = None  # the cache entry's content, once complete
 
     @property
     def path(self) -> Path:
@@ -85,6 +107,47 @@ class SampledVideo:
         return iter(self.sampling.sampler(self.path, batch_size, size))
 
 
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """`items` produced by a background thread up to `depth` ahead, so that decoding (FFmpeg releases the GIL)
+    overlaps with the network's work on the previous batch. Errors reach the consumer; stopping early (an
+    exception, Ctrl-C) stops the thread at its next item."""
+    done = object()
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[object, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as e:  # handed to the consumer, raised there
+            put((done, e))
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
 def _thumbnail(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     rows = np.linspace(0, frame.shape[0] - 1, height).round().astype(int)
     cols = np.linspace(0, frame.shape[1] - 1, width).round().astype(int)
@@ -97,23 +160,40 @@ def sample_video(
     sampling: SamplingConfig | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     n_thumbnails: int = 0,
-    checkpoint: str | os.PathLike[str] | None = None,
-    checkpoint_seconds: float = 60.0,
+    cache: str | os.PathLike[str] | None = None,
+    save_seconds: float = 60.0,
 ) -> tuple[SampledVideo, list[tuple[int, np.ndarray]]]:
     """Probe, sample and encode `path` in one pass over the file; features go under "features".
 
     `on_batch(steps_done, steps_expected)` reports progress. Returns the SampledVideo and up to `n_thumbnails`
-    evenly spaced (frame, image) pairs. With `checkpoint` (an .npz path) and a per-frame encoder, the features
-    computed so far are saved every `checkpoint_seconds` and once complete; a later call with the same video and
-    settings reuses them instead of running the network again (frames are still decoded: that is cheap next to
-    the network). Window encoders need the whole stream and are not checkpointed.
+    evenly spaced (frame, image) pairs. With a `cache` folder (`semsum.pipeline.cache`), a per-frame encoder's
+    features are saved there every `save_seconds`, on Ctrl-C or SIGTERM, and once complete; a later call with the
+    same video and settings resumes from the saved prefix, or, when the pass was complete, returns without
+    decoding at all. Window encoders need the whole stream and are not cached.
     """
-    sampling = sampling or SamplingConfig()
+    sampling = (sampling or SamplingConfig()).resolve()
     info = probe(path, count=False)  # the sampler counts the decoded frames itself
     size = (encoder.input_size, encoder.input_size) if encoder.input_size else None
-    sampler = iter_sampled_frames(
-        info.path, step=sampling.step, fps=sampling.fps, batch_size=sampling.batch_size, size=size
-    )
+    entry = None
+    if cache is not None and not isinstance(encoder, WindowEncoder):
+        settings = {**sampling.to_dict(), "size": size, "encoder": describe(encoder), "thumbnails": n_thumbnails}
+        entry = FeatureCache(cache, info.path, settings)
+    done = entry.load() if entry is not None else None
+    if done is not None and done.complete:
+        video = SampledVideo(
+            info,
+            done.picks,
+            done.n_frames,
+            sampling,
+            {"features": done.features},
+            encoder.name,
+            describe(encoder),
+            times=done.times,
+            cache=entry,
+            cached=done,
+        )
+        return video, done.thumbnails
+    sampler = sampling.sampler(info.path, size=size)
     expected = sampling.expected_steps(info)
     every = max(1, expected // n_thumbnails) if n_thumbnails else 0
     thumb_w = max(2, round(THUMB_HEIGHT * info.width / info.height))
@@ -122,7 +202,7 @@ def sample_video(
 
     def batches() -> Iterator[np.ndarray]:
         done = 0
-        for batch_picks, frames in sampler:
+        for batch_picks, frames in prefetch(sampler):
             if every:
                 thumbs.extend(
                     (int(batch_picks[i]), _thumbnail(frames[i], thumb_w, THUMB_HEIGHT))
@@ -135,18 +215,34 @@ def sample_video(
             if on_batch is not None:
                 on_batch(done, expected)
 
-    ckpt = None
-    if checkpoint is not None and not isinstance(encoder, WindowEncoder):
-        settings = video_settings(info.path, **sampling.to_dict(), size=size, encoder=describe(encoder))
-        ckpt = FeatureCheckpoint(checkpoint, settings)
+    def state(features: list[np.ndarray], n_frames: int | None = None) -> CachedVideo:
+        n = sum(len(p) for p in picks[: len(features)])
+        kept = [t for t in thumbs if t[0] <= picks[len(features) - 1][-1]] if features else []
+        return CachedVideo(
+            np.concatenate(picks[: len(features)]),
+            np.asarray(sampler.times[:n]),
+            np.concatenate(features),
+            n_frames,
+            kept,
+        )
+
     try:
-        if ckpt is None:
+        if entry is None:
             features = encode_batches(encoder, batches())
         else:
-            features = _encode_resumable(encoder, batches(), picks, ckpt, checkpoint_seconds)
+            prefix = done or CachedVideo(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, encoder.dim), np.float32))
+            parts: list[np.ndarray] = []
+            try:
+                features = _encode_resumable(
+                    encoder, batches(), picks, prefix, parts, lambda: entry.save(state(parts)), save_seconds
+                )
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was computed, for the re-run
+                if parts:
+                    entry.save(state(parts))
+                raise
     except SemsumError:
-        if ckpt is not None:
-            ckpt.remove()  # the file is broken: features of its first part are of no use
+        if entry is not None:
+            entry.remove()  # the file is broken: features of its first part are of no use
         raise
     video = SampledVideo(
         info=info,
@@ -156,7 +252,12 @@ def sample_video(
         features={"features": features},
         encoder=encoder.name,
         encoder_description=describe(encoder),
+        times=np.asarray(sampler.times),
+        cache=entry,
     )
+    if entry is not None:
+        video.cached = CachedVideo(video.picks, video.times, features, video.n_frames, thumbs)
+        entry.save(video.cached)
     return video, thumbs
 
 
@@ -164,26 +265,23 @@ def _encode_resumable(
     encoder: FrameEncoder,
     batches: Iterator[np.ndarray],
     picks: list[np.ndarray],
-    ckpt: FeatureCheckpoint,
+    prefix: CachedVideo,
+    feats: list[np.ndarray],
+    save: Callable[[], None],
     every_seconds: float,
 ) -> np.ndarray:
-    """Encode batch by batch, reusing the checkpoint's prefix where its picks match and saving now and then."""
-    done_picks, done_feats = ckpt.load() or (np.zeros(0, np.int64), np.zeros((0, encoder.dim), np.float32))
-    feats: list[np.ndarray] = []
+    """Encode batch by batch into `feats`, reusing `prefix` where its picks match, calling `save` now and then."""
     start, saved_at = 0, time.monotonic()
     for frames in batches:
         end = start + len(frames)
-        if end <= len(done_picks) and np.array_equal(done_picks[start:end], picks[-1]):
-            feats.append(done_feats[start:end])
+        if end <= len(prefix.picks) and np.array_equal(prefix.picks[start:end], picks[-1]):
+            feats.append(prefix.features[start:end])
         else:
             feats.append(check_features(encoder, encoder(frames)))
-        if end > len(done_picks) and time.monotonic() - saved_at > every_seconds:
-            ckpt.save(np.concatenate(picks), np.concatenate(feats))
+        if end > len(prefix.picks) and time.monotonic() - saved_at > every_seconds:
+            save()
             saved_at = time.monotonic()
         start = end
     if not feats:
         raise SemsumError(f"encoder {encoder.name}: the video yielded no sampled frames")
-    features = np.concatenate(feats)
-    if len(features) > len(done_picks):
-        ckpt.save(np.concatenate(picks), features)
-    return features
+    return np.concatenate(feats)

@@ -29,13 +29,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
 from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
 from semsum.pipeline.sampling import SampledVideo
 
 
 class Scorer(Protocol):
-    """Anything with a `name` that maps a SampledVideo to scores [n_steps]."""
+    """Anything with a `name` that maps a SampledVideo to scores [n_steps].
+
+    A scorer made for one sampling (a run trained on 2 fps features) says so with `sampling_step = 15`; automatic
+    sampling in `summarize` then uses it.
+    """
 
     name: str
 
@@ -160,6 +165,8 @@ class FeatureSource:
 class RunScorer:
     """Scores from a run trained with `semsum train` (mean over its fold models, or one `fold`).
 
+    Runs are trained on eccv16 files, sampled every 15th frame: automatic sampling keeps that (`sampling_step`).
+
     Every feature key the run was trained on is computed for the new video by a `FeatureSource`; the total width
     is checked against the run when it is loaded, before any video is decoded.
     """
@@ -178,6 +185,7 @@ class RunScorer:
 
         if features not in FEATURE_SOURCES:
             raise SemsumError(f"unknown --features {features!r}: choose one of {', '.join(FEATURE_SOURCES)}")
+        self.sampling_step = STEP
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
         self.sources = [
@@ -215,6 +223,7 @@ class ZeroShotScorer:
     """
 
     name = "zero-shot (training-free: Video-LLaVA's expected answer to the paper's Importance Score prompt)"
+    sampling_step = STEP  # the paper's windows: 8 frames at 2 fps
 
     def __init__(self, embedder: MLLMEmbedder):
         if not embedder.score:

@@ -20,7 +20,7 @@ class StageConfig:
     """
 
     encoder: str = "googlenet"
-    shots: str = "kts"
+    shots: str | None = None  # None: the job's default (`build(default_shots=...)`)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     device: str = "auto"
     googlenet_weights: str | os.PathLike[str] | None = None
@@ -30,9 +30,12 @@ class StageConfig:
     mapper: str | os.PathLike[str] | None = None  # F(x) checkpoint for the fx encoder
     mllm_model: str | None = None  # Video-LLaVA id or folder for the videollava encoder
 
-    def build(self) -> tuple[FrameEncoder | WindowEncoder, ShotDetector]:
-        """The encoder and the shot detector, loaded (the detector first: its errors cost no model load)."""
-        detector = make_shot_detector(self.shots, device=self.device, max_segment=self.max_segment)
+    def build(self, default_shots: str = "kts") -> tuple[FrameEncoder | WindowEncoder, ShotDetector]:
+        """The encoder and the shot detector, loaded (the detector first: its errors cost no model load).
+
+        Without a shot detector named, `default_shots`: dataset files keep KTS, as the benchmark files were made;
+        `summarize` passes `auto`."""
+        detector = make_shot_detector(self.shots or default_shots, device=self.device, max_segment=self.max_segment)
         encoder = make_encoder(
             self.encoder,
             device=self.device,

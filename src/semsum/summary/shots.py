@@ -8,10 +8,13 @@ Words used throughout semsum for the three things the field calls "change points
   frame (what a `ShotDetector` returns and what eccv16 files store under `change_points`);
 * step segments: int64 [n_segments, 2], the inclusive first and last *step* of each segment (what scorers read).
 
-Selection units, what the knapsack picks from, are shots too: the detector's shots, long ones split to fit.
+Selection units, what the knapsack picks from, are shots too: the detector's shots, long ones split into
+sub-shots where the features change most (`content_units`).
 
 Built in: `kts` (kernel temporal segmentation on the video's features; the benchmarks' choice and the default for
-dataset files) and `transnetv2` (a trained shot-boundary network on the frames; `semsum.summary.transnetv2`).
+dataset files), `transnetv2` (a trained shot-boundary network on the frames; `semsum.summary.transnetv2`), and
+`auto` (`summarize`'s default: TransNetV2 on a GPU or for videos of up to 2,000 frames, KTS beyond; see
+`AutoDetector` for the measurements behind it).
 """
 
 from __future__ import annotations
@@ -64,21 +67,21 @@ def step_segments(shots: np.ndarray, picks: np.ndarray) -> np.ndarray:
     return np.stack([firsts, np.append(firsts[1:], len(owner)) - 1], axis=1).astype(np.int64)
 
 
-def split_long_shots(shots: np.ndarray, picks: np.ndarray, max_steps: int) -> np.ndarray:
-    """Shots holding more than `max_steps` picks split into equal consecutive parts (counted in picks) that fit.
+def content_units(shots: np.ndarray, picks: np.ndarray, features: np.ndarray, max_steps: int) -> np.ndarray:
+    """Selection units from content: the shots, each holding more than `max_steps` picks split into sub-shots
+    where its features change most (KTS within the shot, every part at most `max_steps` picks).
 
-    Each part after the first starts at a pick; a shot's own first frame is kept. A shot longer than the whole
-    budget can never be selected by the knapsack; its parts can.
+    A part after a shot's first starts at a pick; each shot's own first frame is kept. Units are never cut to
+    the summary's budget: a long shot becomes several moments, not one budget-sized piece.
     """
     shots = np.asarray(shots, dtype=np.int64)
     picks = np.asarray(picks, dtype=np.int64)
+    max_steps = max(int(max_steps), 1)
     starts = []
     for s, (a, b) in zip(shots[:, 0], _pick_ranges(shots, picks), strict=True):
         starts.append(s)
-        if b - a > max(max_steps, 1):
-            parts = -(-(b - a) // max(max_steps, 1))
-            bounds = np.linspace(a, b, parts + 1).round().astype(np.int64)
-            starts.extend(picks[bounds[1:-1]])
+        if b - a > max_steps:
+            starts.extend(picks[a + kts(features[a:b], max_segment=max_steps)])
     starts = np.asarray(starts, dtype=np.int64)
     return np.stack([starts, np.append(starts[1:], shots[-1, 1] + 1) - 1], axis=1)
 
@@ -125,6 +128,44 @@ class KTSDetector:
 def make_kts(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> KTSDetector:
     """Entry-point factory of the `kts` detector (`max_segment` 0 or None: unbounded; `device` is not used)."""
     return KTSDetector(max_segment or None)
+
+
+class AutoDetector:
+    """`summarize`'s default for users' videos: TransNetV2 where it is affordable, KTS elsewhere.
+
+    TransNetV2 puts boundaries on the cut frame (21 of 23 cuts within 2 frames, against 4 for KTS, which is tied to
+    the 15-frame sampling grid) and does not split one-shot footage on lighting changes (1 false boundary against
+    12; benchmarks/shots.md). But it reads every frame: about 55 frames/s on 2 CPU cores, some 6x the work of KTS
+    and its features. So: TransNetV2 always on a GPU, and on a CPU for videos of up to `cpu_frames` frames (2,000:
+    about 35 s of extra work, which covers clips of a minute); KTS beyond (a 10-minute video would take 5.5 minutes
+    more). `name` says which one ran.
+    """
+
+    def __init__(self, device: str = "cpu", max_segment: int | None = MAX_SEGMENT, cpu_frames: int = 2000):
+        from semsum.device import resolve_device
+
+        self.gpu = resolve_device(device).type == "cuda"
+        self.device, self.max_segment, self.cpu_frames = device, max_segment, cpu_frames
+        self._chosen: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"auto: {self._chosen}" if self._chosen else "auto"
+
+    def __call__(self, video: Video) -> np.ndarray:
+        if self.gpu or video.n_frames <= self.cpu_frames:
+            from semsum.summary.transnetv2 import TransNetV2Detector
+
+            detector: ShotDetector = TransNetV2Detector(device=self.device)
+        else:
+            detector = KTSDetector(self.max_segment)
+        self._chosen = detector.name
+        return detector(video)
+
+
+def make_auto(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> AutoDetector:
+    """Entry-point factory of the `auto` detector (`max_segment` 0 or None: KTS unbounded)."""
+    return AutoDetector(device, max_segment or None)
 
 
 def make_shot_detector(name: str = "kts", **options: object) -> ShotDetector:

@@ -21,7 +21,8 @@ def plot_timeline(
 ) -> None:
     """Write the figure atomically. `thumbnails` are (frame index, uint8 RGB image) pairs in time order.
 
-    Unit boundaries are thin grey lines; `cuts` (frame indices: the shot boundaries) are drawn darker.
+    Unit boundaries are thin grey lines; `cuts` (frame indices: the shot boundaries) are drawn darker and dashed;
+    the legend names each.
     """
     import matplotlib
 
@@ -48,7 +49,9 @@ def plot_timeline(
     for c in np.asarray(cuts if cuts is not None else [], dtype=float):
         curve.axvline(c / fps, color="0.25", lw=0.8, ls="--")
     curve.plot(seconds, frame_scores, color="tab:blue", lw=1.2, label="importance")
-    curve.fill_between([], [], color="tab:orange", alpha=0.3, label="selected shots")
+    curve.fill_between([], [], color="tab:orange", alpha=0.3, label="selected units")
+    curve.plot([], [], color="0.25", lw=0.8, ls="--", label="shot boundaries")
+    curve.plot([], [], color="0.7", lw=0.5, label="unit boundaries (shots split where content changes)")
     curve.set_xlim(0, end)
     curve.set_xlabel("time (s)")
     curve.set_ylabel("importance")

@@ -14,10 +14,12 @@ import numpy as np
 import torch
 
 from semsum.atomic import atomic_path, write_json
+from semsum.data.annotations import Annotation, annotations_from_h5, annotations_present, load_annotations
+from semsum.data.benchmarks import NAMES, Recognition, recognise
 from semsum.data.h5 import Dataset
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
-from semsum.evaluation.protocols import PROTOCOLS
+from semsum.evaluation.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS, evaluate, naming
 from semsum.models import count_parameters, get_model
 from semsum.progress import progress_bars
 from semsum.summary.keyshots import frame_scores
@@ -34,26 +36,54 @@ from semsum.training.trainer import (
 )
 
 
-def run_annotations(ds: Dataset, which: str = "auto", data_dir: str | os.PathLike[str] | None = None) -> dict:
+@dataclass(frozen=True)
+class RunAnnotations:
+    """What a run is evaluated against, and why: stated in its results.json and results.md."""
+
+    annotations: dict[str, Annotation]
+    recognition: Recognition
+    #: One line when a recognised benchmark's annotations are missing and the file's own were used instead.
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": naming("otani", self.annotations.values())[1],
+            "benchmark": self.recognition.dataset,
+            "recognised_by": self.recognition.how,
+            "note": self.note,
+        }
+
+
+def run_annotations(ds: Dataset, which: str = "auto", data_dir: str | os.PathLike[str] | None = None) -> RunAnnotations:
     """Human annotations to evaluate against: the benchmark's own (`summe`/`tvsum`), or the file's `user_summary`.
 
-    `auto` uses the benchmark named by the file's `dataset` attribute (written by `semsum features captions`)
-    and the file's own user summaries otherwise (synthetic files, files of unknown origin).
+    `auto` evaluates a file that `recognise` identifies as SumMe or TVSum (by the sha256 of a released file,
+    else by its videos' frame counts) against that benchmark's real annotations, loaded exactly as
+    `semsum evaluate --dataset` loads them; any other file against its own user summaries. A recognised
+    benchmark whose annotations are not installed falls back to the file's, with a one-line `note`.
     """
-    from semsum.data.annotations import annotations_from_h5, load_annotations
-
     if which == "auto":
-        which = str(ds.attrs.get("dataset", "h5"))
-        which = which if which in ("summe", "tvsum") else "h5"
+        recognition = recognise(ds)
+        if recognition.dataset is None:
+            return RunAnnotations(annotations_from_h5(ds), recognition)
+        if not annotations_present(recognition.dataset, data_dir):
+            note = (
+                f"{ds.path}: {NAMES[recognition.dataset]} ({recognition.how}), but its annotations are missing: "
+                "evaluated against the file's user_summary, not the benchmark's protocols; see `semsum data check`"
+            )
+            return RunAnnotations(annotations_from_h5(ds), recognition, note)
+        which = recognition.dataset
+    else:
+        recognition = Recognition(None if which == "h5" else which, f"chosen explicitly: {which}")
     if which == "h5":
-        return annotations_from_h5(ds)
+        return RunAnnotations(annotations_from_h5(ds), recognition)
     annotations = load_annotations(which, data_dir)
     for v in ds:
         ann = annotations.get(v.key)
         if ann is None or ann.n_frames != v.n_frames:
             have = "absent" if ann is None else f"n_frames {ann.n_frames}"
             raise SemsumError(f"{ds.path}: {v.key} has n_frames {v.n_frames}, the {which} annotations: {have}")
-    return annotations
+    return RunAnnotations(annotations, recognition)
 
 
 def to_frames(ds: Dataset, step_scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -61,10 +91,14 @@ def to_frames(ds: Dataset, step_scores: Mapping[str, np.ndarray]) -> dict[str, n
     return {k: frame_scores(s, ds[k].picks, ds[k].n_frames) for k, s in step_scores.items()}
 
 
-def evaluate_scores(ds: Dataset, annotations: Mapping, step_scores: Mapping[str, np.ndarray], protocol: str) -> dict:
-    """tau/rho (and F1 when the file has change points and user summaries) of step scores, one protocol."""
-    from semsum.evaluation.protocols import evaluate
+def evaluate_scores(
+    ds: Dataset, annotations: Mapping[str, Annotation], step_scores: Mapping[str, np.ndarray], protocol: str
+) -> dict:
+    """tau/rho (and F1 when the file has change points and user summaries) of step scores, one protocol.
 
+    The frame scores `semsum predict` writes, through the same `evaluate` as `semsum evaluate`: in training
+    (`--select test-best`) and in the results alike. The result's `protocol` is the name its numbers carry.
+    """
     has_shots = all(ds[k].change_points is not None and ds[k].user_summary is not None for k in step_scores)
     result = evaluate(
         to_frames(ds, step_scores), {k: annotations[k] for k in step_scores}, protocol, ds if has_shots else None
@@ -96,7 +130,7 @@ def train(
     prepare_run_dir(out, cfg, Path(h5), Path(splits), feature_provenance(ds))
 
     def evaluator(step_scores, keys, protocol):
-        return evaluate_scores(ds, anns, step_scores, protocol)
+        return evaluate_scores(ds, anns.annotations, step_scores, protocol)
 
     progress = progress_bars(show_progress)
     trainer = Trainer(cfg, ds, split_list, out, evaluator=evaluator, hook=hook, progress=progress)
@@ -117,10 +151,15 @@ def train(
 
 
 def summarize_run(
-    out: Path, ds: Dataset, anns: Mapping, fold_results: list[dict], cfg: TrainConfig, in_dim: int
+    out: Path, ds: Dataset, anns: RunAnnotations, fold_results: list[dict], cfg: TrainConfig, in_dim: int
 ) -> dict[str, Any]:
-    """Out-of-fold scores of the finished folds, per-fold and overall metrics in both protocols."""
+    """Out-of-fold scores of the finished folds, per-fold and overall metrics in both protocols.
+
+    Metrics are keyed by the name their numbers carry (`otani`/`csta` against a benchmark's annotations,
+    `user_summary`/`keyshots` against the file's own), listed in `protocols`; `annotations` says which.
+    """
     run = load_run(out)
+    names = [naming(p, anns.annotations.values())[0] for p in PROTOCOLS]
     folds, oof = [], {}
     for fr in fold_results:
         model = run.fold_models[fr["fold"]]
@@ -136,15 +175,15 @@ def summarize_run(
             "val_tau": fr["history"][fr["selected_epoch"]].get("val_tau"),
         }
         row["gtscore"] = gtscore_correlation(ds, scores)
-        for p in PROTOCOLS:
-            m = evaluate_scores(ds, anns, scores, p)
-            row[p] = {"kendall_tau": m["kendall_tau"], "spearman_rho": m["spearman_rho"], "f_score": m["f_score"]}
+        for name, p in zip(names, PROTOCOLS, strict=True):
+            m = evaluate_scores(ds, anns.annotations, scores, p)
+            row[name] = {"kendall_tau": m["kendall_tau"], "spearman_rho": m["spearman_rho"], "f_score": m["f_score"]}
         folds.append(row)
     write_json(out / "scores.json", {k: v.tolist() for k, v in to_frames(ds, oof).items()})
-    overall = {p: evaluate_scores(ds, anns, oof, p) for p in PROTOCOLS}
+    overall = {name: evaluate_scores(ds, anns.annotations, oof, p) for name, p in zip(names, PROTOCOLS, strict=True)}
     mean = {
         p: {m: _mean([f[p].get(m) for f in folds]) for m in ("kendall_tau", "spearman_rho", "f_score")}
-        for p in (*PROTOCOLS, "gtscore")
+        for p in (*names, "gtscore")
     }
     return {
         "model": cfg.model,
@@ -156,13 +195,15 @@ def summarize_run(
         "selection_label": SELECTION_LABELS[cfg.select],
         "config": cfg.to_dict(),
         "h5": str(ds.path),
+        "annotations": anns.to_dict(),
+        "protocols": names,
         "folds": folds,
         "mean_over_folds": mean,
         "out_of_fold": {
-            **{p: {k: v for k, v in overall[p].items() if k != "per_video"} for p in PROTOCOLS},
+            **{p: {k: v for k, v in overall[p].items() if k != "per_video"} for p in names},
             "gtscore": gtscore_correlation(ds, oof),
         },
-        "per_video": {p: overall[p]["per_video"] for p in PROTOCOLS},
+        "per_video": {p: overall[p]["per_video"] for p in names},
         "train_seconds": sum(f["seconds"] for f in folds),
     }
 
@@ -192,7 +233,8 @@ def _fmt(v: float | None) -> str:
 
 
 def results_markdown(results: Mapping[str, Any]) -> str:
-    """Per-fold and mean tau/rho (both protocols) and F1 as a markdown table."""
+    """Per-fold and mean tau/rho (both protocols) and F1 as a markdown table, naming the annotations used."""
+    names, a = results["protocols"], results["annotations"]
     lines = [
         f"# {results['model']} on {Path(results['h5']).name} ({' + '.join(results['feature_keys'])}, "
         f"{results['in_dim']}-d)",
@@ -200,27 +242,24 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         f"Model selection: {results['selection_label']}. CNN init: {results['cnn_init'] or 'n/a'}. "
         f"Parameters: {results['parameters']:,}. Training time: {results['train_seconds']:.0f} s.",
         "",
-        "| fold | epoch | tau (otani) | rho (otani) | tau (csta) | rho (csta) | F1 | tau vs gtscore | seconds |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"Annotations: {a['source']} ({a['recognised_by']}).",
+        *(f"- {n}: {PROTOCOL_DESCRIPTIONS[n]}" for n in names),
+        *((f"\nNote: {a['note']}",) if a["note"] else ()),
+        "",
+        "| fold | epoch | "
+        + " | ".join(f"tau ({n}) | rho ({n})" for n in names)
+        + " | F1 | tau vs gtscore | seconds |",
+        "|---|---|" + "---|---|" * len(names) + "---|---|---|",
     ]
-    for f in results["folds"]:
-        lines.append(
-            f"| {f['fold']} | {f['selected_epoch'] + 1} | {_fmt(f['otani']['kendall_tau'])} | "
-            f"{_fmt(f['otani']['spearman_rho'])} | {_fmt(f['csta']['kendall_tau'])} | "
-            f"{_fmt(f['csta']['spearman_rho'])} | {_fmt(f['otani']['f_score'])} | {_fmt(f['gtscore']['kendall_tau'])} "
-            f"| {f['seconds']:.0f} |"
-        )
-    m, o = results["mean_over_folds"], results["out_of_fold"]
-    lines.append(
-        f"| mean | | {_fmt(m['otani']['kendall_tau'])} | {_fmt(m['otani']['spearman_rho'])} | "
-        f"{_fmt(m['csta']['kendall_tau'])} | {_fmt(m['csta']['spearman_rho'])} | {_fmt(m['otani']['f_score'])} | "
-        f"{_fmt(m['gtscore']['kendall_tau'])} | |"
-    )
-    lines.append(
-        f"| all videos, out-of-fold | | {_fmt(o['otani']['kendall_tau'])} | {_fmt(o['otani']['spearman_rho'])} | "
-        f"{_fmt(o['csta']['kendall_tau'])} | {_fmt(o['csta']['spearman_rho'])} | {_fmt(o['otani']['f_score'])} | "
-        f"{_fmt(o['gtscore']['kendall_tau'])} | |"
-    )
+
+    def row(label: str, epoch: str, m: Mapping[str, Any], seconds: str) -> str:
+        cells = [_fmt(m[n][k]) for n in names for k in ("kendall_tau", "spearman_rho")]
+        cells += [_fmt(m[names[0]]["f_score"]), _fmt(m["gtscore"]["kendall_tau"])]
+        return f"| {label} | {epoch} | " + " | ".join(cells) + f" | {seconds} |"
+
+    lines += [row(str(f["fold"]), str(f["selected_epoch"] + 1), f, f"{f['seconds']:.0f}") for f in results["folds"]]
+    lines.append(row("mean", "", results["mean_over_folds"], ""))
+    lines.append(row("all videos, out-of-fold", "", results["out_of_fold"], ""))
     return "\n".join(lines) + "\n"
 
 

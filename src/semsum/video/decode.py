@@ -170,7 +170,8 @@ class FrameSampler:
 
     Exactly one of `step` (every step-th decoded frame, starting at frame 0) and `fps` (the first frame at
     or after each multiple of 1/fps seconds from the first timestamp) applies; `step=15` by default.
-    After iteration, `n_decoded` is the number of frames the file actually decoded to.
+    After iteration, `n_decoded` is the number of frames the file actually decoded to; `times` holds each pick's
+    presentation time in seconds (the stream's clock), which is what a later seek to that frame needs.
     """
 
     def __init__(
@@ -190,19 +191,22 @@ class FrameSampler:
         self.path = Path(path)
         self.step, self.fps, self.batch_size, self.size = step, fps, batch_size, size
         self.n_decoded: int | None = None
+        self.times: list[float] = []
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
         rate = _rate(stream) or 25.0
         tb = float(stream.time_base) if stream.time_base else None
         start, next_time, index = None, 0.0, -1
         for index, frame in enumerate(_frames(self.path, container, stream)):
+            t = frame.pts * tb if frame.pts is not None and tb else index / rate
             if self.step is not None:
                 if index % self.step == 0:
+                    self.times.append(t)
                     yield index, frame
                 continue
-            t = frame.pts * tb if frame.pts is not None and tb else index / rate
             start = t if start is None else start
             if t - start >= next_time - 1e-9:
+                self.times.append(t)
                 yield index, frame
                 # Skip targets already passed (a gap in a variable-frame-rate file), keeping the grid.
                 next_time = (math.floor((t - start) * self.fps + 1e-9) + 1) / self.fps

@@ -9,7 +9,7 @@ sizes are cropped by one pixel to the even size H.264 with 4:2:0 chroma needs. O
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +19,7 @@ import numpy as np
 
 from semsum.atomic import atomic_path
 from semsum.errors import SemsumError
-from semsum.video.decode import _frames, _open, _stream, _why, to_rgb
+from semsum.video.decode import _frames, _open, _rate, _stream, _why, to_rgb
 
 AAC_FRAME = 1024  # samples per AAC frame
 
@@ -99,10 +99,14 @@ def write_summary(
     out: str | os.PathLike[str],
     segments: Sequence[tuple[int, int]] | np.ndarray,
     progress: Callable[[int], None] | None = None,
+    anchors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SummaryVideo:
     """Write the frames of the inclusive [start, end] `segments` of `video` (in order) to `out` (mp4).
 
-    `progress`, if given, is called with the number of frames decoded so far.
+    With `anchors` (frame indices and their presentation times in seconds, e.g. the picks of a sampling pass),
+    only the selected stretches are decoded: for each one the file is sought to the keyframe before the last
+    anchor at or before its start, and frames are counted from that anchor. Without, every frame is decoded.
+    `progress`, if given, is called with the index of the frame reached.
     """
     src = Path(video)
     segs = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
@@ -120,7 +124,12 @@ def write_summary(
         runs: list[tuple[float, int]] = []  # (start second, frames) of each kept run
         writer = None
         try:
-            for index, frame in enumerate(_frames(src, container, stream)):
+            frames = (
+                enumerate(_frames(src, container, stream))
+                if anchors is None
+                else _seek_frames(src, container, stream, keep, *anchors)
+            )
+            for index, frame in frames:
                 if progress is not None and index % 50 == 0:
                     progress(index)
                 if index >= len(keep):
@@ -147,6 +156,50 @@ def write_summary(
             if writer is not None:
                 writer.container.close()
     return SummaryVideo(Path(out), writer.n_video, writer.n_video / float(rate), writer.audio is not None)
+
+
+SEEK_GAP_SECONDS = 5.0  # a stretch starting sooner than this after the last one is reached by decoding on
+
+
+def _seek_frames(
+    src: Path, container: av.container.InputContainer, stream, keep: np.ndarray, picks: np.ndarray, times: np.ndarray
+) -> Iterator[tuple[int, av.VideoFrame]]:
+    """(index, frame) of the frames of the kept stretches, seeking to each instead of decoding the whole file.
+
+    Frame indices count decoded frames from 0; after a seek they are counted from the anchor (a pick whose index
+    and time are known), which the decoder reaches from the preceding keyframe. Should a seek land past its anchor
+    (a file with a broken index), that stretch is reached by decoding from the start instead.
+    """
+    tb = float(stream.time_base)
+    half = 0.5 / (_rate(stream) or 25.0)
+    gap = SEEK_GAP_SECONDS * (_rate(stream) or 25.0)
+    starts = np.flatnonzero(keep & ~np.concatenate([[False], keep[:-1]]))
+    index, decoded = -1, None
+    for start in starts:
+        if start <= index:
+            continue  # already reached by decoding on
+        if decoded is None or start - index > gap:
+            k = max(int(np.searchsorted(picks, start, side="right")) - 1, 0)
+            anchor, at = int(picks[k]), float(times[k])
+            container.seek(round(at / tb), stream=stream, backward=True, any_frame=False)
+            decoded = _frames(src, container, stream)
+            index = None
+            for frame in decoded:
+                t = frame.pts * tb if frame.pts is not None else None
+                if t is not None and t < at - half:
+                    continue  # from the keyframe up to the anchor
+                if t is not None and t <= at + half:
+                    index = anchor
+                    yield index, frame
+                break
+            if index is None:  # landed past the anchor: count from the first frame instead
+                container.seek(0, stream=stream, backward=True, any_frame=False)
+                decoded, index = _frames(src, container, stream), -1
+        for frame in decoded:
+            index += 1
+            yield index, frame
+            if index >= len(keep) - 1 or (index >= start and not keep[index]):
+                break
 
 
 def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps: float) -> None:
