@@ -147,6 +147,7 @@ class AutoDetector:
         self.gpu = resolve_device(device).type == "cuda"
         self.device, self.max_segment, self.cpu_frames = device, max_segment, cpu_frames
         self._chosen: str | None = None
+        self._transnetv2: ShotDetector | None = None  # loaded once, on first use
 
     @property
     def name(self) -> str:
@@ -156,7 +157,8 @@ class AutoDetector:
         if self.gpu or video.n_frames <= self.cpu_frames:
             from semsum.summary.transnetv2 import TransNetV2Detector
 
-            detector: ShotDetector = TransNetV2Detector(device=self.device)
+            self._transnetv2 = self._transnetv2 or TransNetV2Detector(device=self.device)
+            detector: ShotDetector = self._transnetv2
         else:
             detector = KTSDetector(self.max_segment)
         self._chosen = detector.name

@@ -1,0 +1,420 @@
+"""`semsum app`: a web page (Gradio) that summarizes an uploaded video, and the same job as the API `/summarize`.
+
+A face, like the CLI: it loads the stages once (`StageConfig.build`, `make_scorer`), runs
+`semsum.pipeline.summarize` per request in a temporary folder of its own, and shows what scores.json says: the
+summary video, the importance curve with the selected units and the shot boundaries, a thumbnail of each selected
+unit, and the files to download. Bad uploads (not a video, empty, too big, too long) give one line in the page and
+through the API, and the server goes on serving. Nothing in the package imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from semsum.errors import SemsumError
+from semsum.pipeline import SamplingConfig, Scorer, make_scorer, summarize
+from semsum.pipeline.stages import StageConfig
+
+# Before gradio is imported: no telemetry, no version check, nothing sent anywhere.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+import plotly.graph_objects as go
+
+MAX_GALLERY = 30
+STILL_HEIGHT = 160
+EXAMPLE_NAME = "five_scenes.mp4"
+DEFAULT_SHOTS = "auto"  # `semsum summarize`'s shot detector when none is named
+CACHE_ENV = "SEMSUM_CACHE"  # where summarize keeps features between runs (semsum.pipeline.cache)
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the server."""
+
+    max_upload_mb: float = 500.0
+    max_minutes: float = 30.0
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+@dataclass
+class Models:
+    """The stages every request shares, loaded once at start: the encoder, and each shot detector and scorer."""
+
+    encoder: Any
+    detectors: dict[str, Any]
+    scorers: dict[str, Scorer]
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+
+def load_models(stages: StageConfig, run: str | os.PathLike[str] | None = None, features: str = "mllm") -> Models:
+    """The configured encoder and detector (default: `summarize`'s, as the CLI), every other registered detector that
+    loads, and the scorers on offer.
+
+    Scorers: a trained `run` (when given, first and default), `coverage`, and `zero-shot` when an MLLM was named.
+    Detectors that fail to load here (missing weights) are left out of the choices, with a note on stderr.
+    """
+    from semsum.registry import SHOT_DETECTORS, available
+    from semsum.summary.shots import make_shot_detector
+
+    stages = replace(stages, shots=stages.shots or DEFAULT_SHOTS)
+    encoder, detector = stages.build()
+    detectors = {stages.shots: detector}
+    for name in available(SHOT_DETECTORS):
+        if name not in detectors:
+            try:
+                detectors[name] = make_shot_detector(name, device=stages.device, max_segment=stages.max_segment)
+            except SemsumError as e:
+                print(f"semsum app: shot detector {name} left out: {e}", file=sys.stderr)
+    device = "cpu" if stages.device == "auto" else stages.device
+    options = {"device": device, "mllm_model": stages.mllm_model, "mllm_device": stages.device}
+    scorers: dict[str, Scorer] = {}
+    if run is not None:
+        scorers[f"run: {Path(run).name}"] = make_scorer(run_dir=run, features=features, mapper=stages.mapper, **options)
+    for name in ("coverage", *(("zero-shot",) if stages.mllm_model else ())):
+        scorers[name] = make_scorer(name, **options)
+    return Models(encoder, detectors, scorers, stages.sampling)
+
+
+def ensure_example(folder: str | os.PathLike[str]) -> Path:
+    """The bundled example (five generated scenes with a tone each, 20 s, small so that it is made in a second or
+    two), made on first start."""
+    from semsum.video.synthetic import make_scene_video
+
+    path = Path(folder) / EXAMPLE_NAME
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_scene_video(path, (2, 3, 4, 5, 6))
+    return path
+
+
+def safe_stem(name: str) -> str:
+    """A file-name stem made of `name`'s letters, digits, `_`, `-` and `.` only (never a path), at most 60 chars."""
+    stem = _SAFE.sub("_", Path(name).stem).strip("._")[:60]
+    return stem or "video"
+
+
+def one_line(message: str, replace: dict[str, str]) -> str:
+    """`message` on one line, with server paths replaced by what the user knows them as."""
+    for path, shown in replace.items():
+        message = message.replace(path, shown)
+    return " ".join(message.split())[:400]
+
+
+def check_upload(path: Path, name: str, limits: Limits) -> None:
+    """Refuse an upload that is empty, over the size or duration limit, or not a readable video (SemsumError)."""
+    from semsum.video.decode import probe
+
+    size = path.stat().st_size
+    if size == 0:
+        raise SemsumError(f"{name}: empty file (0 bytes)")
+    if size > limits.max_bytes:
+        raise SemsumError(f"{name}: {size / 2**20:.1f} MB is over this server's limit of {limits.max_upload_mb:g} MB")
+    info = probe(path, count=False)
+    if info.duration > limits.max_minutes * 60:
+        raise SemsumError(
+            f"{name}: {info.duration / 60:.1f} min long, over this server's limit of {limits.max_minutes:g} min"
+        )
+
+
+class _Watched:
+    """A stage (encoder, shot detector, scorer) that calls `before(arg)` ahead of each call and `after()` once it
+    returns; everything else delegates.
+
+    Progress comes from the stages' own calls, so the page shows what the pipeline is doing without reaching
+    into it. A window encoder's `encode_stream` reports each batch as it is consumed.
+    """
+
+    def __init__(self, inner: Any, before: Callable[[Any], None], after: Callable[[], None] | None = None):
+        self._inner, self._before, self._after = inner, before, after
+
+    def __call__(self, arg: Any) -> Any:
+        self._before(arg)
+        out = self._inner(arg)
+        if self._after is not None:
+            self._after()
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name != "encode_stream":
+            return attr
+        return lambda batches: attr(self._before(b) or b for b in batches)
+
+
+def _watched_stages(models: Models, shots: str, scorer: str, progress: gr.Progress) -> tuple[Any, Any, Any]:
+    """The encoder, detector and scorer of one request, reporting to `progress` as they are called.
+
+    The number of sampled frames is not known ahead (the pipeline chooses the sampling), so encoding shows a count.
+    """
+    done = [0]
+
+    def encoding(batch: Any) -> None:
+        progress((done[0], None), unit="sampled frames decoded and encoded")  # no total: desc not shown
+        done[0] += len(batch)
+
+    return (
+        _Watched(models.encoder, encoding),
+        _Watched(models.detectors[shots], lambda _: progress(0.8, desc=f"finding shots ({shots})")),
+        _Watched(
+            models.scorers[scorer],
+            lambda _: progress(0.85, desc=f"scoring ({scorer})"),
+            lambda: progress(0.9, desc="selecting units, writing the summary"),
+        ),
+    )
+
+
+def _lines(name: str, x: list[float | None], y: list[float | None], hover: str, **style: Any) -> go.Scatter:
+    """A plotly line trace with its legend name and hover text."""
+    return go.Scatter(x=x, y=y, mode="lines", name=name, hovertemplate=f"{hover}<extra></extra>", **style)
+
+
+def importance_figure(doc: dict[str, Any]) -> go.Figure:
+    """The importance curve over time from scores.json, selected units shaded, shot boundaries dotted."""
+    fps = float(doc["fps"])
+    scores = list(doc["step_scores"])
+    fig = go.Figure()
+    times = [p / fps for p in doc["picks"]]
+    fig.add_trace(_lines("importance", times, scores, "%{x:.1f} s: importance %{y:.3f}", line_shape="hv"))
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for u in doc["units"]:
+        if u["selected"]:
+            fig.add_vrect(x0=u["start_time"], x1=u["end_time"], fillcolor="#f59e0b", opacity=0.25, line_width=0)
+            xs += [u["start_time"], u["end_time"], None]
+            ys += [u["score"], u["score"], None]
+    hover = "selected unit %{x:.1f} s: score %{y:.3f}"
+    fig.add_trace(_lines("selected units (mean score)", xs, ys, hover, line={"color": "#d97706", "width": 4}))
+    cuts = [b / fps for b in doc["shot_boundaries"]]
+    bx = [x for c in cuts for x in (c, c, None)]
+    by = [0.0, max(scores, default=1.0), None] * len(cuts)
+    dotted = {"color": "#6b7280", "dash": "dot", "width": 1}
+    fig.add_trace(_lines("shot boundaries", bx, by, "cut at %{x:.2f} s", line=dotted))
+    fig.update_layout(
+        height=320,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        xaxis_title="time (s)",
+        yaxis_title="importance",
+        legend={"orientation": "h", "y": -0.25},
+        hovermode="closest",
+    )
+    return fig
+
+
+def unit_stills(video: Path, doc: dict[str, Any]) -> list[tuple[Any, str]]:
+    """A thumbnail of each selected unit (its middle frame) with its times and score; the best MAX_GALLERY."""
+    from semsum.video.stills import stills_at
+
+    units = [u for u in doc["units"] if u["selected"]]
+    if len(units) > MAX_GALLERY:
+        keep = sorted(sorted(units, key=lambda u: -u["score"])[:MAX_GALLERY], key=lambda u: u["start_time"])
+        units = keep
+    images = stills_at(video, [(u["start_time"] + u["end_time"]) / 2 for u in units], STILL_HEIGHT)
+    return [
+        (img, f"{u['start_time']:.1f}–{u['end_time']:.1f} s · score {u['score']:.2f}")
+        for img, u in zip(images, units, strict=True)
+    ]
+
+
+class SummarizeJob:
+    """The page's and the API's one job: an uploaded video to the summary, curve, thumbnails and downloads."""
+
+    def __init__(self, models: Models, limits: Limits, cache: Callable[[str | Path], str]):
+        self.models, self.limits, self.cache = models, limits, cache
+
+    def __call__(
+        self, video: str | None, budget_percent: float, scorer: str, shots: str, progress: gr.Progress
+    ) -> tuple[str, go.Figure, list[tuple[Any, str]], list[str], str]:
+        if not video:
+            raise gr.Error("no video: upload one or pick the example", print_exception=False)
+        upload = Path(video)
+        name = upload.name
+        work = Path(tempfile.mkdtemp(prefix="semsum-request-"))
+        suffix = upload.suffix.lower()
+        source = work / f"input{suffix if re.fullmatch(r'[.][a-z0-9]{1,8}', suffix) else ''}"
+        shown = {str(source): name, str(upload): name, str(work): "."}  # no server path reaches the user
+        try:
+            return self._run(upload, name, source, work, budget_percent, scorer, shots, progress)
+        except SemsumError as e:
+            message = one_line(str(e), shown)
+        except Exception as e:  # a bug, not the user's input: the trace goes to the server's log, one line to the page
+            traceback.print_exc()
+            message = one_line(f"{name}: internal error ({type(e).__name__}: {e})", shown)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"semsum app: {message}", file=sys.stderr)
+        raise gr.Error(message, print_exception=False)
+
+    def _run(
+        self,
+        upload: Path,
+        name: str,
+        source: Path,
+        work: Path,
+        budget_percent: float,
+        scorer: str,
+        shots: str,
+        progress: gr.Progress,
+    ) -> tuple[str, go.Figure, list[tuple[Any, str]], list[str], str]:
+        if scorer not in self.models.scorers or shots not in self.models.detectors:
+            raise SemsumError(
+                f"unknown scorer {scorer!r} or shot detector {shots!r} (available: "
+                f"{', '.join(self.models.scorers)}; {', '.join(self.models.detectors)})"
+            )
+        if not 0 < budget_percent < 100:
+            raise SemsumError(f"summary length must be between 0 and 100 %, got {budget_percent}")
+        progress(0.0, desc="checking the video")
+        started = time.monotonic()
+        check_upload(upload, name, self.limits)
+        try:
+            os.link(upload, source)  # the upload's name never becomes a path: the work folder has its own names
+        except OSError:
+            shutil.copyfile(upload, source)
+        encoder, detector, chosen = _watched_stages(self.models, shots, scorer, progress)
+        budget, sampling = budget_percent / 100, self.models.sampling
+        result = summarize(source, work / "out", chosen, encoder, detector, sampling, budget, show_progress=False)
+        progress(0.95, desc="thumbnails")
+        doc = json.loads(result.scores_path.read_text())
+        # The user's copy names their file and no server path (the pipeline records where it worked and cached).
+        doc = {k: v for k, v in doc.items() if not (isinstance(v, str) and Path(v).is_absolute())} | {"video": name}
+        stem = safe_stem(name)
+        summary = result.summary_path.rename(work / f"{stem}_summary.mp4")
+        scores = work / f"{stem}_scores.json"
+        scores.write_text(json.dumps(doc, indent=1))
+        stills = unit_stills(source, doc)
+        kept = [u for u in doc["units"] if u["selected"]]
+        s, detected_by = doc["summary"], doc.get("shot_detector", shots)  # e.g. "auto: transnetv2"
+        status = (
+            f"**{name}**: kept {len(kept)} of {len(doc['units'])} units, {s['duration']:.1f} s of "
+            f"{doc['duration']:.1f} s{' with audio' if s['has_audio'] else ''} · scorer {scorer} · shots {detected_by}"
+        )
+        for warning in getattr(result, "warnings", []):  # e.g. a budget shorter than any unit
+            status += f"  \n{one_line(warning, {str(source): name})}"
+        cached_summary = self.cache(summary)
+        took = time.monotonic() - started
+        print(f"semsum app: {name}: {s['duration']:.1f} s of {doc['duration']:.1f} s in {took:.1f} s", flush=True)
+        return cached_summary, importance_figure(doc), stills, [cached_summary, self.cache(scores)], status
+
+
+def build_app(models: Models, limits: Limits, examples: list[Path] | None = None) -> gr.Blocks:
+    """The page: upload or example, length, scorer and shot detector, Summarize; the results beside them."""
+    scorers, detectors = list(models.scorers), list(models.detectors)
+    with gr.Blocks(title="semsum: summarize a video", analytics_enabled=False, delete_cache=(600, 3600)) as page:
+        gr.Markdown(
+            "## semsum: summarize a video\nUpload a video (or pick the example), choose how long the summary "
+            f"should be, and press **Summarize**. Up to {limits.max_upload_mb:g} MB and "
+            f"{limits.max_minutes:g} min; the summary keeps the audio."
+        )
+        with gr.Row():
+            with gr.Column(scale=1):
+                video_in = gr.Video(label="video", sources=["upload"], elem_id="upload")
+                if examples:
+                    gr.Examples([[str(p)] for p in examples], inputs=[video_in], label="example (generated scenes)")
+                budget = gr.Slider(1, 50, value=15, step=1, label="summary length (% of the video)", elem_id="budget")
+                scorer = gr.Dropdown(scorers, value=scorers[0], label="scorer", visible=len(scorers) > 1)
+                shots = gr.Dropdown(detectors, value=detectors[0], label="shot detector", visible=len(detectors) > 1)
+                button = gr.Button("Summarize", variant="primary", elem_id="summarize")
+            with gr.Column(scale=2):
+                status = gr.Markdown(elem_id="status")
+                video_out = gr.Video(label="summary", interactive=False, elem_id="summary")
+                plot = gr.Plot(
+                    label="importance over time (selected units shaded, shot boundaries dotted)", elem_id="importance"
+                )
+                gallery = gr.Gallery(
+                    label="selected units", columns=4, height="auto", object_fit="contain", elem_id="units"
+                )
+                files = gr.File(label="downloads", file_count="multiple", interactive=False, elem_id="downloads")
+        job = SummarizeJob(models, limits, video_out.move_resource_to_block_cache)
+
+        def run(
+            video: str | None,
+            budget_percent: float = 15,
+            scorer: str = scorers[0],
+            shots: str = detectors[0],
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's way to ask for a progress tracker)
+        ) -> tuple[str, go.Figure, list[tuple[Any, str]], list[str], str]:
+            """Summarize one video: the summary, the importance plot, the selected units, the downloads, a line."""
+            return job(video, budget_percent, scorer, shots, progress)
+
+        button.click(
+            run, [video_in, budget, scorer, shots], [video_out, plot, gallery, files, status], api_name="summarize"
+        )
+    return page
+
+
+def serve(
+    stages: StageConfig,
+    run: str | os.PathLike[str] | None = None,
+    features: str = "mllm",
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    limits: Limits | None = None,
+    concurrency: int = 1,
+    example_dir: str | os.PathLike[str] | None = None,
+) -> None:
+    """Load the models, make the example if needed, and serve the page until interrupted (Ctrl-C or SIGTERM)."""
+    from platformdirs import user_cache_path
+
+    limits = limits or Limits()
+    if concurrency < 1 or limits.max_upload_mb <= 0 or limits.max_minutes <= 0:
+        raise SemsumError("--concurrency, --max-upload-mb and --max-minutes must be positive")
+    with _features_cache_for_this_server():
+        models = load_models(stages, run, features)
+        example = ensure_example(example_dir or user_cache_path("semsum") / "app")
+        page = build_app(models, limits, [example])
+        page.queue(default_concurrency_limit=concurrency)
+        try:
+            page.launch(
+                server_name=host,
+                server_port=port,
+                share=share,
+                max_file_size=limits.max_bytes,
+                allowed_paths=[str(example.parent)],
+                ssr_mode=False,
+                footer_links=["api"],
+                run_history=False,
+                show_error=True,  # Gradio's own refusals (a dotfile upload) reach the page and the client as a line
+                quiet=not share,  # gradio prints the share link; our own line says where the page is
+                prevent_thread_lock=True,
+            )
+        except OSError as e:
+            raise SemsumError(f"cannot serve on {host}:{port}: {e}") from None
+        print(f"semsum app: serving {page.local_url} (API endpoint /summarize); Ctrl-C stops it", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)  # a stopped container or service closes the server as Ctrl-C does
+        page.block_thread()
+
+
+@contextmanager
+def _features_cache_for_this_server() -> Iterator[None]:
+    """The features cache of the uploads lives as long as the server, unless the operator chose where it goes."""
+    if CACHE_ENV in os.environ:
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="semsum-app-cache-")
+    os.environ[CACHE_ENV] = folder
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
