@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from semsum.errors import SemsumError
-from semsum.nn.googlenet import GoogLeNet, load_googlenet
+from semsum.nn.googlenet import GoogLeNet, fold_batchnorm, load_googlenet
 
 
 def test_torchvision_layout_and_size():
@@ -38,6 +38,23 @@ def test_loads_a_torchvision_style_file_with_aux_heads(tmp_path):
     with torch.inference_mode():
         torch.testing.assert_close(loaded.features(x), src.features(x))
     assert not loaded.training
+
+
+def test_folded_batchnorm_computes_the_same_features():
+    torch.manual_seed(0)
+    m = GoogLeNet().eval()
+    for bn in (x for x in m.modules() if isinstance(x, torch.nn.BatchNorm2d)):  # statistics far from (0, 1)
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.2, 0.2)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    folded = fold_batchnorm(m)
+    assert not any(isinstance(x, torch.nn.BatchNorm2d) for x in folded.modules())
+    x = torch.randn(3, 3, 96, 96)
+    with torch.inference_mode():
+        torch.testing.assert_close(folded.features(x), m.features(x), rtol=1e-4, atol=1e-5)
+    assert all(torch.equal(v, m.state_dict()[k]) for k, v in before.items())  # the original is left as it was
 
 
 def test_bad_weights_files(tmp_path):
@@ -93,6 +110,8 @@ def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
     assert feats.shape == (3, 1024) and feats.dtype == np.float32
     assert extractor.offset.shape == (1024,) and (feats + extractor.offset >= 0).all()  # pool5 after ReLU
     np.testing.assert_allclose(extractor(frames[1:2]), feats[1:2], rtol=1e-4, atol=1e-5)  # batch-independent
+    many = np.concatenate([frames] * 4)  # 12 frames: more than one forward pass on CPU
+    np.testing.assert_allclose(extractor(many), np.concatenate([feats] * 4), rtol=1e-4, atol=1e-5)
     again = build_extractor(random_init=True, input_size=64)  # seeded: the same random network
     np.testing.assert_allclose(again(frames), feats, rtol=1e-4, atol=1e-5)
     # Real weights: a torchvision-layout file given by path is used and named in the output.

@@ -108,6 +108,10 @@ def test_variable_frame_rate_is_sampled_by_time(tmp_path):
     assert probe(path).n_frames == 50
     picks = np.concatenate([p for p, _ in iter_sampled_frames(path, fps=4)])
     assert list(picks) == [0, 3, 5, 8, 10, 20, 30, 40]
+    whole = iter_sampled_frames(path, fps=4)
+    list(whole)
+    resumed = iter_sampled_frames(path, fps=4, resume=(picks[:3], np.asarray(whole.times[:3])))
+    assert [int(p) for batch, _ in resumed for p in batch] == [8, 10, 20, 30, 40]  # the time grid continues
     step = np.concatenate([p for p, _ in iter_sampled_frames(path, step=15)])
     assert list(step) == [0, 15, 30, 45]
 
@@ -152,3 +156,35 @@ def test_truncated_and_audio_only_files(tmp_path):
         c.mux(s.encode())
     with pytest.raises(SemsumError, match="has no video stream"):
         probe(audio_only)
+
+
+@pytest.mark.parametrize(
+    ("name", "sampling"),
+    [("bikes.mp4", {"step": 15}), ("big_buck_bunny_0_30.webm", {"fps": 2.0}), ("vtest.avi", {"step": 7})],
+)
+def test_a_resumed_sampler_seeks_past_the_prefix(shared_media, monkeypatch, name, sampling):
+    """Resuming after a prefix of picks decodes from the keyframe before its last pick, not from the start, and
+    yields exactly the picks, times and frames the whole pass yields after that prefix."""
+    from semsum.video import decode
+
+    path = shared_media / name
+    whole = iter_sampled_frames(path, batch_size=8, size=(32, 24), **sampling)
+    batches = list(whole)
+    picks = np.concatenate([p for p, _ in batches])
+    frames = np.concatenate([f for _, f in batches])
+    k = len(picks) * 2 // 3
+    counted = []
+
+    def counting(*args):
+        for frame in _frames(*args):
+            counted.append(frame)
+            yield frame
+
+    _frames = decode._frames
+    monkeypatch.setattr(decode, "_frames", counting)
+    resumed = iter_sampled_frames(path, batch_size=8, size=(32, 24), resume=(picks[:k], whole.times[:k]), **sampling)
+    rest = list(resumed)
+    np.testing.assert_array_equal(np.concatenate([p for p, _ in rest]), picks[k:])
+    np.testing.assert_array_equal(np.concatenate([f for _, f in rest]), frames[k:])
+    assert resumed.times == whole.times and resumed.n_decoded == whole.n_decoded
+    assert len(counted) < whole.n_decoded * 0.6  # sought: the first two thirds were not decoded again

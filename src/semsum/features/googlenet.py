@@ -12,9 +12,10 @@ import torch
 
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
-from semsum.nn.googlenet import IMAGENET_MEAN, IMAGENET_STD, GoogLeNet, load_googlenet, weights_file
+from semsum.nn.googlenet import IMAGENET_MEAN, IMAGENET_STD, GoogLeNet, fold_batchnorm, load_googlenet, weights_file
 
 INPUT_SIZE = 224
+CPU_BATCH = 8  # frames per forward pass on CPU: the fastest of 2 to 32 (benchmarks/RESULTS.md, "GoogLeNet on CPU")
 
 
 def preprocess(frames: np.ndarray, size: int = INPUT_SIZE) -> torch.Tensor:
@@ -50,8 +51,10 @@ class FeatureExtractor:
         offset: np.ndarray | None = None,
     ):
         self.device = resolve_device(device)
-        # NHWC convolutions: faster on CPU (oneDNN) and on GPU tensor cores, same features to float rounding.
-        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
+        # BatchNorm folded into the convolutions and NHWC layout: faster on CPU (oneDNN) and on GPU tensor cores,
+        # the same features to float rounding.
+        self.model = fold_batchnorm(model).to(self.device, memory_format=torch.channels_last)
+        self.chunk = CPU_BATCH if self.device.type == "cpu" else None
         self.weights, self.input_size, self.offset = weights, input_size, offset
 
     @property
@@ -62,7 +65,8 @@ class FeatureExtractor:
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """uint8 RGB [B, H, W, 3] -> float32 [B, 1024]."""
         x = preprocess(frames, self.input_size).to(self.device, non_blocking=True, memory_format=torch.channels_last)
-        features = self.model.features(x).float().cpu().numpy()
+        chunks = x.split(self.chunk) if self.chunk else [x]
+        features = torch.cat([self.model.features(c) for c in chunks]).float().cpu().numpy()
         return features if self.offset is None else features - self.offset
 
 

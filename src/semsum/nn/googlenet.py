@@ -11,6 +11,7 @@ input to the [-1, 1] scaling the ported weights were trained with.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -122,6 +123,25 @@ class GoogLeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))
+
+
+@torch.no_grad()
+def fold_batchnorm(model: GoogLeNet) -> GoogLeNet:
+    """An inference copy of `model` in which every BatchNorm is folded into the convolution before it.
+
+    In eval mode BatchNorm is the affine map y = γ(x - μ)/σ + β, so conv weights scaled by γ/σ and a bias
+    β - μγ/σ compute the same function with one pass over the activations fewer per layer (1.5x faster
+    GoogLeNet on CPU, benchmarks/RESULTS.md). Not for training: the copy has no BatchNorm statistics left.
+    """
+    folded = copy.deepcopy(model).eval()
+    for layer in folded.modules():
+        if isinstance(layer, BasicConv2d) and isinstance(layer.bn, nn.BatchNorm2d):
+            bn = layer.bn
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            layer.conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            layer.conv.bias = nn.Parameter(bn.bias - bn.running_mean * scale)
+            layer.bn = nn.Identity()
+    return folded
 
 
 def weights_file(path: str | os.PathLike[str] | None) -> Path:

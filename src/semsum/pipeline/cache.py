@@ -45,7 +45,7 @@ class CachedVideo:
     """What an entry holds. `n_frames` is None while the pass is incomplete (a prefix of the picks)."""
 
     picks: np.ndarray  # int64 [n]
-    times: np.ndarray  # float64 [n]: presentation time of each pick, seconds from the first frame
+    times: np.ndarray  # float64 [n]: presentation time of each pick, seconds on the stream's clock
     features: np.ndarray  # float32 [n, dim]
     n_frames: int | None = None
     thumbnails: list[tuple[int, np.ndarray]] = field(default_factory=list)

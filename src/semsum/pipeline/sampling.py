@@ -7,13 +7,10 @@ summarize pipeline and the dataset builder both start from the `SampledVideo` it
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from queue import Full, Queue
-from typing import TypeVar
 
 import numpy as np
 
@@ -21,10 +18,10 @@ from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder, check_features, describe, encode_batches
 from semsum.pipeline.cache import CachedVideo, FeatureCache
+from semsum.prefetch import prefetch
 from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, probe
 
 THUMB_HEIGHT = 54
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,11 +63,16 @@ class SamplingConfig:
         return max(1, int(np.ceil(info.duration * self.fps)))
 
     def sampler(
-        self, path: str | os.PathLike[str], batch_size: int | None = None, size: tuple[int, int] | None = None
+        self,
+        path: str | os.PathLike[str],
+        batch_size: int | None = None,
+        size: tuple[int, int] | None = None,
+        resume: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> FrameSampler:
-        """The decoder's iterator over this sampling of `path` (batches of picks and uint8 RGB frames)."""
+        """The decoder's iterator over this sampling of `path` (batches of picks and uint8 RGB frames), continuing
+        after a `resume` prefix (picks, times) if given."""
         batch = batch_size or self.batch_size
-        return iter_sampled_frames(path, step=self.step, fps=self.fps, batch_size=batch, size=size)
+        return iter_sampled_frames(path, step=self.step, fps=self.fps, batch_size=batch, size=size, resume=resume)
 
     def to_dict(self) -> dict[str, float]:
         return {"step": self.step} if self.step else {"fps": self.fps}
@@ -105,47 +107,6 @@ class SampledVideo:
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Decode the sampled frames again, in batches of (picks, uint8 RGB [b, H, W, 3])."""
         return iter(self.sampling.sampler(self.path, batch_size, size))
-
-
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """`items` produced by a background thread up to `depth` ahead, so that decoding (FFmpeg releases the GIL)
-    overlaps with the network's work on the previous batch. Errors reach the consumer; stopping early (an
-    exception, Ctrl-C) stops the thread at its next item."""
-    done = object()
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry: tuple[object, BaseException | None]) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(entry, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((done, None))
-        except BaseException as e:  # handed to the consumer, raised there
-            put((done, e))
-
-    worker = threading.Thread(target=produce, daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = queue.get()
-            if item is done:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        worker.join(timeout=5)
 
 
 def _thumbnail(frame: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -193,15 +154,18 @@ def sample_video(
             cached=done,
         )
         return video, done.thumbnails
-    sampler = sampling.sampler(info.path, size=size)
+    prefix = done if done is not None and len(done.picks) else None  # an interrupted run's features
+    resume = (prefix.picks, prefix.times) if prefix is not None else None
+    sampler = sampling.sampler(info.path, size=size, resume=resume)
     expected = sampling.expected_steps(info)
     every = max(1, expected // n_thumbnails) if n_thumbnails else 0
     thumb_w = max(2, round(THUMB_HEIGHT * info.width / info.height))
-    picks: list[np.ndarray] = []
-    thumbs: list[tuple[int, np.ndarray]] = []
+    picks: list[np.ndarray] = [prefix.picks] if prefix is not None else []
+    parts: list[np.ndarray] = [prefix.features] if prefix is not None else []
+    thumbs: list[tuple[int, np.ndarray]] = list(prefix.thumbnails) if prefix is not None else []
 
     def batches() -> Iterator[np.ndarray]:
-        done = 0
+        done = sum(len(p) for p in picks)
         for batch_picks, frames in prefetch(sampler):
             if every:
                 thumbs.extend(
@@ -215,30 +179,26 @@ def sample_video(
             if on_batch is not None:
                 on_batch(done, expected)
 
-    def state(features: list[np.ndarray], n_frames: int | None = None) -> CachedVideo:
-        n = sum(len(p) for p in picks[: len(features)])
-        kept = [t for t in thumbs if t[0] <= picks[len(features) - 1][-1]] if features else []
+    def state() -> CachedVideo:
+        """The encoded prefix, for the cache."""
+        n = sum(len(p) for p in parts)
+        last = picks[len(parts) - 1][-1]
         return CachedVideo(
-            np.concatenate(picks[: len(features)]),
+            np.concatenate(picks[: len(parts)]),
             np.asarray(sampler.times[:n]),
-            np.concatenate(features),
-            n_frames,
-            kept,
+            np.concatenate(parts),
+            thumbnails=[t for t in thumbs if t[0] <= last],
         )
 
     try:
         if entry is None:
             features = encode_batches(encoder, batches())
         else:
-            prefix = done or CachedVideo(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, encoder.dim), np.float32))
-            parts: list[np.ndarray] = []
             try:
-                features = _encode_resumable(
-                    encoder, batches(), picks, prefix, parts, lambda: entry.save(state(parts)), save_seconds
-                )
+                features = _encode_saving(encoder, batches(), parts, lambda: entry.save(state()), save_seconds)
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was computed, for the re-run
                 if parts:
-                    entry.save(state(parts))
+                    entry.save(state())
                 raise
     except SemsumError:
         if entry is not None:
@@ -261,27 +221,21 @@ def sample_video(
     return video, thumbs
 
 
-def _encode_resumable(
+def _encode_saving(
     encoder: FrameEncoder,
     batches: Iterator[np.ndarray],
-    picks: list[np.ndarray],
-    prefix: CachedVideo,
     feats: list[np.ndarray],
     save: Callable[[], None],
     every_seconds: float,
 ) -> np.ndarray:
-    """Encode batch by batch into `feats`, reusing `prefix` where its picks match, calling `save` now and then."""
-    start, saved_at = 0, time.monotonic()
+    """Encode batch by batch, appending to `feats` (which may start with a resumed prefix), calling `save` every
+    `every_seconds`; all of `feats` concatenated."""
+    saved_at = time.monotonic()
     for frames in batches:
-        end = start + len(frames)
-        if end <= len(prefix.picks) and np.array_equal(prefix.picks[start:end], picks[-1]):
-            feats.append(prefix.features[start:end])
-        else:
-            feats.append(check_features(encoder, encoder(frames)))
-        if end > len(prefix.picks) and time.monotonic() - saved_at > every_seconds:
+        feats.append(check_features(encoder, encoder(frames)))
+        if time.monotonic() - saved_at > every_seconds:
             save()
             saved_at = time.monotonic()
-        start = end
     if not feats:
         raise SemsumError(f"encoder {encoder.name}: the video yielded no sampled frames")
     return np.concatenate(feats)

@@ -2,8 +2,9 @@
 
 `summarize` runs the stages named by the caller (a frame encoder, a shot detector, a scorer) on one video and
 writes three outputs: summary.mp4, scores.json and timeline.png, each written atomically and only after everything
-they depend on has succeeded. The features are kept beside them (features.npz): a killed run resumes from them,
-and a re-run with another scorer or budget does not run the network again.
+they depend on has succeeded. The features and shots are kept in the user's cache folder (`semsum.pipeline.cache`):
+a killed run resumes from them, and a re-run with another scorer, budget or shot detector does not run the
+network again.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def summarize(
                 f"{video.path}: {budget:.0%} of this {video.n_frames / video.info.fps:.1f} s video is shorter than "
                 f"any unit; the summary is its best unit ({length:.1f} s), over the budget (raise --budget to fit)"
             )
-        write = bar.add_task("summary.mp4", total=video.n_frames)
+        write = bar.add_task("summary.mp4", total=int(np.sum(np.diff(units[selected], axis=1) + 1)))
         written = write_summary(
             video.path,
             stage / "summary.mp4",
@@ -173,7 +174,7 @@ def summarize(
             progress=lambda i: bar.update(write, completed=i),
             anchors=(video.picks, video.times) if video.times is not None else None,
         )
-        bar.update(write, completed=video.n_frames)
+        bar.update(write, completed=written.n_frames)
         result = SummaryResult(
             out,
             scorer.name,

@@ -92,6 +92,26 @@ def _frames(path: Path, container: av.container.InputContainer, stream) -> Itera
         raise SemsumError(f"{path}: decoding failed ({_why(e)}); the file may be truncated or corrupt") from None
 
 
+def seek_anchor(
+    path: Path, container: av.container.InputContainer, stream, at: float
+) -> tuple[av.VideoFrame, Iterator[av.VideoFrame]] | None:
+    """Seek to the keyframe before the frame presented at `at` seconds and decode up to that frame.
+
+    Returns the frame and the decoder's iterator, positioned just after it (the caller knows the frame's index,
+    e.g. from a pick), or None when the seek landed past it (a file with a broken index) or no frame is there.
+    """
+    tb = float(stream.time_base)
+    half = 0.5 / (_rate(stream) or 25.0)
+    container.seek(round(at / tb), stream=stream, backward=True, any_frame=False)
+    decoded = _frames(path, container, stream)
+    for frame in decoded:
+        t = frame.pts * tb if frame.pts is not None else None
+        if t is not None and t < at - half:
+            continue  # from the keyframe up to the anchor
+        return (frame, decoded) if t is not None and t <= at + half else None
+    return None
+
+
 def _duration(container: av.container.InputContainer, stream) -> float:
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
@@ -151,6 +171,11 @@ def probe(path: str | os.PathLike[str], exact: bool = False, count: bool = True)
         )
 
 
+def displayed_size(frame: av.VideoFrame) -> tuple[int, int]:
+    """(width, height) of a decoded frame as a player shows it, display rotation applied."""
+    return (frame.height, frame.width) if round(frame.rotation / 90) % 2 else (frame.width, frame.height)
+
+
 def to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
     """A decoded frame as uint8 RGB [H, W, 3], upright (display rotation applied), optionally resized.
 
@@ -172,6 +197,10 @@ class FrameSampler:
     or after each multiple of 1/fps seconds from the first timestamp) applies; `step=15` by default.
     After iteration, `n_decoded` is the number of frames the file actually decoded to; `times` holds each pick's
     presentation time in seconds (the stream's clock), which is what a later seek to that frame needs.
+
+    `resume` = (picks, times) of a prefix sampled before (an interrupted run): the file is sought to the prefix's
+    last pick and sampling continues from there, so only later picks are yielded (and `times` starts with the
+    prefix's). Should the seek not land on that pick (a broken index), the file is decoded from the start.
     """
 
     def __init__(
@@ -181,6 +210,7 @@ class FrameSampler:
         fps: float | None = None,
         batch_size: int = 32,
         size: tuple[int, int] | None = None,
+        resume: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         if step is not None and fps is not None:
             raise SemsumError("give either step or fps, not both")
@@ -192,25 +222,42 @@ class FrameSampler:
         self.step, self.fps, self.batch_size, self.size = step, fps, batch_size, size
         self.n_decoded: int | None = None
         self.times: list[float] = []
+        self.resume = resume if resume is not None and len(resume[0]) else None
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
         rate = _rate(stream) or 25.0
         tb = float(stream.time_base) if stream.time_base else None
-        start, next_time, index = None, 0.0, -1
-        for index, frame in enumerate(_frames(self.path, container, stream)):
+        start, next_time, index, done = None, 0.0, -1, -1
+        decoded = _frames(self.path, container, stream)
+        if self.resume is not None:
+            picks, times = self.resume
+            self.times, done = [float(t) for t in times], int(picks[-1])
+            found = seek_anchor(self.path, container, stream, float(times[-1])) if tb else None
+            if found is not None:  # continue right after the prefix's last pick
+                decoded, index, start = found[1], done, float(times[0])
+                next_time = self._next_time(float(times[-1]) - start) if self.fps else 0.0
+            else:
+                container.seek(0, stream=stream, backward=True, any_frame=False)
+                decoded = _frames(self.path, container, stream)
+        for frame in decoded:
+            index += 1
             t = frame.pts * tb if frame.pts is not None and tb else index / rate
             if self.step is not None:
-                if index % self.step == 0:
-                    self.times.append(t)
-                    yield index, frame
-                continue
-            start = t if start is None else start
-            if t - start >= next_time - 1e-9:
+                picked = index % self.step == 0
+            else:
+                start = t if start is None else start
+                picked = t - start >= next_time - 1e-9
+                if picked:
+                    next_time = self._next_time(t - start)
+            if picked and index > done:
                 self.times.append(t)
                 yield index, frame
-                # Skip targets already passed (a gap in a variable-frame-rate file), keeping the grid.
-                next_time = (math.floor((t - start) * self.fps + 1e-9) + 1) / self.fps
         self.n_decoded = index + 1
+
+    def _next_time(self, elapsed: float) -> float:
+        """The next target of the fps grid after a pick `elapsed` seconds from the first frame; targets already
+        passed (a gap in a variable-frame-rate file) are skipped, keeping the grid."""
+        return (math.floor(elapsed * self.fps + 1e-9) + 1) / self.fps
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         with _open(self.path) as container:
@@ -241,6 +288,7 @@ def iter_sampled_frames(
     fps: float | None = None,
     batch_size: int = 32,
     size: tuple[int, int] | None = None,
+    resume: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FrameSampler:
     """Sampled frames of `path` in batches of at most `batch_size` (see FrameSampler); memory stays bounded."""
-    return FrameSampler(path, step=step, fps=fps, batch_size=batch_size, size=size)
+    return FrameSampler(path, step=step, fps=fps, batch_size=batch_size, size=size, resume=resume)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 
 from semsum.atomic import atomic_path
 from semsum.errors import SemsumError
-from semsum.video.decode import _frames, _open, _rate, _stream, _why, to_rgb
+from semsum.prefetch import prefetch
+from semsum.video.decode import _frames, _open, _rate, _stream, _why, displayed_size, seek_anchor, to_rgb
 
 AAC_FRAME = 1024  # samples per AAC frame
 
@@ -43,6 +46,7 @@ class Mp4Writer:
             raise SemsumError(f"{path}: frame size {width}x{height} too small to encode")
         self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
         rate = Fraction(fps).limit_denominator(100_000)
+        self.frame_time = 1 / rate
         self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
         self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
         self.n_video = 0
@@ -52,9 +56,17 @@ class Mp4Writer:
             self.fifo = av.AudioFifo()
             self.layout, self.n_audio = audio_layout, 0
 
-    def add_frame(self, rgb: np.ndarray) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[: self.height, : self.width]), format="rgb24")
-        frame.pts = self.n_video
+    def add_frame(self, frame: np.ndarray | av.VideoFrame) -> None:
+        """Append one frame: uint8 RGB [H, W, 3], or a decoded frame, which is encoded as it is (no round trip
+        through RGB) when it is already upright 4:2:0 of the output size."""
+        if isinstance(frame, av.VideoFrame) and (
+            frame.rotation or frame.format.name != "yuv420p" or (frame.width, frame.height) != (self.width, self.height)
+        ):
+            frame = to_rgb(frame)
+        if isinstance(frame, np.ndarray):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: self.height, : self.width]), format="rgb24")
+        # A decoded frame's own timing and picture type (a source keyframe) must not steer the encoder.
+        frame.pts, frame.time_base, frame.pict_type = self.n_video, self.frame_time, PictureType.NONE
         self.n_video += 1
         self.container.mux(self.video.encode(frame))
 
@@ -106,7 +118,7 @@ def write_summary(
     With `anchors` (frame indices and their presentation times in seconds, e.g. the picks of a sampling pass),
     only the selected stretches are decoded: for each one the file is sought to the keyframe before the last
     anchor at or before its start, and frames are counted from that anchor. Without, every frame is decoded.
-    `progress`, if given, is called with the index of the frame reached.
+    `progress`, if given, is called with the number of frames written so far.
     """
     src = Path(video)
     segs = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
@@ -124,27 +136,27 @@ def write_summary(
         runs: list[tuple[float, int]] = []  # (start second, frames) of each kept run
         writer = None
         try:
-            frames = (
+            decoded = (
                 enumerate(_frames(src, container, stream))
                 if anchors is None
                 else _seek_frames(src, container, stream, keep, *anchors)
             )
-            for index, frame in frames:
-                if progress is not None and index % 50 == 0:
-                    progress(index)
-                if index >= len(keep):
-                    break
-                if not keep[index]:
-                    continue
-                if index == 0 or not keep[index - 1]:
-                    t = float(frame.pts * tb) if frame.pts is not None and tb else index / float(rate)
-                    runs.append((t, 0))
-                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-                rgb = to_rgb(frame)
-                if writer is None:
-                    audio_rate = audio_in.rate if audio_in is not None else None
-                    writer = Mp4Writer(tmp, rate, rgb.shape[1], rgb.shape[0], audio_rate, layout)
-                writer.add_frame(rgb)
+            with closing(prefetch(decoded, depth=8)) as frames:  # decoding overlaps with encoding
+                for index, frame in frames:
+                    if index >= len(keep):
+                        break
+                    if not keep[index]:
+                        continue
+                    if index == 0 or not keep[index - 1]:
+                        t = float(frame.pts * tb) if frame.pts is not None and tb else index / float(rate)
+                        runs.append((t, 0))
+                    runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+                    if writer is None:
+                        audio_rate = audio_in.rate if audio_in is not None else None
+                        writer = Mp4Writer(tmp, rate, *displayed_size(frame), audio_rate, layout)
+                    writer.add_frame(frame)
+                    if progress is not None and writer.n_video % 50 == 0:
+                        progress(writer.n_video)
             if writer is None:
                 raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
             if writer.audio is not None:
@@ -170,8 +182,6 @@ def _seek_frames(
     and time are known), which the decoder reaches from the preceding keyframe. Should a seek land past its anchor
     (a file with a broken index), that stretch is reached by decoding from the start instead.
     """
-    tb = float(stream.time_base)
-    half = 0.5 / (_rate(stream) or 25.0)
     gap = SEEK_GAP_SECONDS * (_rate(stream) or 25.0)
     starts = np.flatnonzero(keep & ~np.concatenate([[False], keep[:-1]]))
     index, decoded = -1, None
@@ -180,21 +190,14 @@ def _seek_frames(
             continue  # already reached by decoding on
         if decoded is None or start - index > gap:
             k = max(int(np.searchsorted(picks, start, side="right")) - 1, 0)
-            anchor, at = int(picks[k]), float(times[k])
-            container.seek(round(at / tb), stream=stream, backward=True, any_frame=False)
-            decoded = _frames(src, container, stream)
-            index = None
-            for frame in decoded:
-                t = frame.pts * tb if frame.pts is not None else None
-                if t is not None and t < at - half:
-                    continue  # from the keyframe up to the anchor
-                if t is not None and t <= at + half:
-                    index = anchor
-                    yield index, frame
-                break
-            if index is None:  # landed past the anchor: count from the first frame instead
+            found = seek_anchor(src, container, stream, float(times[k]))
+            if found is None:  # landed past the anchor: count from the first frame instead
                 container.seek(0, stream=stream, backward=True, any_frame=False)
                 decoded, index = _frames(src, container, stream), -1
+            else:
+                frame, decoded = found
+                index = int(picks[k])
+                yield index, frame
         for frame in decoded:
             index += 1
             yield index, frame
