@@ -6,6 +6,10 @@
     /usr/bin/time -v env PYTHONPATH=src python benchmarks/mrhisum_stream.py train --h5 /tmp/mrhisum_2500.h5 \\
         --out /tmp/mrhisum_run --model pgl-sum --batch-size 64 [--device cuda]
 
+`/usr/bin/time -v` reports the largest single process's peak; the script also samples, every 0.5 s, the total
+proportional set size (PSS: shared pages split between the processes that share them) of itself and its reader
+processes, and prints that peak too.
+
 The split keeps 20 validation and 20 test videos (the rest train), so the epoch is the training pass plus a small
 validation pass; the extrapolation to the 27,892 official training videos is linear in seconds of video. Prints one
 markdown row for benchmarks/RESULTS.md.
@@ -15,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -34,7 +40,40 @@ def make(args: argparse.Namespace) -> None:
     print(f"{args.h5}: {len(keys)} videos, {size:.2f} GB in {time.perf_counter() - t0:.0f} s")
 
 
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        children += [int(c) for c in task.read_text().split()]
+    return children + [d for c in children for d in _descendants(c)]
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:  # the process ended meanwhile
+        pass
+    return 0
+
+
+class PeakPss:
+    """Peak total PSS (MB) of this process and its descendants, sampled by a daemon thread."""
+
+    def __init__(self, every: float = 0.5):
+        self.peak_mb, self.every = 0.0, every
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while True:
+            total = sum(_pss_kb(p) for p in [me, *_descendants(me)])
+            self.peak_mb = max(self.peak_mb, total / 1024)
+            time.sleep(self.every)
+
+
 def train(args: argparse.Namespace) -> None:
+    peak = PeakPss()
     split = Path(args.h5).with_suffix(".split.json")
     shutil.rmtree(args.out, ignore_errors=True)
     cfg = StreamConfig(
@@ -58,7 +97,7 @@ def train(args: argparse.Namespace) -> None:
     print(
         f"| {args.model} | {len(train_keys)} | {args.batch_size} | {args.pass_frames} | {args.workers} | "
         f"{'fp16' if args.float16 else 'fp32'} | {args.device} | {epoch:.0f} | "
-        f"{per_video_second * mean_length * OFFICIAL_TRAIN / 3600:.1f} |"
+        f"{per_video_second * mean_length * OFFICIAL_TRAIN / 3600:.1f} | total PSS peak {peak.peak_mb:.0f} MB |"
     )
 
 

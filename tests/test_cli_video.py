@@ -155,4 +155,4 @@ def test_summarize_with_a_trained_run(tmp_path, shared_media):
     line = error_line(run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o2", "--run", small, *FAST))
     assert "trained on 32-d features; summarize computes 1024-d" in line
     assert not (tmp_path / "o2").exists()  # refused before any decoding
-    assert "no trained folds" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--run", tmp_path, *FAST))
+    assert "no trained model" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--run", tmp_path, *FAST))

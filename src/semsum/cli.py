@@ -750,8 +750,13 @@ def train_stream_cmd(
 
 @app.command("predict")
 def predict_cmd(
-    run: Annotated[Path, typer.Option("--run", help="Run directory written by `semsum train`.")],
-    h5: Annotated[Path, typer.Option("--h5", help="eccv16-schema HDF5 with the run's feature keys.")],
+    run: Annotated[Path, typer.Option("--run", help="Run directory written by `semsum train` or `train-stream`.")],
+    h5: Annotated[
+        Path,
+        typer.Option(
+            "--h5", help="eccv16-schema HDF5 with the run's feature keys, or a Mr.HiSum-schema file (per second)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="JSON {video key: [score per frame]} for `semsum evaluate`.")],
     fold: Annotated[int | None, typer.Option("--fold", help="Use this fold's model for every video.")] = None,
 ) -> None:
@@ -759,10 +764,17 @@ def predict_cmd(
     from semsum.atomic import write_json
     from semsum.data.benchmarks import NAMES, recognise
     from semsum.data.h5 import load_dataset
+    from semsum.data.mrhisum import is_mrhisum_file
     from semsum.summary.keyshots import frame_scores
     from semsum.training import load_run
+    from semsum.training.stream import predict_mrhisum
 
     trained = load_run(run, fold=fold)
+    if is_mrhisum_file(h5):
+        scores = {k: v.tolist() for k, v in predict_mrhisum(trained, h5).items()}
+        write_json(out, scores)
+        console.print(f"wrote {len(scores)} videos to {out}: semsum evaluate {out} --dataset mrhisum --h5 {h5}")
+        return
     ds = load_dataset(h5, require=("n_frames", "picks", *trained.feature_keys))
     scores = {}
     for v in ds:

@@ -50,6 +50,27 @@ def test_csta_output_shape_for_any_length(small_csta, steps):
     assert torch.all((y > 0) & (y < 1))
 
 
+def _vasnet_by_hand(m, x: torch.Tensor, transposed: bool) -> torch.Tensor:
+    """VASNet's eval-mode forward written out from its equations and the module's weights (the oracle)."""
+    q, k, v = x @ m.query.weight.T, x @ m.key.weight.T, x @ m.value.weight.T
+    a = torch.softmax(0.06 * q @ k.T, dim=1)  # row t: the weights step t gives every step
+    y = (v.T @ a).T if transposed else a @ v  # official code: (V^T A)^T; the paper: A V
+    y = m.norm_y(y @ m.output.weight.T + x)
+    y = m.norm_ka(torch.relu(y @ m.ka.weight.T + m.ka.bias))
+    return torch.sigmoid(y @ m.kd.weight.T + m.kd.bias).squeeze(-1)
+
+
+@pytest.mark.parametrize("transposed", [True, False])
+def test_vasnet_weighs_the_values_as_the_official_code_or_the_paper(transposed):
+    torch.manual_seed(0)
+    m = get_model("vasnet", 24, transposed=transposed).eval()
+    x = torch.randn(9, 24)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), _vasnet_by_hand(m, x, transposed))
+        other = _vasnet_by_hand(m, x, not transposed)
+    assert not torch.allclose(m(x).detach(), other, atol=1e-4)  # the two variants do differ
+
+
 @pytest.mark.parametrize("steps", [1, 500])
 def test_vasnet_output_shape(steps):
     y = get_model("vasnet", 32).eval()(torch.randn(steps, 32))

@@ -147,6 +147,18 @@ def test_cli_train_stream(synthetic, tmp_path):
     assert result.exit_code == 0, result.output
     assert "best val map50 (model.pt)" in result.output
     assert json.loads((tmp_path / "run" / "results.json").read_text())["config"]["weight_decay"] == 1e-4
+    # The run's model.pt serves `predict` on the Mr.HiSum file; `evaluate` reads what it writes.
+    scores = tmp_path / "scores.json"
+    result = run_cli("predict", "--run", tmp_path / "run", "--h5", h5, "--out", scores)
+    assert result.exit_code == 0, result.output
+    assert "--dataset mrhisum" in result.output
+    predicted = json.loads(scores.read_text())
+    assert sorted(predicted) == sorted(MrHiSumFile(h5).keys())
+    for key, test_scores in json.loads((tmp_path / "run" / "scores.json").read_text()).items():
+        np.testing.assert_allclose(predicted[key], test_scores, rtol=1e-5, atol=1e-6)  # as the run scored its test set
+    result = run_cli("evaluate", scores, "--dataset", "mrhisum", "--h5", h5, "--json")
+    assert result.exit_code == 0, result.output
+    assert {"f1", "map50", "map15"} <= set(json.loads(result.output))
     missing = tmp_path / "missing.json"
     write_mrhisum_split(missing, ["video_1", "video_2", "video_404"], val=1, test=1)
     assert "names 'video_404'" in error_line(run_cli(*args, "--split", missing, "--out", tmp_path / "other"))

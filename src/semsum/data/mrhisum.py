@@ -213,6 +213,16 @@ class MrHiSumFile:
         return check_video(video, self.path, dim, require_features=features)
 
 
+def is_mrhisum_file(path: str | os.PathLike[str]) -> bool:
+    """Whether an HDF5 file is in the Mr.HiSum schema (its videos have `gt_summary` and no `picks`), not eccv16."""
+    try:
+        with h5py.File(path, "r") as f:
+            first = next((f[k] for k in f if isinstance(f[k], h5py.Group)), None)
+            return first is not None and "gt_summary" in first and "picks" not in first
+    except OSError:
+        return False
+
+
 def describe(path: str | os.PathLike[str]) -> str:
     """One line on a Mr.HiSum file for `semsum data check`: videos, and whether features were added."""
     with MrHiSumFile(path) as f:

@@ -6,6 +6,9 @@ attention weights, output projection back to the input width, residual, dropout,
 std-based variant), Linear(1024) + ReLU + dropout + LayerNorm, Linear(1) + sigmoid; Xavier-uniform
 (gain sqrt 2) weights with 0.1 biases. The official module also creates two linear layers (`kb`, `kc`) that
 its forward pass never uses; they are left out, so the count at 1024-d is 5,249,025 (7,348,225 with them).
+The official forward pass weighs the values with the transposed attention matrix, `(V^T A)^T = A^T V`, where the
+paper writes `A V`; semsum does as the official code (its published numbers come from it), `transposed=False`
+gives the paper's.
 Only the input width changes with `in_dim`: the K/Q/V projections read it, the output projection,
 residual and first LayerNorm keep it, and the regressor maps it to 1024.
 """
@@ -37,9 +40,11 @@ class StdLayerNorm(nn.Module):
 class VASNet(nn.Module):
     """Frame features [T, in_dim] -> importance scores [T] in (0, 1)."""
 
-    def __init__(self, in_dim: int = HIDDEN, dropout: float = 0.5):
+    def __init__(self, in_dim: int = HIDDEN, dropout: float = 0.5, transposed: bool = True):
+        """`transposed` weighs the values as the official code does, `(V^T A)^T = A^T V`: step t sums column t of
+        the attention matrix, which the softmax over rows does not normalise. False gives the paper's `A V`."""
         super().__init__()
-        self.in_dim = in_dim
+        self.in_dim, self.transposed = in_dim, transposed
         self.key = nn.Linear(in_dim, HIDDEN, bias=False)
         self.query = nn.Linear(in_dim, HIDDEN, bias=False)
         self.value = nn.Linear(in_dim, HIDDEN, bias=False)
@@ -65,6 +70,10 @@ class VASNet(nn.Module):
         if mask is not None:
             logits = logits.masked_fill(~(mask[..., :, None] & mask[..., None, :]), -1e9)
         weights = self.dropout(F.softmax(logits, dim=-1))
+        if self.transposed:
+            if mask is not None:  # a padded step's row (uniform over every step) must not reach the real steps
+                weights = weights * mask[..., :, None]
+            weights = weights.transpose(-2, -1)
         y = self.output(weights @ self.value(x)) + x
         y = self.norm_y(self.dropout(y))
         y = self.norm_ka(self.dropout(F.relu(self.ka(y))))

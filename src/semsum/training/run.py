@@ -325,15 +325,18 @@ class TrainedRun:
 
 
 def load_run(run_dir: str | os.PathLike[str], fold: int | None = None, device: str = "cpu") -> TrainedRun:
-    """Load the finished folds of a run directory written by `train` (all, or only `fold`)."""
+    """Load the finished folds of a run directory written by `train` (all, or only `fold`), or the one model of a
+    single-split run written by `train-stream` (`model.pt` at the top: fold 0)."""
     run_dir = Path(run_dir)
     paths = sorted(run_dir.glob("fold_*/model.pt"), key=lambda p: int(p.parent.name.split("_")[1]))
+    if not paths and (run_dir / "model.pt").is_file():
+        paths = [run_dir / "model.pt"]
     if not paths:
-        raise SemsumError(f"{run_dir}: no trained folds (fold_K/model.pt) found")
+        raise SemsumError(f"{run_dir}: no trained model (fold_K/model.pt of `train`, model.pt of `train-stream`)")
     dev = resolve_device(device)
     models = {}
     for path in paths:
-        k = int(path.parent.name.split("_")[1])
+        k = int(path.parent.name.split("_")[1]) if path.parent != run_dir else 0
         if fold is not None and k != fold:
             continue
         try:

@@ -48,6 +48,7 @@ from semsum.evaluation.mrhisum import METRICS, evaluate
 from semsum.models import count_parameters, get_model
 from semsum.nn.loop import EpochLoop
 from semsum.progress import progress_bars
+from semsum.training.run import TrainedRun
 from semsum.training.trainer import StepHook, prepare_run_dir, set_determinism
 
 SELECT = ("last", *METRICS)
@@ -178,6 +179,16 @@ def predict(
                 for b, key in enumerate(p.keys):
                     out[key] = scores[b, : int(p.mask[b].sum())]
     return out
+
+
+def predict_mrhisum(trained: TrainedRun, h5: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Per-second scores of every video of a Mr.HiSum-schema file from a trained run (`train-stream`'s, or any run on
+    one feature key the file holds), read one video at a time; out-of-fold for videos the run knows as test."""
+    if len(trained.feature_keys) != 1:
+        raise SemsumError(f"{trained.run_dir}: trained on {trained.feature_keys}; Mr.HiSum files give one feature key")
+    with MrHiSumFile(h5, features_key=trained.feature_keys[0]) as f:
+        keys = f.keys()
+        return {k: trained.predict_video(k, f.read(k, dim=trained.in_dim).features.astype(np.float32)) for k in keys}
 
 
 def accumulate_gradients(model: nn.Module, passes: Sequence[Pass], device: torch.device) -> float:
