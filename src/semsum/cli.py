@@ -823,7 +823,12 @@ def extract_mllm(
     h5: Annotated[Path | None, typer.Option("--h5", help="Input eccv16 dataset; every key is copied.")] = None,
     videos_dir: Annotated[Path | None, typer.Option("--videos", help="Folder with the dataset's videos.")] = None,
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="JSON {key: file} or CSV key,file (default: video_name).")
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="JSON {key: file} or CSV key,file (default: video_name); for a Mr.HiSum file, its metadata.csv "
+            "(video_id -> {youtube_id}.mp4 in --videos; one window per second).",
+        ),
     ] = None,
     model: Annotated[
         str, typer.Option("--model", help="Hugging Face id or local folder of a Video-LLaVA (-hf) model.")
@@ -853,6 +858,7 @@ def extract_mllm(
 
     A video that fails is named on stderr and in OUT's .report.json, the others are written, and the exit status
     is 2."""
+    from semsum.data.mrhisum import is_mrhisum_file
     from semsum.features import mllm
     from semsum.pipeline import extract
 
@@ -877,7 +883,15 @@ def extract_mllm(
     options = {"replace_features": replace_features, "store_dtype": store_dtype, "progress": True}
     options |= {"executor": run_on, "model_options": model_options}
     with _failures_exit_2():
-        if h5 is not None:
+        if h5 is not None and is_mrhisum_file(h5):
+            if mapping is None:
+                raise SemsumError(f"{h5}: a Mr.HiSum file needs --mapping metadata.csv (video_id -> youtube_id)")
+            paths, missing = extract.resolve_mrhisum(h5, videos_dir, mapping)
+            if missing:
+                total = len(paths) + len(missing)
+                typer.echo(f"{h5}: {len(missing)} of {total} videos have no file in {videos_dir}: skipped")
+            dataset = extract.extract_mrhisum(embedder, h5, paths, out, **options)
+        elif h5 is not None:
             dataset = extract.extract_dataset(embedder, h5, videos_dir, out, mapping, **options)
         else:
             dataset = extract.extract_videos(embedder, videos, out, step, **options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import shutil
 
 import h5py
 import numpy as np
@@ -210,3 +211,52 @@ def test_summarize_zero_shot_on_a_real_clip(tiny, shared_media, tmp_path):
     assert doc["scorer"].startswith("zero-shot") and (out / "summary.mp4").is_file() and doc["selected_units"]
     direct = direct_scores(tiny, shared_media / CLIP, doc["picks"])
     np.testing.assert_allclose(doc["step_scores"], direct + 1e-9, rtol=1e-4, atol=1e-6)
+
+
+def test_mrhisum_file_through_metadata_one_window_per_second(tiny, shared_media, tmp_path):
+    """A Mr.HiSum file's videos found by youtube_id, one window per labelled second; the output is the Mr.HiSum file's
+    groups with features_mllm added; a download much shorter than its labels fails alone; missing files are counted."""
+    from semsum.data.mrhisum import MrHiSumFile
+    from semsum.testing import make_mrhisum_file
+    from semsum.video.write import Mp4Writer
+
+    h5 = tmp_path / "mr_hisum.h5"
+    make_mrhisum_file(h5, n_videos=3, seconds=(11, 11), features=False)  # the release: labels only
+    videos = tmp_path / "downloads"
+    videos.mkdir()
+    shutil.copy(shared_media / CLIP, videos / "abcDEF12345.mp4")  # 10 s for 11 labelled seconds: the last repeats
+    short = Mp4Writer(videos / "short000000.mp4", 25, 64, 48)  # 3 s for 11: a different or truncated file
+    for i in range(75):
+        short.add_frame(np.full((48, 64, 3), i * 3, np.uint8))
+    short.close()
+    meta = tmp_path / "metadata.csv"
+    meta.write_text(
+        "video_id,yt8m_file,random_id,youtube_id,duration,views,labels\n"
+        "video_1,a.tfrecord,r1,abcDEF12345,10,100,x\nvideo_2,a.tfrecord,r2,short000000,3,100,x\n"
+        "video_3,a.tfrecord,r3,gone0000000,11,100,x\n"
+    )
+    out, scores = tmp_path / "mllm.h5", tmp_path / "zero_shot.json"
+    args = ["extract", "mllm", "--h5", str(h5), "--videos", str(videos), "--mapping", str(meta), "--model", tiny]
+    args += ["--out", str(out), "--scores-out", str(scores)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "1 of 3 videos have no file" in result.output, result.output
+    assert "short000000.mp4: 3 s of video, but the labels have 11 s" in result.output
+    with MrHiSumFile(out, features_key="features_mllm") as f, MrHiSumFile(h5) as src:
+        assert f.keys() == ["video_1"]
+        video = f.read("video_1")  # checked as any Mr.HiSum video
+        assert video.features.shape == (11, 64)
+        np.testing.assert_array_equal(video.gtscore, src.read("video_1", features=False).gtscore)
+        assert f._group("video_1")["score_mllm"].shape == (11,)
+    (videos / "short000000.mp4").unlink()  # the re-run reuses video_1's part; video_2 now has no file
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "2 of 3 videos have no file" in result.output
+    per_second = json.loads(scores.read_text())
+    assert list(per_second) == ["video_1"] and len(per_second["video_1"]) == 11
+    result = CliRunner().invoke(app, ["evaluate", str(scores), "--dataset", "mrhisum", "--h5", str(h5)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("key,file\nvideo_1,x.mp4\n")
+    result = CliRunner().invoke(app, [*args[:7], str(bad), *args[8:]])
+    assert result.exit_code != 0 and "needs the columns video_id and youtube_id" in result.output

@@ -307,9 +307,16 @@ class PartsWriter:
         missing = [k for k in order if not self.done(k)]
         if missing:
             raise SemsumError(f"{self.out}: videos not finished yet: {', '.join(missing)}")
-        videos = {k: load_dataset(self._part(k)).videos[k] for k in order}
-        dataset = Dataset(videos=videos, attrs=dict(attrs or {}), path=self.out)
+        dataset = Dataset(videos={k: self.load(k) for k in order}, attrs=dict(attrs or {}), path=self.out)
         save_dataset(self.out, dataset)
         if not keep:
-            shutil.rmtree(self.parts)
+            self.remove()
         return dataset
+
+    def load(self, key: str) -> VideoData:
+        """The finished video `key`, read from its part."""
+        return load_dataset(self._part(key)).videos[key]
+
+    def remove(self) -> None:
+        """Delete the parts folder (once its videos are merged)."""
+        shutil.rmtree(self.parts)

@@ -27,6 +27,7 @@ handle) and read one video at a time: the features of the whole benchmark (over 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,9 @@ class MrHiSumFile:
                 raise SemsumError(f"{self.path}: contains no videos")
         return list(self._keys)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
     def __contains__(self, key: str) -> bool:
         return key in self._file()
 
@@ -211,6 +215,30 @@ class MrHiSumFile:
         feats = self._dataset(g, key, self.features_key)[()] if features else None
         video = MrHiSumVideo(key, labels["gtscore"], labels["change_points"], labels["gt_summary"], feats)
         return check_video(video, self.path, dim, require_features=features)
+
+
+def write_with_arrays(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    videos: Iterable[tuple[str, Mapping[str, np.ndarray]]],
+    attrs: Mapping[str, Any] | None = None,
+) -> None:
+    """Write `out` atomically: the groups of the Mr.HiSum file `source` for `videos` (key, arrays), in that order,
+    each with its arrays added (e.g. `features_mllm`, `score_mllm`), and the file attributes `attrs`.
+
+    The schema's way of growing: keys are added to the official groups, nothing else changes. One video's arrays are
+    in memory at a time (`videos` may be a generator)."""
+    from semsum.atomic import atomic_path
+
+    with MrHiSumFile(source) as src, atomic_path(out) as tmp, h5py.File(tmp, "w") as dst:
+        for key, arrays in videos:
+            group = src._group(key)
+            src._file().copy(group, dst, name=key)
+            for name, values in arrays.items():
+                if name in dst[key]:
+                    del dst[key][name]
+                dst[key].create_dataset(name, data=values)
+        dst.attrs.update(dict(attrs or {}))
 
 
 def is_mrhisum_file(path: str | os.PathLike[str]) -> bool:

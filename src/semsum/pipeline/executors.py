@@ -50,6 +50,10 @@ class Work(Protocol):
         ...
 
 
+#: Writes a job's output from its parts: (parts, keys in order, file attributes, keep the parts) -> the dataset.
+Merge = Callable[[PartsWriter, list[str], dict[str, Any], bool], Dataset]
+
+
 @dataclass
 class Outcome:
     """What became of one video: its group, or the problem that stopped it."""
@@ -264,11 +268,13 @@ def run_videos(
     attrs: dict[str, Any] | None = None,
     show_progress: bool = True,
     manifest: str = RUN_MANIFEST,
+    merge: Merge | None = None,
 ) -> Dataset | None:
     """Run `work` on every job not finished yet, one part per video, then merge the parts into `out`.
 
     The file gets `attrs` and the work's own attributes (these win); `manifest` names the file in the parts folder
-    that keeps them between runs. Returns the dataset; raises `VideosFailed` after writing the good videos if any
+    that keeps them between runs. `merge(parts, keys, attrs, keep)` writes `out` from the parts (default: the eccv16
+    file, `PartsWriter.finish`). Returns the dataset; raises `VideosFailed` after writing the good videos if any
     video failed.
     """
     parts = PartsWriter(out)
@@ -312,7 +318,8 @@ def run_videos(
     )
     made = read_json(settings) if settings.is_file() else {}  # parts from before manifests: no attributes
     # With failures the parts stay: the re-run (bad files fixed or removed) computes only what is missing.
-    dataset = parts.finish(good, {**(attrs or {}), **made}, keep=bool(failures)) if good else None
+    merge = merge or PartsWriter.finish
+    dataset = merge(parts, good, {**(attrs or {}), **made}, bool(failures)) if good else None
     if failures:
         raise VideosFailed(failures, report, dataset)
     return dataset

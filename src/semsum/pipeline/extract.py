@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from semsum.data.h5 import STEP, Dataset, VideoData, load_dataset
+from semsum.data.h5 import STEP, Dataset, PartsWriter, VideoData, load_dataset
+from semsum.data.mrhisum import MrHiSumFile, write_with_arrays
 from semsum.errors import SemsumError
 from semsum.features.mllm import FEATURE_KEY, SCORE_KEY, MLLMEmbedder
-from semsum.pipeline.executors import Executor, LocalExecutor, run_videos
+from semsum.pipeline.executors import Executor, LocalExecutor, Merge, run_videos
 from semsum.summary.keyshots import frame_scores
 from semsum.video.decode import VIDEO_SUFFIXES, iter_sampled_frames, probe
 
@@ -98,6 +99,7 @@ def extract_to_h5(
     executor: Executor | None = None,
     model_options: dict[str, Any] | None = None,
     paths: dict[str, Path] | None = None,
+    merge: Merge | None = None,
 ) -> Dataset:
     """Write `videos` (every key kept) plus their MLLM embeddings to `out`, one resumable part per video.
 
@@ -107,7 +109,8 @@ def extract_to_h5(
     settings are refused rather than mixed. A video that fails is named in `out`'s report and the others are written
     (then `VideosFailed`). `executor` (default local) runs the work; without `embedder`, each worker loads one from
     `model_options`. `paths` (key -> file) name the videos in failures. `progress` shows a bar over videos.
-    `videos` may also be `ExtractJob`s (loose videos, probed where they are processed).
+    `videos` may also be `ExtractJob`s (loose videos, probed where they are processed). `merge` writes `out` from the
+    finished videos in another schema than eccv16 (`MrHiSumMerge`).
     """
     if store_dtype not in ("float32", "float16"):
         raise SemsumError(f"store dtype {store_dtype!r}: expected float32 or float16")
@@ -118,7 +121,7 @@ def extract_to_h5(
         v if isinstance(v, ExtractJob) else ExtractJob(v.key, Path(paths.get(v.key, v.video_name or v.key)), v)
         for v in videos
     ]
-    dataset = run_videos(jobs, work, out, executor or LocalExecutor(), attrs, progress, manifest="mllm.json")
+    dataset = run_videos(jobs, work, out, executor or LocalExecutor(), attrs, progress, "mllm.json", merge)
     if dataset is None:  # no video at all: run_videos raised VideosFailed
         raise SemsumError(f"{out}: no video was written")
     return dataset
@@ -247,6 +250,105 @@ def extract_videos(
         raise SemsumError(f"{out}: several videos share the name {dupes[0]!r}; rename one (keys are file stems)")
     jobs = [ExtractJob(p.stem, p, step=step) for p in paths]
     return extract_to_h5(embedder, jobs, FramesAtPicks(dict(zip(keys, paths, strict=True))), out, **kwargs)
+
+
+def read_youtube_ids(path: str | Path) -> dict[str, str]:
+    """Mr.HiSum's `metadata.csv`: video key (`video_id`, e.g. video_1) -> YouTube id (`youtube_id`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SemsumError(f"{path}: no such metadata file")
+    reader = csv.DictReader(path.read_text("utf-8").splitlines())
+    if not {"video_id", "youtube_id"} <= set(reader.fieldnames or ()):
+        raise SemsumError(f"{path}: needs the columns video_id and youtube_id (Mr.HiSum's metadata.csv has them)")
+    ids = {row["video_id"].strip(): row["youtube_id"].strip() for row in reader}
+    if not ids:
+        raise SemsumError(f"{path}: no rows")
+    return ids
+
+
+def frames_per_second(path: str | Path, seconds: int, batch_size: int = 16, tolerance: int = 2) -> Iterator[np.ndarray]:
+    """The first frame at or after each second of `path` (timestamps), for `seconds` seconds, in uint8 RGB batches.
+
+    A download may end a moment before the labels do (YouTube-8M counted the seconds of its own copy): up to
+    `tolerance` missing final seconds repeat the last frame, as the windows' edge padding would; more is an error
+    naming the file. Decoding stops once `seconds` frames are out (labels may cover only the start of a video).
+    """
+    sampler = iter_sampled_frames(path, fps=1.0, batch_size=batch_size)
+    sent, last = 0, None
+    for _, frames in sampler:
+        frames = frames[: seconds - sent]
+        if len(frames):
+            yield frames
+            sent, last = sent + len(frames), frames[-1]
+        if sent == seconds:
+            return
+    if seconds - sent > tolerance or last is None:
+        raise SemsumError(f"{path}: {sent} s of video, but the labels have {seconds} s (a different or truncated file)")
+    yield np.repeat(last[None], seconds - sent, axis=0)
+
+
+@dataclass(frozen=True)
+class FramesPerSecond:
+    """`frames_of` for Mr.HiSum videos: one frame per labelled second of each key's file (picklable)."""
+
+    paths: dict[str, Path]
+
+    def __call__(self, video: VideoData) -> Iterator[np.ndarray]:
+        return frames_per_second(self.paths[video.key], video.n_steps)
+
+
+@dataclass(frozen=True)
+class MrHiSumMerge:
+    """Writes an extraction's output in the Mr.HiSum schema: the `source` file's groups of the finished videos, each
+    with its new arrays (`features_mllm`, `score_mllm`) added, one video at a time. Returns the videos without their
+    features (those stay on disk: over 30,000 videos of them do not fit in memory)."""
+
+    source: Path
+
+    def __call__(self, parts: PartsWriter, order: list[str], attrs: dict[str, Any], keep: bool) -> Dataset:
+        kept: dict[str, VideoData] = {}
+
+        def arrays() -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+            for key in order:
+                video = parts.load(key)
+                yield key, {**video.features, **video.extra}
+                kept[key] = dataclasses.replace(video, features={})
+
+        write_with_arrays(self.source, parts.out, arrays(), attrs)
+        if not keep:
+            parts.remove()
+        return Dataset(kept, attrs, parts.out)
+
+
+def resolve_mrhisum(
+    h5: str | Path, videos_dir: str | Path, metadata: str | Path
+) -> tuple[dict[str, Path], list[str]]:
+    """The video file of each key of a Mr.HiSum file, through `metadata` (`{youtube_id}` with a video suffix in
+    `videos_dir`), and the keys with no file (YouTube videos disappear, so a complete download is rare)."""
+    root = Path(videos_dir)
+    if not root.is_dir():
+        raise SemsumError(f"{root}: no such videos folder")
+    with MrHiSumFile(h5) as f:
+        keys = f.keys()
+    ids = read_youtube_ids(metadata)
+    files = {p.stem: p for p in root.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES}
+    paths = {k: files[ids[k]] for k in keys if ids.get(k) in files}
+    if not paths:
+        raise SemsumError(
+            f"{root}: none of the {len(keys)} videos of {h5} is there (files named by youtube_id from {metadata})"
+        )
+    return paths, [k for k in keys if k not in paths]
+
+
+def extract_mrhisum(
+    embedder: MLLMEmbedder | None, h5: str | Path, paths: dict[str, Path], out: str | Path, **kwargs: Any
+) -> Dataset:
+    """`extract_to_h5` for the videos `paths` (key -> file) of a Mr.HiSum file: one window per labelled second; `out`
+    is the Mr.HiSum file's groups of those videos with `features_mllm` (and `score_mllm`) added."""
+    with MrHiSumFile(h5) as f:
+        videos = [VideoData(k, n, np.arange(n, dtype=np.int64)) for k in paths for n in [f.length(k)]]
+    merge = MrHiSumMerge(Path(h5))
+    return extract_to_h5(embedder, videos, FramesPerSecond(paths), out, paths=paths, merge=merge, **kwargs)
 
 
 def zero_shot_frame_scores(dataset: Dataset) -> dict[str, list[float]]:

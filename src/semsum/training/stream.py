@@ -187,8 +187,7 @@ def predict_mrhisum(trained: TrainedRun, h5: str | os.PathLike[str]) -> dict[str
     if len(trained.feature_keys) != 1:
         raise SemsumError(f"{trained.run_dir}: trained on {trained.feature_keys}; Mr.HiSum files give one feature key")
     with MrHiSumFile(h5, features_key=trained.feature_keys[0]) as f:
-        keys = f.keys()
-        return {k: trained.predict_video(k, f.read(k, dim=trained.in_dim).features.astype(np.float32)) for k in keys}
+        return {k: trained.predict_video(k, f.read(k, dim=trained.in_dim).features.astype(np.float32)) for k in f}
 
 
 def accumulate_gradients(model: nn.Module, passes: Sequence[Pass], device: torch.device) -> float:
