@@ -819,8 +819,10 @@ def extract_mllm(
     videos: Annotated[
         list[Path] | None, typer.Argument(metavar="VIDEO", help="Loose video files (instead of --h5/--videos).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Output eccv16 HDF5 file (written atomically).")] = ...,
-    h5: Annotated[Path | None, typer.Option("--h5", help="Input eccv16 dataset; every key is copied.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output HDF5, in the input's schema (atomic).")] = ...,
+    h5: Annotated[
+        Path | None, typer.Option("--h5", help="Input eccv16 dataset (every key is copied) or Mr.HiSum file.")
+    ] = None,
     videos_dir: Annotated[Path | None, typer.Option("--videos", help="Folder with the dataset's videos.")] = None,
     mapping: Annotated[
         Path | None,

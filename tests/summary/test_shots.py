@@ -70,7 +70,8 @@ def test_auto_runs_transnetv2_on_short_videos_and_kts_on_long_ones(shared_media)
     )
     auto = make_shot_detector("auto", device="cpu")
     assert isinstance(auto, AutoDetector) and auto.name == "auto"
-    assert auto(short)[1:, 0].tolist() == [30, 76, 137, 187, 242] and auto.name == "auto: transnetv2"
+    assert auto(short)[1:, 0].tolist() == [30, 76, 137, 187, 242] and auto.name_for(short) == "auto: transnetv2"
     x = np.concatenate([rng.normal(size=(60, 8)) + 5 * rng.normal(size=8) for _ in range(2)])
     long = SimpleNamespace(path=clip, n_frames=3000, picks=np.arange(0, 3000, 25), features={"features": x})
-    assert auto(long)[1:, 0].tolist() == [1500] and auto.name == "auto: kts"
+    assert auto(long)[1:, 0].tolist() == [1500] and auto.name_for(long) == "auto: kts"
+    assert auto.name == "auto" and auto.name_for(short) == "auto: transnetv2"  # no state left by the last video

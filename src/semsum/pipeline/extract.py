@@ -320,9 +320,7 @@ class MrHiSumMerge:
         return Dataset(kept, attrs, parts.out)
 
 
-def resolve_mrhisum(
-    h5: str | Path, videos_dir: str | Path, metadata: str | Path
-) -> tuple[dict[str, Path], list[str]]:
+def resolve_mrhisum(h5: str | Path, videos_dir: str | Path, metadata: str | Path) -> tuple[dict[str, Path], list[str]]:
     """The video file of each key of a Mr.HiSum file, through `metadata` (`{youtube_id}` with a video suffix in
     `videos_dir`), and the keys with no file (YouTube videos disappear, so a complete download is rare)."""
     root = Path(videos_dir)

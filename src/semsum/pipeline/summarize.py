@@ -70,8 +70,8 @@ class SummaryResult:
 
 
 def detect_shots(detector: ShotDetector, video: SampledVideo) -> tuple[np.ndarray, str]:
-    """The detector's shots of `video`, checked, and the name it reports after running (`auto` says which detector
-    it ran); kept in the video's cache entry, so a re-run reuses them."""
+    """The detector's shots of `video`, checked, and the name of what ran (`auto` says which detector); kept in the
+    video's cache entry, so a re-run reuses them."""
     key = detector.name + json.dumps(
         {
             k: v
@@ -84,10 +84,11 @@ def detect_shots(detector: ShotDetector, video: SampledVideo) -> tuple[np.ndarra
         found = video.cached.shots[key]
         return np.asarray(found["shots"], dtype=np.int64), found["name"]
     shots = check_shots(detector(video), video.n_frames, f"{video.path}: shot detector {detector.name}")
+    name = detector.name_for(video) if hasattr(detector, "name_for") else detector.name
     if video.cached is not None and video.cache is not None:
-        video.cached.shots[key] = {"name": detector.name, "shots": shots.tolist()}
+        video.cached.shots[key] = {"name": name, "shots": shots.tolist()}
         video.cache.save(video.cached)
-    return shots, detector.name
+    return shots, name
 
 
 def unit_frames(fps: float, n_frames: int, budget: float, max_unit: float, min_unit: float = MIN_UNIT_SECONDS) -> float:

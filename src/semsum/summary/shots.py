@@ -39,7 +39,10 @@ class Video(Protocol):
 
 
 class ShotDetector(Protocol):
-    """`detector(video)` -> shots int64 [n_shots, 2]: inclusive frames, contiguous, covering every frame."""
+    """`detector(video)` -> shots int64 [n_shots, 2]: inclusive frames, contiguous, covering every frame.
+
+    A detector that delegates (`auto`) may also have `name_for(video)`, naming what runs on that video.
+    """
 
     name: str
 
@@ -138,31 +141,34 @@ class AutoDetector:
     12; benchmarks/shots.md). But it reads every frame: about 55 frames/s on 2 CPU cores, some 6x the work of KTS
     and its features. So: TransNetV2 always on a GPU, and on a CPU for videos of up to `cpu_frames` frames (2,000:
     about 35 s of extra work, which covers clips of a minute); KTS beyond (a 10-minute video would take 5.5 minutes
-    more). `name` says which one ran.
+    more). `name_for(video)` says which one runs.
     """
+
+    name = "auto"
 
     def __init__(self, device: str = "cpu", max_segment: int | None = MAX_SEGMENT, cpu_frames: int = 2000):
         from semsum.device import resolve_device
 
         self.gpu = resolve_device(device).type == "cuda"
         self.device, self.max_segment, self.cpu_frames = device, max_segment, cpu_frames
-        self._chosen: str | None = None
         self._transnetv2: ShotDetector | None = None  # loaded once, on first use
 
-    @property
-    def name(self) -> str:
-        return f"auto: {self._chosen}" if self._chosen else "auto"
-
-    def __call__(self, video: Video) -> np.ndarray:
+    def choose(self, video: Video) -> ShotDetector:
+        """The detector that runs on `video` (a function of its length and the device only, so one AutoDetector
+        serves concurrent requests)."""
         if self.gpu or video.n_frames <= self.cpu_frames:
             from semsum.summary.transnetv2 import TransNetV2Detector
 
             self._transnetv2 = self._transnetv2 or TransNetV2Detector(device=self.device)
-            detector: ShotDetector = self._transnetv2
-        else:
-            detector = KTSDetector(self.max_segment)
-        self._chosen = detector.name
-        return detector(video)
+            return self._transnetv2
+        return KTSDetector(self.max_segment)
+
+    def name_for(self, video: Video) -> str:
+        """What ran on `video`, for outputs: "auto: transnetv2" or "auto: kts"."""
+        return f"auto: {self.choose(video).name}"
+
+    def __call__(self, video: Video) -> np.ndarray:
+        return self.choose(video)(video)
 
 
 def make_auto(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> AutoDetector:
