@@ -160,7 +160,7 @@ def write_summary(
             if writer is None:
                 raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
             if writer.audio is not None:
-                _copy_audio(src, writer, runs, float(rate))
+                _copy_audio(src, writer, runs, float(rate), seek=anchors is not None)
             writer.close()
         except av.error.FFmpegError as e:
             raise SemsumError(f"{out}: writing the summary failed ({_why(e)})") from None
@@ -171,6 +171,7 @@ def write_summary(
 
 
 SEEK_GAP_SECONDS = 5.0  # a stretch starting sooner than this after the last one is reached by decoding on
+AUDIO_PREROLL_SECONDS = 0.2  # audio decoded before a sought span and dropped: the codec's overlap is then right
 
 
 def _seek_frames(
@@ -205,11 +206,13 @@ def _seek_frames(
                 break
 
 
-def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps: float) -> None:
+def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps: float, seek: bool) -> None:
     """Append, for each (start second, n video frames) run, exactly that span of the input's audio.
 
     Streams the audio (memory stays bounded); spans the audio does not cover are padded with silence so
-    sound and picture stay in sync shot by shot.
+    sound and picture stay in sync shot by shot. With `seek`, a span more than `SEEK_GAP_SECONDS` ahead is reached
+    by seeking to `AUDIO_PREROLL_SECONDS` before it (the decoder's overlap with the frame before is then in place),
+    not by decoding the audio between.
     """
     sr = writer.audio.rate
     channels = 1 if writer.layout == "mono" else 2
@@ -238,10 +241,24 @@ def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps
 
     with _open(src) as container:
         astream = container.streams.audio[0]
+        frames, here, sought = container.decode(astream), 0, False  # here: at least where decoding is
         try:
-            for frame in container.decode(astream):
+            while w < len(windows):
+                need = windows[w][0] + filled
+                if seek and need - (here if position is None else position) > SEEK_GAP_SECONDS * sr:
+                    at = max(need / sr - AUDIO_PREROLL_SECONDS, 0.0)
+                    container.seek(round(at / float(astream.time_base)), stream=astream, backward=True)
+                    frames, position, here, sought = container.decode(astream), None, round(at * sr), True
+                    resampler = av.AudioResampler(format="fltp", layout=writer.layout, rate=sr)
+                frame = next(frames, None)
+                if frame is None:
+                    break
                 if position is None:
                     position = round(float(frame.pts * frame.time_base) * sr) if frame.pts is not None else 0
+                    if sought and position > need:  # landed past the window (a coarse index): decode through
+                        container.seek(0, stream=astream, backward=True)
+                        frames, position, here, seek = container.decode(astream), None, 0, False
+                        continue
                 for out in resampler.resample(frame):
                     block = out.to_ndarray().reshape(channels, -1)
                     feed(block, position)
