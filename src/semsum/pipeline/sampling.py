@@ -68,11 +68,14 @@ class SamplingConfig:
         batch_size: int | None = None,
         size: tuple[int, int] | None = None,
         resume: tuple[np.ndarray, np.ndarray] | None = None,
+        threads: int = 0,
     ) -> FrameSampler:
         """The decoder's iterator over this sampling of `path` (batches of picks and uint8 RGB frames), continuing
-        after a `resume` prefix (picks, times) if given."""
+        after a `resume` prefix (picks, times) if given, decoded by `threads` threads (0: FFmpeg's choice)."""
         batch = batch_size or self.batch_size
-        return iter_sampled_frames(path, step=self.step, fps=self.fps, batch_size=batch, size=size, resume=resume)
+        return iter_sampled_frames(
+            path, step=self.step, fps=self.fps, batch_size=batch, size=size, resume=resume, threads=threads
+        )
 
     def to_dict(self) -> dict[str, float]:
         return {"step": self.step} if self.step else {"fps": self.fps}
@@ -156,7 +159,10 @@ def sample_video(
         return video, done.thumbnails
     prefix = done if done is not None and len(done.picks) else None  # an interrupted run's features
     resume = (prefix.picks, prefix.times) if prefix is not None else None
-    sampler = sampling.sampler(info.path, size=size, resume=resume)
+    # A network on the CPU keeps the cores busy: one decoding thread beside it wastes less than FFmpeg's frame
+    # threads competing with it (5-13 % faster in 4 of 4 paired runs, benchmarks/RESULTS.md).
+    threads = 1 if str(getattr(encoder, "device", "cpu")).startswith("cpu") else 0
+    sampler = sampling.sampler(info.path, size=size, resume=resume, threads=threads)
     expected = sampling.expected_steps(info)
     every = max(1, expected // n_thumbnails) if n_thumbnails else 0
     thumb_w = max(2, round(THUMB_HEIGHT * info.width / info.height))

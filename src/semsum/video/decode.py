@@ -73,9 +73,14 @@ def _why(e: Exception) -> str:
     return getattr(e, "strerror", None) or e.__class__.__name__
 
 
-def _stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+def _stream(container: av.container.InputContainer, threads: int = 0) -> av.video.stream.VideoStream:
+    """The video stream, decoded by `threads` threads (0: FFmpeg's choice, frame and slice threads over the cores)."""
     stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
+    if threads == 1:
+        stream.thread_type = "NONE"
+    else:
+        stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = threads
     return stream
 
 
@@ -198,6 +203,7 @@ class FrameSampler:
     After iteration, `n_decoded` is the number of frames the file actually decoded to; `times` holds each pick's
     presentation time in seconds (the stream's clock), which is what a later seek to that frame needs.
 
+    `threads` decode (0: FFmpeg's choice; 1 when a network on the CPU needs the other cores, see `sample_video`).
     `resume` = (picks, times) of a prefix sampled before (an interrupted run): the file is sought to the prefix's
     last pick and sampling continues from there, so only later picks are yielded (and `times` starts with the
     prefix's). Should the seek not land on that pick (a broken index), the file is decoded from the start.
@@ -211,6 +217,7 @@ class FrameSampler:
         batch_size: int = 32,
         size: tuple[int, int] | None = None,
         resume: tuple[np.ndarray, np.ndarray] | None = None,
+        threads: int = 0,
     ):
         if step is not None and fps is not None:
             raise SemsumError("give either step or fps, not both")
@@ -223,6 +230,7 @@ class FrameSampler:
         self.n_decoded: int | None = None
         self.times: list[float] = []
         self.resume = resume if resume is not None and len(resume[0]) else None
+        self.threads = threads
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
         rate = _rate(stream) or 25.0
@@ -261,7 +269,7 @@ class FrameSampler:
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         with _open(self.path) as container:
-            stream = _stream(container)
+            stream = _stream(container, self.threads)
             picks: list[int] = []
             frames: list[np.ndarray] = []
             for index, frame in self._picked(container, stream):
@@ -289,6 +297,7 @@ def iter_sampled_frames(
     batch_size: int = 32,
     size: tuple[int, int] | None = None,
     resume: tuple[np.ndarray, np.ndarray] | None = None,
+    threads: int = 0,
 ) -> FrameSampler:
     """Sampled frames of `path` in batches of at most `batch_size` (see FrameSampler); memory stays bounded."""
-    return FrameSampler(path, step=step, fps=fps, batch_size=batch_size, size=size, resume=resume)
+    return FrameSampler(path, step=step, fps=fps, batch_size=batch_size, size=size, resume=resume, threads=threads)
