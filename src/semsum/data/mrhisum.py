@@ -35,7 +35,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from semsum.atomic import read_json
+from semsum.atomic import atomic_path, read_json
 from semsum.data.h5 import _Checker, natural_key
 from semsum.errors import SemsumError
 
@@ -100,9 +100,14 @@ def check_change_points(cps: np.ndarray, n: int, path: Path | str = "<memory>", 
 
 
 def check_video(
-    video: MrHiSumVideo, path: Path | str = "<memory>", dim: int | None = None, require_features: bool = False
+    video: MrHiSumVideo,
+    path: Path | str = "<memory>",
+    dim: int | None = None,
+    require_features: bool = False,
+    features_key: str = FEATURES,
 ) -> MrHiSumVideo:
-    """Check shapes, ranges, lengths and the change-point convention; raise one line naming the file and video."""
+    """Check shapes, ranges, lengths and the change-point convention; raise one line naming the file and video
+    (and `features_key`, the dataset the features were read from)."""
     c = _Checker(path, video.key)
     gtscore = c.array("gtscore", np.asarray(video.gtscore), 1)
     if len(gtscore) == 0:
@@ -118,12 +123,12 @@ def check_video(
     video.gtscore, video.gt_summary = gtscore.astype(np.float32), summary.astype(np.uint8)
     if video.features is None:
         if require_features:
-            raise c.fail(FEATURES, "missing (the release has none: add YouTube-8M features, see docs/mrhisum.md)")
+            raise c.fail(features_key, "missing (the release has none: add YouTube-8M features, see docs/mrhisum.md)")
         return video
-    features = c.array(FEATURES, np.asarray(video.features), 2)
-    c.length(FEATURES, features, 0, n, "len(gtscore)")
+    features = c.array(features_key, np.asarray(video.features), 2)
+    c.length(features_key, features, 0, n, "len(gtscore)")
     if dim is not None and features.shape[1] != dim:
-        raise c.fail(FEATURES, f"has width {features.shape[1]}, expected {dim}")
+        raise c.fail(features_key, f"has width {features.shape[1]}, expected {dim}")
     video.features = features
     return video
 
@@ -214,7 +219,7 @@ class MrHiSumFile:
         labels = {name: self._dataset(g, key, name)[()] for name in LABEL_KEYS}
         feats = self._dataset(g, key, self.features_key)[()] if features else None
         video = MrHiSumVideo(key, labels["gtscore"], labels["change_points"], labels["gt_summary"], feats)
-        return check_video(video, self.path, dim, require_features=features)
+        return check_video(video, self.path, dim, require_features=features, features_key=self.features_key)
 
 
 def write_with_arrays(
@@ -228,8 +233,6 @@ def write_with_arrays(
 
     The schema's way of growing: keys are added to the official groups, nothing else changes. One video's arrays are
     in memory at a time (`videos` may be a generator)."""
-    from semsum.atomic import atomic_path
-
     with MrHiSumFile(source) as src, atomic_path(out) as tmp, h5py.File(tmp, "w") as dst:
         for key, arrays in videos:
             group = src._group(key)

@@ -344,7 +344,8 @@ def extract_mrhisum(
     """`extract_to_h5` for the videos `paths` (key -> file) of a Mr.HiSum file: one window per labelled second; `out`
     is the Mr.HiSum file's groups of those videos with `features_mllm` (and `score_mllm`) added."""
     with MrHiSumFile(h5) as f:
-        videos = [VideoData(k, n, np.arange(n, dtype=np.int64)) for k in paths for n in [f.length(k)]]
+        seconds = {k: f.length(k) for k in paths}
+    videos = [VideoData(k, n, np.arange(n, dtype=np.int64)) for k, n in seconds.items()]
     merge = MrHiSumMerge(Path(h5))
     return extract_to_h5(embedder, videos, FramesPerSecond(paths), out, paths=paths, merge=merge, **kwargs)
 

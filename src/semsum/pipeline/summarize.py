@@ -48,7 +48,7 @@ class SummaryResult:
     frame_scores: np.ndarray
     shot_detector: str
     shots: np.ndarray  # int64 [n_shots, 2]: inclusive frames of each shot the detector found
-    units: np.ndarray  # int64 [n_units, 2]: the selection units, shots with long ones split to fit the budget
+    units: np.ndarray  # int64 [n_units, 2]: the selection units, shots with long ones split where features change
     unit_scores: np.ndarray  # mean frame score of each unit
     selected: list[int]
     summary_frames: int

@@ -76,10 +76,7 @@ def _why(e: Exception) -> str:
 def _stream(container: av.container.InputContainer, threads: int = 0) -> av.video.stream.VideoStream:
     """The video stream, decoded by `threads` threads (0: FFmpeg's choice, frame and slice threads over the cores)."""
     stream = container.streams.video[0]
-    if threads == 1:
-        stream.thread_type = "NONE"
-    else:
-        stream.thread_type = "AUTO"
+    stream.thread_type = "NONE" if threads == 1 else "AUTO"
     stream.codec_context.thread_count = threads
     return stream
 

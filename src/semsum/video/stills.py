@@ -15,12 +15,12 @@ import av
 import numpy as np
 
 from semsum.errors import SemsumError
-from semsum.video.decode import _frames, _open, _stream, to_rgb
+from semsum.video.decode import _frames, _open, _stream, displayed_size, to_rgb
 
 
 def _display_size(frame: av.VideoFrame, height: int) -> tuple[int, int]:
     """(width, height) of `frame` as displayed (rotation applied), scaled to `height` rows, width even."""
-    w, h = (frame.height, frame.width) if round(frame.rotation / 90) % 2 else (frame.width, frame.height)
+    w, h = displayed_size(frame)
     return max(2, 2 * round(height * w / h / 2)), height
 
 

@@ -241,23 +241,26 @@ def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps
 
     with _open(src) as container:
         astream = container.streams.audio[0]
+
+        def start_at(seconds: float) -> tuple[Iterator[av.AudioFrame], av.AudioResampler]:
+            """Decoding (and a fresh resampler) from the audio frame at or before `seconds`."""
+            container.seek(round(seconds / float(astream.time_base)), stream=astream, backward=True)
+            return container.decode(astream), av.AudioResampler(format="fltp", layout=writer.layout, rate=sr)
+
         frames, here, sought = container.decode(astream), 0, False  # here: at least where decoding is
         try:
             while w < len(windows):
                 need = windows[w][0] + filled
                 if seek and need - (here if position is None else position) > SEEK_GAP_SECONDS * sr:
                     at = max(need / sr - AUDIO_PREROLL_SECONDS, 0.0)
-                    container.seek(round(at / float(astream.time_base)), stream=astream, backward=True)
-                    frames, position, here, sought = container.decode(astream), None, round(at * sr), True
-                    resampler = av.AudioResampler(format="fltp", layout=writer.layout, rate=sr)
+                    (frames, resampler), position, here, sought = start_at(at), None, round(at * sr), True
                 frame = next(frames, None)
                 if frame is None:
                     break
                 if position is None:
                     position = round(float(frame.pts * frame.time_base) * sr) if frame.pts is not None else 0
                     if sought and position > need:  # landed past the window (a coarse index): decode through
-                        container.seek(0, stream=astream, backward=True)
-                        frames, position, here, seek = container.decode(astream), None, 0, False
+                        (frames, resampler), position, here, seek, sought = start_at(0.0), None, 0, False, False
                         continue
                 for out in resampler.resample(frame):
                     block = out.to_ndarray().reshape(channels, -1)
