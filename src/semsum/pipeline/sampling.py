@@ -99,7 +99,7 @@ class SampledVideo:
     times: np.ndarray | None = None  # float64 [n_steps]: presentation time of each pick (seconds, stream clock)
 
     def __post_init__(self) -> None:
-        features = {k: readonly(v, np.float32) for k, v in self.features.items()}
+        features = {k: readonly(v) for k, v in self.features.items()}
         object.__setattr__(self, "features", MappingProxyType(features))
         object.__setattr__(self, "picks", readonly(self.picks, np.int64))
         if self.times is not None:

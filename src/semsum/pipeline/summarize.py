@@ -148,22 +148,11 @@ def summarize(
     Features and shots are cached in `cache_dir` (default: `default_cache_dir()`). Progress goes to `progress`
     if given, else to bars on stderr unless `show_progress` is False.
     """
-    if not 0 < budget < 1:
-        raise SemsumError(f"--budget must be in (0, 1), got {budget}")
-    if not max_unit > 0:
-        raise SemsumError(f"--max-unit must be positive, got {max_unit}")
-    info = probe(video_path, count=False)
-    sampling = sampling or SamplingConfig(step=None)
-    if sampling.is_auto:
-        sampling = auto_sampling(sampling, scorer, info)
+    info, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
     with staged_folder(out_dir) as stage, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), info, encoder, sampling, N_THUMBNAILS)
-        report("features", 0, None)
-        video, thumbs = sample_video(
-            video_path, encoder, sampling, lambda d, e: report("features", d, max(d, e)), N_THUMBNAILS, cache=entry
-        )
-        report("features", video.n_steps, video.n_steps)
+        video, thumbs = _sample(video_path, encoder, sampling, entry, report)
         report("shots", 0, None)
         shots = cached_shots(shot_detector, video, entry)
         longest = unit_frames(video.info.fps, video.n_frames, budget, max_unit)
@@ -191,6 +180,37 @@ def summarize(
         )
         _write_reports(stage, result, thumbs, budget)
     return result
+
+
+def _plan(
+    path: str | os.PathLike[str], sampling: SamplingConfig | None, scorer: Scorer, budget: float, max_unit: float
+) -> tuple[VideoInfo, SamplingConfig]:
+    """The video's probe and the job's sampling (`auto_sampling` unless given), once the settings are checked."""
+    if not 0 < budget < 1:
+        raise SemsumError(f"--budget must be in (0, 1), got {budget}")
+    if not max_unit > 0:
+        raise SemsumError(f"--max-unit must be positive, got {max_unit}")
+    info = probe(path, count=False)
+    sampling = sampling or SamplingConfig(step=None)
+    return info, auto_sampling(sampling, scorer, info) if sampling.is_auto else sampling
+
+
+def _sample(
+    path: str | os.PathLike[str],
+    encoder: FrameEncoder | WindowEncoder,
+    sampling: SamplingConfig,
+    entry: FeatureCache | None,
+    report: Progress,
+) -> tuple[SampledVideo, Thumbnails]:
+    """The sampling stage behind the cache `entry`, reporting sampled frames encoded."""
+
+    def on_batch(done: int, expected: int) -> None:
+        report("features", done, max(done, expected))
+
+    report("features", 0, None)
+    video, thumbs = sample_video(path, encoder, sampling, on_batch, N_THUMBNAILS, cache=entry)
+    report("features", video.n_steps, video.n_steps)
+    return video, thumbs
 
 
 def _select(

@@ -51,8 +51,8 @@ class ShotDetector(Protocol):
     def __call__(self, video: Video) -> np.ndarray: ...
 
 
-def readonly(array: np.ndarray, dtype: type) -> np.ndarray:
-    """`array` as a read-only array of `dtype` (converted only if it is not one), for immutable stage results."""
+def readonly(array: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """`array` as a read-only array (of `dtype`, converted only if it is not one), for immutable stage results."""
     out = np.asarray(array, dtype=dtype)
     out.setflags(write=False)
     return out
