@@ -168,9 +168,11 @@ class FeatureSource:
             if mapper.config.in_dim != 1024:
                 raise SemsumError(f"{mapper_path}: maps {mapper.config.in_dim}-d inputs, summarize has 1024-d pool5")
             where = str(mapper_path)
-            return cls(
-                key, mapper.config.out_dim, lambda video: apply_mapper(mapper, googlenet_features(video), where=where)
-            )
+
+            def mapped(video: SampledVideo) -> np.ndarray:  # a writable copy: torch warns on read-only arrays
+                return apply_mapper(mapper, np.array(googlenet_features(video)), where=where)
+
+            return cls(key, mapper.config.out_dim, mapped)
         if key == "features_mllm":
             made = provenance or {}
             model = mllm_model or made.get("mllm_model") or DEFAULT_MODEL
