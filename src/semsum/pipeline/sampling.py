@@ -290,10 +290,8 @@ def _cached_pass(
     from the entry's prefix, saved as it goes (`_Saver`), on an interrupt, and when complete."""
     done = entry.load()
     if done is not None and done.complete:
-        video = SampledVideo(
-            info, done.picks, done.n_frames, sampling, {"features": done.features}, encoder.name, describe(encoder),
-            done.times,
-        )  # fmt: skip
+        features, made_by = {"features": done.features}, describe(encoder)
+        video = SampledVideo(info, done.picks, done.n_frames, sampling, features, encoder.name, made_by, done.times)
         return video, list(done.thumbnails)
     saver = _Saver(entry, save_seconds)
     try:
