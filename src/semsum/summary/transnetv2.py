@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -105,6 +106,13 @@ def _load_model(device: torch.device) -> torch.nn.Module:
         ) from None
 
 
+@dataclass(frozen=True)
+class TransNetV2Options:
+    """Every setting of the `transnetv2` detector that changes its shots."""
+
+    threshold: float = 0.5  # transition probability above which a frame is a cut
+
+
 class TransNetV2Detector:
     """Shot detector: TransNetV2 transition probabilities on every frame, thresholded (see the module docstring)."""
 
@@ -114,7 +122,7 @@ class TransNetV2Detector:
         if not 0.0 <= threshold <= 1.0:
             raise SemsumError(f"transnetv2: threshold must lie in [0, 1], got {threshold}")
         self.device = resolve_device(device)
-        self.threshold = threshold
+        self.options = TransNetV2Options(threshold)
         self.model = _load_model(self.device)
 
     @torch.inference_mode()
@@ -143,7 +151,7 @@ class TransNetV2Detector:
                 f"{video.path}: decoded {sampler.n_decoded} frames for TransNetV2 but {video.n_frames} when sampled;"
                 " did the file change?"
             )
-        return predictions_to_shots(probs[: video.n_frames], video.n_frames, self.threshold)
+        return predictions_to_shots(probs[: video.n_frames], video.n_frames, self.options.threshold)
 
 
 def make_transnetv2(device: str = "cpu", threshold: float = 0.5, **_: object) -> TransNetV2Detector:
