@@ -180,8 +180,17 @@ def test_reproduce_report_equals_single_commands_and_recomputes_only_what_change
         (lambda t: t.replace('splits = "splits.json"', 'splits = "bad.json"'), "datasets.mini.splits: split 0 names"),
         (lambda t: t.replace('device = "cpu"', 'device = "cpu"\nepoch = 3'), "unknown setting 'epoch'"),
         (lambda t: t.replace("width = 32", "widht = 32"), "align.widht: unknown setting"),
+        (lambda t: t.replace('videos = "videos"', ""), "datasets.mini.videos: missing"),
     ],
-    ids=["missing-file", "unknown-model", "unknown-prompt", "split-key-absent", "unknown-setting", "unknown-align"],
+    ids=[
+        "missing-file",
+        "unknown-model",
+        "unknown-prompt",
+        "split-key-absent",
+        "unknown-setting",
+        "unknown-align",
+        "videos-to-extract-missing",
+    ],
 )
 def test_config_errors_are_one_line_naming_the_setting_before_any_work(bench, tmp_path, edit, message):
     (bench["h5"].parent / "bad.json").write_text(json.dumps([{"train_keys": ["video_1"], "test_keys": ["video_99"]}]))
@@ -218,6 +227,7 @@ def test_the_plan_lists_every_stage_in_order_and_is_the_progress_total(bench):
 def test_inputs_read_from_the_file_need_no_extraction(bench, tmp_path):
     path = write_config(bench, "own.toml")
     text = path.read_text().replace("inputs = [", 'inputs = ["own"]\n# inputs = [')
+    text = text.replace('videos = "videos"\n', "")  # nothing is extracted: no videos needed
     path.write_text(text + '[input_keys]\nown = ["features", "features"]\n')
     config = load_config(path)
     assert [(s.kind, s.settings["config"]["feature_keys"]) for s in build_plan(config)] == [

@@ -80,7 +80,7 @@ def _defaults(table: dict[str, Setting]) -> dict[str, Any]:
 class DatasetSpec:
     name: str
     h5: Path
-    videos: Path
+    videos: Path | None  # only extraction reads the videos
     splits: Path
 
 
@@ -132,9 +132,13 @@ class ReproduceConfig:
         },
     )
 
+    def made(self, name: str) -> set[str]:
+        """The keys of input `name` that a stage makes (extract, align) rather than the dataset's file holds."""
+        return set(self.input_keys[name]) & {EXTRACTED, MAPPED}
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["datasets"] = [{k: str(v) for k, v in asdict(s).items()} for s in self.datasets]
+        d["datasets"] = [{k: v if v is None else str(v) for k, v in asdict(s).items()} for s in self.datasets]
         return d
 
 
@@ -192,9 +196,9 @@ def _datasets(raw: dict[str, Any], path: Path) -> list[DatasetSpec]:
     for name, spec in raw.items():
         files = {}
         for key in ("h5", "videos", "splits"):
-            if key not in spec:
+            if key not in spec and key != "videos":
                 raise SemsumError(f"{path}: datasets.{name}.{key} is missing")
-            files[key] = (path.parent / spec[key]).resolve()
+            files[key] = (path.parent / spec[key]).resolve() if key in spec else None
         datasets.append(DatasetSpec(name, **files))
     if not datasets:
         raise SemsumError(f"{path}: no [datasets.NAME] table (h5, videos, splits)")
@@ -225,14 +229,16 @@ def load_config(path: str | os.PathLike[str]) -> ReproduceConfig:
     return config
 
 
-def _check_dataset(spec: DatasetSpec, bad: Any) -> None:
-    """Its files exist and every split key is in its HDF5 file."""
+def _check_dataset(spec: DatasetSpec, extracts: bool, bad: Any) -> None:
+    """Its files exist (the videos only if the plan `extracts`) and every split key is in its HDF5 file."""
     from semsum.data.splits import load_splits
 
     setting = f"datasets.{spec.name}"
     if not spec.h5.is_file():
         raise bad(f"{setting}.h5", f"{spec.h5}: no such file")
-    if not spec.videos.is_dir():
+    if extracts and spec.videos is None:
+        raise bad(f"{setting}.videos", "missing (extraction reads the videos)")
+    if extracts and not spec.videos.is_dir():
         raise bad(f"{setting}.videos", f"{spec.videos}: no such folder")
     try:
         splits = load_splits(spec.splits)
@@ -277,8 +283,10 @@ def check_config(config: ReproduceConfig, where: str) -> None:
     def bad(setting: str, problem: str) -> SemsumError:
         return SemsumError(f"{where}: {setting}: {problem}")
 
+    _check_names(config, bad)
+    extracts = any(config.made(name) for name in config.inputs)
     for spec in config.datasets:
-        _check_dataset(spec, bad)
+        _check_dataset(spec, extracts, bad)
     for prompt in config.prompts:
         try:
             load_prompt(prompt)
@@ -288,6 +296,5 @@ def check_config(config: ReproduceConfig, where: str) -> None:
         raise bad("prompts", "give at least one prompt")
     if not (Path(config.mllm).is_dir() or config.mllm.count("/") == 1):
         raise bad("mllm", f"{config.mllm!r} is neither a local model folder nor a Hugging Face id (org/name)")
-    _check_names(config, bad)
     if config.epochs < 1 or not config.seeds or not config.summarizers or not config.inputs:
         raise bad("epochs/seeds/summarizers/inputs", "need epochs >= 1 and at least one seed, summarizer and input")

@@ -179,7 +179,7 @@ def _train_stage(
 def dataset_plan(config: ReproduceConfig, spec: DatasetSpec, n_folds: int) -> list[Stage]:
     """The stages of one dataset, in the order they run (see the module docstring)."""
     c = config
-    needs = {name: set(c.input_keys[name]) & {EXTRACTED, MAPPED} for name in c.inputs}
+    needs = {name: c.made(name) for name in c.inputs}
     own = [n for n in c.inputs if not needs[n]]
     extracted = [n for n in c.inputs if needs[n] == {EXTRACTED}]
     mapped = [n for n in c.inputs if MAPPED in needs[n]]
