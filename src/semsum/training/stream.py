@@ -60,18 +60,21 @@ class StreamConfig(RunConfig):
     SELECTIONS: ClassVar[tuple[str, ...]] = SELECT
 
     model: str = "pgl-sum"
+    features_key: str = "features"
+    # the official schedule and optimiser (model/solver.py): Adam, one step per batch of videos
     epochs: int = 200
+    batch_size: int = 256
     lr: float = 5e-5
     weight_decay: float = 1e-4
-    batch_size: int = 256
-    seed: int = 0
-    select: str = "map50"
-    normalize: bool = False
-    features_key: str = "features"
+    # streaming: padded steps per forward pass, loader processes and batches read ahead, float16 in flight
     pass_frames: int = 2048
     workers: int = 2
     prefetch: int = 2
     float16: bool = False
+    # the official target and selection: raw gtscore, the best validation mAP@50
+    normalize: bool = False
+    select: str = "map50"
+    seed: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
