@@ -173,11 +173,11 @@ def test_killed_driver_rerun_recomputes_nothing(ray_cluster, videos, local_h5, t
     driver = subprocess.Popen([str(semsum), *args], stderr=subprocess.DEVNULL)
     parts = Path(str(out) + ".parts")
     deadline = time.monotonic() + 120
-    while not list(parts.glob("video_*.h5")) and driver.poll() is None and time.monotonic() < deadline:
+    while not list(parts.glob("video_*/meta.json")) and driver.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     driver.send_signal(signal.SIGKILL)
     driver.wait()
-    done = sorted(p.stem for p in parts.glob("video_*.h5"))
+    done = sorted(p.parent.name for p in parts.glob("video_*/meta.json"))
     assert 1 <= len(done) < N_VIDEOS, done
     result = run_cli(*args)
     assert result.exit_code == 0, result.output

@@ -171,7 +171,7 @@ def test_interrupted_run_resumes_to_the_identical_file(embedder, shared_media, t
     out = tmp_path / "resumed.h5"
     with pytest.raises(KeyboardInterrupt):
         extract_to_h5(embedder, videos, killed_at_video_2, out)
-    assert not out.exists() and (tmp_path / "resumed.h5.parts" / "video_1.h5").is_file()
+    assert not out.exists() and (tmp_path / "resumed.h5.parts" / "video_1" / "meta.json").is_file()
     other = MLLMEmbedder(embedder.model, embedder.tokenizer, embedder.image_processor, padding="reflect")
     with pytest.raises(SemsumError, match="other settings \\(mllm_padding\\)"):
         extract_to_h5(other, videos, frames_of, out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from semsum.data.h5 import Dataset, load_dataset, save_dataset
 from semsum.errors import SemsumError
 from semsum.features.mllm import MLLMEmbedder
 from semsum.pipeline.extract import extract_dataset
-from semsum.pipeline.reproduce import TEMPLATE, load_config, reproduce
+from semsum.pipeline.reproduce import TEMPLATE, ReproduceConfig, build_plan, load_config, reproduce
 from semsum.testing import make_tiny_videollava, synthetic_video
 from semsum.video.synthetic import make_scene_video
 
@@ -179,8 +180,17 @@ def test_reproduce_report_equals_single_commands_and_recomputes_only_what_change
         (lambda t: t.replace('splits = "splits.json"', 'splits = "bad.json"'), "datasets.mini.splits: split 0 names"),
         (lambda t: t.replace('device = "cpu"', 'device = "cpu"\nepoch = 3'), "unknown setting 'epoch'"),
         (lambda t: t.replace("width = 32", "widht = 32"), "align.widht: unknown setting"),
+        (lambda t: t.replace('videos = "videos"', ""), "datasets.mini.videos: missing"),
     ],
-    ids=["missing-file", "unknown-model", "unknown-prompt", "split-key-absent", "unknown-setting", "unknown-align"],
+    ids=[
+        "missing-file",
+        "unknown-model",
+        "unknown-prompt",
+        "split-key-absent",
+        "unknown-setting",
+        "unknown-align",
+        "videos-to-extract-missing",
+    ],
 )
 def test_config_errors_are_one_line_naming_the_setting_before_any_work(bench, tmp_path, edit, message):
     (bench["h5"].parent / "bad.json").write_text(json.dumps([{"train_keys": ["video_1"], "test_keys": ["video_99"]}]))
@@ -201,3 +211,43 @@ def test_init_writes_a_template_that_parses(tmp_path):
     with pytest.raises(SemsumError, match=r"datasets.summe.h5: .*no such file"):
         load_config(path)  # the template's data paths do not exist here: named before any work
     assert runner.invoke(app, ["reproduce", "--init", str(path)]).exit_code == 1  # never overwrites
+
+
+def test_the_plan_lists_every_stage_in_order_and_is_the_progress_total(bench):
+    config = load_config(write_config(bench, "plan.toml"))
+    plan = build_plan(config)
+    per_prompt = ["extract", "train", "train", "align", "train", "align", "train"]  # mllm, fused; 2 folds of F(x)
+    assert [s.kind for s in plan] == ["train", *per_prompt, *per_prompt]
+    assert len({s.key for s in plan}) == len(plan)
+    extract, align = plan[1], plan[4]
+    assert align.inputs == (extract,) and plan[5].inputs == (align,) and plan[5].tags["input"] == "features_mapped"
+    assert align.settings["extract"] == extract.digest  # a changed extraction changes what reads it
+
+
+def test_inputs_read_from_the_file_need_no_extraction(bench, tmp_path):
+    path = write_config(bench, "own.toml")
+    text = path.read_text().replace("inputs = [", 'inputs = ["own"]\n# inputs = [')
+    text = text.replace('videos = "videos"\n', "")  # nothing is extracted: no videos needed
+    path.write_text(text + '[input_keys]\nown = ["features", "features"]\n')
+    config = load_config(path)
+    assert [(s.kind, s.settings["config"]["feature_keys"]) for s in build_plan(config)] == [
+        ("train", ["features", "features"])
+    ]
+    report, ran = reproduce(config, tmp_path / "out", progress=False)
+    assert ran == ["train mini own csta seed 1 folds 0,1"]
+    assert [(r["input"], r["prompt"]) for r in report["table1"]] == [("own", None)]
+    assert set(report["stages"]) == {"train"} and not (tmp_path / "out" / "extract").exists()
+    bad = path.read_text().replace('own = ["features", "features"]', "own = []")
+    path.write_text(bad)
+    with pytest.raises(SemsumError, match="input_keys.own: give a list of one or more feature keys"):
+        load_config(path)
+
+
+def test_the_template_is_the_declared_defaults():
+    parsed = tomllib.loads(TEMPLATE)
+    defaults = ReproduceConfig(datasets=[]).to_dict()
+    assert set(parsed) == set(defaults)
+    assert {k: v for k, v in parsed.items() if k != "datasets"} == {
+        k: v for k, v in defaults.items() if k != "datasets"
+    }
+    assert set(parsed["datasets"]) == {"summe", "tvsum"}

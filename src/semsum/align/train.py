@@ -112,7 +112,7 @@ class _Trainer:
     """One run's networks, optimisers and per-batch steps."""
 
     def __init__(self, cfg: TrainConfig, mapper: Mapper, device: torch.device):
-        self.cfg = cfg
+        self.cfg, self.device = cfg, device
         self.mapper = mapper
         self.net = mapper.net
         in_dim, out_dim = mapper.config.in_dim, mapper.config.out_dim
@@ -139,6 +139,26 @@ class _Trainer:
             self.opt_g = _adam(params, self.cfg.lr, False, self.cfg.weight_decay)
         else:
             self.opt_g = _adam(params, self.cfg.adversarial_lr, True, self.cfg.weight_decay)
+
+    def epoch(self, epoch: int, xz: torch.Tensor, yz: torch.Tensor, rng: np.random.Generator) -> dict[str, Any]:
+        """One pass over the (z-scored) pairs in shuffled batches, a second shuffle giving the unpaired targets;
+        the stage and the mean of each loss. The adversarial stage starts after `warmup` epochs."""
+        cfg = self.cfg
+        if cfg.mode != "regression" and epoch == cfg.warmup and epoch > 0:
+            self.set_stage("adversarial")
+        self.mapper.train()
+        n = len(xz)
+        bs = min(cfg.batch_size, n)
+        perm = torch.as_tensor(rng.permutation(n), device=self.device)
+        other = torch.as_tensor(rng.permutation(n), device=self.device)
+        sums: dict[str, float] = {}
+        batches = 0
+        for i in range(0, n - bs + 1, bs):
+            idx, jdx = perm[i : i + bs], other[i : i + bs]
+            for k, v in self.step(xz[idx], yz[idx], yz[jdx]).items():
+                sums[k] = sums.get(k, 0.0) + v
+            batches += 1
+        return {"stage": self.stage, **{k: v / batches for k, v in sums.items()}}
 
     def _d_logit(self, disc, y, cond):
         return disc(y, cond if disc.cond_dim else None)
@@ -205,11 +225,39 @@ class _Trainer:
             total = total + self.cfg.vsp_weight * losses.vsp_loss(y, back)
         return total
 
+    def loop(
+        self, state_path: str | os.PathLike[str] | None, rng: np.random.Generator, writer: Any, bar: Any
+    ) -> EpochLoop:
+        """The epoch loop that saves (with `state_path`) and restores this run's whole state, logging to `writer`."""
+        return EpochLoop(
+            state_path,
+            asdict(self.cfg),
+            self.modules,
+            rng=rng,
+            extra=lambda: {"stage": self.stage},
+            restore=lambda extra: self.set_stage(extra["stage"]),
+            writer=writer,
+            tag="align",
+            progress=bar,
+            description=f"align {self.cfg.mode}",
+        )
+
     def modules(self) -> dict[str, torch.nn.Module | torch.optim.Optimizer]:
         """Everything whose state a resumed run needs."""
         parts = {"mapper": self.mapper, "disc": self.disc, "disc_x": self.disc_x, "inverse": self.inverse}
         parts.update({"opt_g": self.opt_g, "opt_d": self.opt_d})
         return {k: v for k, v in parts.items() if v is not None}
+
+
+def _writer(log_dir: str | os.PathLike[str] | None, config: TrainConfig) -> Any:
+    """A TensorBoard writer in `log_dir` with the config as text, or None without a folder."""
+    if log_dir is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(log_dir))
+    writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in asdict(config).items()))
+    return writer
 
 
 def train_mapper(
@@ -237,35 +285,16 @@ def train_mapper(
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    norm = Normalization.fit(x, y)
     mcfg = MapperConfig(x.shape[1], y.shape[1], config.depth, config.width, config.dropout, config.mode, source, target)
-    mapper = Mapper(mcfg, norm).to(device)
+    mapper = Mapper(mcfg, Normalization.fit(x, y)).to(device)
     xz = mapper.normalize_x(torch.as_tensor(x, dtype=torch.float32, device=device))
     yz = mapper.normalize_y(torch.as_tensor(y, dtype=torch.float32, device=device))
     trainer = _Trainer(config, mapper, device)
-    writer = None
-    if log_dir is not None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(str(log_dir))
-        writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in asdict(config).items()))
+    writer = _writer(log_dir, config)
     result = TrainResult(mapper)
-    n, bs = len(x), min(config.batch_size, len(x))
 
     def epoch_fn(epoch: int) -> dict[str, Any]:
-        if config.mode != "regression" and epoch == config.warmup and epoch > 0:
-            trainer.set_stage("adversarial")
-        mapper.train()
-        perm = torch.as_tensor(rng.permutation(n), device=device)
-        other = torch.as_tensor(rng.permutation(n), device=device)
-        sums: dict[str, float] = {}
-        batches = 0
-        for i in range(0, n - bs + 1, bs):
-            idx, jdx = perm[i : i + bs], other[i : i + bs]
-            for k, v in trainer.step(xz[idx], yz[idx], yz[jdx]).items():
-                sums[k] = sums.get(k, 0.0) + v
-            batches += 1
-        row: dict[str, Any] = {"stage": trainer.stage, **{k: v / batches for k, v in sums.items()}}
+        row = trainer.epoch(epoch, xz, yz, rng)
         if x_val is not None and y_val is not None:
             row["val_cosine"] = mean_cosine(apply_mapper(mapper, x_val), y_val)
         return row
@@ -275,18 +304,7 @@ def train_mapper(
         return result.diverged
 
     with progress_bars(progress) as bar:
-        loop = EpochLoop(
-            state_path,
-            asdict(config),
-            trainer.modules,
-            rng=rng,
-            extra=lambda: {"stage": trainer.stage},
-            restore=lambda extra: trainer.set_stage(extra["stage"]),
-            writer=writer,
-            tag="align",
-            progress=bar,
-            description=f"align {config.mode}",
-        )
+        loop = trainer.loop(state_path, rng, writer, bar)
         result.history = loop.run(
             config.epochs,
             epoch_fn,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ import h5py
 import numpy as np
 
 from semsum.atomic import atomic_path
+from semsum.data.store import Store
 from semsum.errors import SemsumError
 
 FEATURE_PREFIX = "features"
@@ -284,23 +284,30 @@ def save_dataset(path: str | os.PathLike[str], dataset: Dataset | Iterable[Video
 class PartsWriter:
     """Build a dataset one video at a time so a killed job resumes where it stopped.
 
-    Each finished video is saved atomically as its own small file in `OUT.h5.parts/`; `finish` merges
-    them into `OUT.h5` (atomically) and removes the folder. A video whose part exists is done.
+    Each finished video is one entry of a `Store` in `OUT.h5.parts/` (its file, then its completion marker);
+    `finish` merges them into `OUT.h5` (atomically) and removes the folder. A finished entry is a done video.
     """
+
+    PART = "video.h5"
 
     def __init__(self, out: str | os.PathLike[str]):
         self.out = Path(out)
         self.parts = self.out.with_name(self.out.name + ".parts")
+        self.store = Store(self.parts)
         self.parts.mkdir(parents=True, exist_ok=True)
 
-    def _part(self, key: str) -> Path:
-        return self.parts / f"{key.replace('/', '__')}.h5"
+    @staticmethod
+    def _key(key: str) -> str:
+        return key.replace("/", "__")
 
     def done(self, key: str) -> bool:
-        return self._part(key).is_file()
+        return self.store.finished(self._key(key))
 
-    def put(self, video: VideoData) -> None:
-        save_dataset(self._part(video.key), [video])
+    def put(self, video: VideoData, meta: dict[str, Any] | None = None) -> None:
+        """Save a finished video as its part; `meta` is recorded with it (e.g. how long it took)."""
+        key = self._key(video.key)
+        save_dataset(self.store.begin(key) / self.PART, [video])
+        self.store.finish(key, {"key": video.key, **(meta or {})})
 
     def finish(self, order: Sequence[str], attrs: dict[str, Any] | None = None, keep: bool = False) -> Dataset:
         """Merge the parts of `order` into `out`; `keep` the folder (a re-run then redoes only the missing videos)."""
@@ -315,8 +322,8 @@ class PartsWriter:
 
     def load(self, key: str) -> VideoData:
         """The finished video `key`, read from its part."""
-        return load_dataset(self._part(key)).videos[key]
+        return load_dataset(self.store.folder(self._key(key)) / self.PART).videos[key]
 
     def remove(self) -> None:
         """Delete the parts folder (once its videos are merged)."""
-        shutil.rmtree(self.parts)
+        self.store.remove()

@@ -260,6 +260,51 @@ def report_path(out: str | os.PathLike[str]) -> Path:
     return Path(out).with_suffix(".report.json")
 
 
+@dataclass
+class _Tally:
+    """What a `run_videos` call did so far: the videos it computed, those that failed, the frames it sampled."""
+
+    computed: list[str] = field(default_factory=list)
+    failures: list[Outcome] = field(default_factory=list)
+    steps: int = 0
+    start: float = field(default_factory=time.monotonic)
+
+    def line(self, skipped: int) -> str:
+        rate = self.steps / max(time.monotonic() - self.start, 1e-9)
+        done = len(self.computed) + skipped
+        return f"videos ({done} done, {len(self.failures)} failed, {rate:.1f} frames/s)"
+
+
+def _write_report(
+    out: str | os.PathLike[str],
+    executor: Executor,
+    jobs: Sequence[Job],
+    good: list[str],
+    skipped: list[str],
+    tally: _Tally,
+) -> Path:
+    """The JSON report beside `out`: what was written, skipped, computed and failed, and how fast."""
+    seconds = time.monotonic() - tally.start
+    report = report_path(out)
+    write_json(
+        report,
+        {
+            "output": str(out),
+            "executor": executor.name,
+            "videos": len(jobs),
+            "written": good,
+            "skipped": skipped,
+            "computed": tally.computed,
+            "failures": [{"file": str(f.job.path), "key": f.job.key, "problem": f.problem} for f in tally.failures],
+            "worker_restarts": getattr(executor, "retries", 0),
+            "seconds": round(seconds, 3),
+            "sampled_frames": tally.steps,
+            "frames_per_second": round(tally.steps / seconds, 3) if seconds > 0 else None,
+        },
+    )
+    return report
+
+
 def run_videos(
     jobs: Sequence[Job],
     work: Work,
@@ -280,46 +325,25 @@ def run_videos(
     parts = PartsWriter(out)
     settings = parts.parts / manifest
     skipped = [j.key for j in jobs if parts.done(j.key)]
+    tally = _Tally()
     todo = [j for j in jobs if not parts.done(j.key)]
-    computed: list[str] = []
-    failures: list[Outcome] = []
-    steps, start = 0, time.monotonic()
     with progress_bars(show_progress) as bar, contextlib.closing(executor.run(todo, work)) as outcomes:
         task = bar.add_task("videos", total=len(jobs), completed=len(skipped))
         for outcome in outcomes:
             if outcome.video is None:
-                failures.append(outcome)
+                tally.failures.append(outcome)
             else:
                 _check_settings(settings, outcome.attrs)
-                parts.put(outcome.video)
-                computed.append(outcome.job.key)
-                steps += outcome.video.n_steps
-            rate = steps / max(time.monotonic() - start, 1e-9)
-            what = f"videos ({len(computed) + len(skipped)} done, {len(failures)} failed, {rate:.1f} frames/s)"
-            bar.update(task, advance=1, description=what)
-    seconds = time.monotonic() - start
+                parts.put(outcome.video, {"seconds": outcome.seconds})
+                tally.computed.append(outcome.job.key)
+                tally.steps += outcome.video.n_steps
+            bar.update(task, advance=1, description=tally.line(len(skipped)))
     good = [j.key for j in jobs if parts.done(j.key)]
-    report = report_path(out)
-    write_json(
-        report,
-        {
-            "output": str(out),
-            "executor": executor.name,
-            "videos": len(jobs),
-            "written": good,
-            "skipped": skipped,
-            "computed": computed,
-            "failures": [{"file": str(f.job.path), "key": f.job.key, "problem": f.problem} for f in failures],
-            "worker_restarts": getattr(executor, "retries", 0),
-            "seconds": round(seconds, 3),
-            "sampled_frames": steps,
-            "frames_per_second": round(steps / seconds, 3) if seconds > 0 else None,
-        },
-    )
+    report = _write_report(out, executor, jobs, good, skipped, tally)
     made = read_json(settings) if settings.is_file() else {}  # parts from before manifests: no attributes
     # With failures the parts stay: the re-run (bad files fixed or removed) computes only what is missing.
     merge = merge or PartsWriter.finish
-    dataset = merge(parts, good, {**(attrs or {}), **made}, bool(failures)) if good else None
-    if failures:
-        raise VideosFailed(failures, report, dataset)
+    dataset = merge(parts, good, {**(attrs or {}), **made}, bool(tally.failures)) if good else None
+    if tally.failures:
+        raise VideosFailed(tally.failures, report, dataset)
     return dataset

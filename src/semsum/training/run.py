@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from semsum.atomic import atomic_path, write_json
+from semsum.atomic import write_json
 from semsum.data.annotations import Annotation, annotations_from_h5, annotations_present, load_annotations
 from semsum.data.benchmarks import NAMES, Recognition, recognise
 from semsum.data.h5 import Dataset
@@ -21,8 +20,8 @@ from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.evaluation.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS, evaluate, naming
 from semsum.models import count_parameters, get_model
-from semsum.progress import progress_bars
 from semsum.summary.keyshots import frame_scores
+from semsum.training.results import record_run, results_markdown
 from semsum.training.trainer import (
     SELECTION_LABELS,
     StepHook,
@@ -121,8 +120,6 @@ def train(
 
     Returns the results dictionary also written to `out/results.json` (and `out/results.md`).
     """
-    from torch.utils.tensorboard import SummaryWriter
-
     out = Path(out)
     ds = load_training_data(h5, cfg)
     split_list = load_split_file(splits, ds)
@@ -132,22 +129,13 @@ def train(
     def evaluator(step_scores, keys, protocol):
         return evaluate_scores(ds, anns.annotations, step_scores, protocol)
 
-    progress = progress_bars(show_progress)
-    trainer = Trainer(cfg, ds, split_list, out, evaluator=evaluator, hook=hook, progress=progress)
-    writer = SummaryWriter(str(out / "tb"))
-    fold_ids = list(range(len(split_list))) if folds is None else list(folds)
-    t0 = time.perf_counter()
-    try:
-        with progress:
-            fold_results = [trainer.train_fold(i, writer) for i in fold_ids]
-    finally:
-        writer.close()
-    results = summarize_run(out, ds, anns, [r.__dict__ for r in fold_results], cfg, trainer.data.in_dim)
-    results["wall_seconds_this_call"] = time.perf_counter() - t0
-    write_json(out / "results.json", results)
-    with atomic_path(out / "results.md") as tmp:
-        tmp.write_text(results_markdown(results))
-    return results
+    def body(writer: Any, progress: Any) -> dict[str, Any]:
+        trainer = Trainer(cfg, ds, split_list, out, evaluator=evaluator, hook=hook, progress=progress)
+        fold_ids = list(range(len(split_list))) if folds is None else list(folds)
+        fold_results = [trainer.train_fold(i, writer) for i in fold_ids]
+        return summarize_run(out, ds, anns, [r.__dict__ for r in fold_results], cfg, trainer.data.in_dim)
+
+    return record_run(out, body, _markdown, show_progress)
 
 
 def summarize_run(
@@ -232,35 +220,36 @@ def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def results_markdown(results: Mapping[str, Any]) -> str:
+def _markdown(results: Mapping[str, Any]) -> str:
     """Per-fold and mean tau/rho (both protocols) and F1 as a markdown table, naming the annotations used."""
     names, a = results["protocols"], results["annotations"]
-    lines = [
-        f"# {results['model']} on {Path(results['h5']).name} ({' + '.join(results['feature_keys'])}, "
-        f"{results['in_dim']}-d)",
-        "",
+    keys = " + ".join(results["feature_keys"])
+    title = f"{results['model']} on {Path(results['h5']).name} ({keys}, {results['in_dim']}-d)"
+    notes = [
         f"Model selection: {results['selection_label']}. CNN init: {results['cnn_init'] or 'n/a'}. "
         f"Parameters: {results['parameters']:,}. Training time: {results['train_seconds']:.0f} s.",
         "",
         f"Annotations: {a['source']} ({a['recognised_by']}).",
         *(f"- {n}: {PROTOCOL_DESCRIPTIONS[n]}" for n in names),
         *((f"\nNote: {a['note']}",) if a["note"] else ()),
-        "",
-        "| fold | epoch | "
-        + " | ".join(f"tau ({n}) | rho ({n})" for n in names)
-        + " | F1 | tau vs gtscore | seconds |",
-        "|---|---|" + "---|---|" * len(names) + "---|---|---|",
+    ]
+    header = [
+        "fold",
+        "epoch",
+        *(f"{k} ({n})" for n in names for k in ("tau", "rho")),
+        "F1",
+        "tau vs gtscore",
+        "seconds",
     ]
 
-    def row(label: str, epoch: str, m: Mapping[str, Any], seconds: str) -> str:
+    def row(label: str, epoch: str, m: Mapping[str, Any], seconds: str) -> list[str]:
         cells = [_fmt(m[n][k]) for n in names for k in ("kendall_tau", "spearman_rho")]
-        cells += [_fmt(m[names[0]]["f_score"]), _fmt(m["gtscore"]["kendall_tau"])]
-        return f"| {label} | {epoch} | " + " | ".join(cells) + f" | {seconds} |"
+        return [label, epoch, *cells, _fmt(m[names[0]]["f_score"]), _fmt(m["gtscore"]["kendall_tau"]), seconds]
 
-    lines += [row(str(f["fold"]), str(f["selected_epoch"] + 1), f, f"{f['seconds']:.0f}") for f in results["folds"]]
-    lines.append(row("mean", "", results["mean_over_folds"], ""))
-    lines.append(row("all videos, out-of-fold", "", results["out_of_fold"], ""))
-    return "\n".join(lines) + "\n"
+    rows = [row(str(f["fold"]), str(f["selected_epoch"] + 1), f, f"{f['seconds']:.0f}") for f in results["folds"]]
+    rows.append(row("mean", "", results["mean_over_folds"], ""))
+    rows.append(row("all videos, out-of-fold", "", results["out_of_fold"], ""))
+    return results_markdown(title, notes, header, rows)
 
 
 @dataclass

@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -47,42 +46,40 @@ from semsum.errors import SemsumError
 from semsum.evaluation.mrhisum import METRICS, evaluate
 from semsum.models import count_parameters, get_model
 from semsum.nn.loop import EpochLoop
-from semsum.progress import progress_bars
+from semsum.training.results import record_run, results_markdown
 from semsum.training.run import TrainedRun
-from semsum.training.trainer import StepHook, prepare_run_dir, set_determinism
+from semsum.training.trainer import RunConfig, StepHook, cpu_state, prepare_run_dir, set_determinism
 
 SELECT = ("last", *METRICS)
 
 
 @dataclass
-class StreamConfig:
-    """Everything that decides a streamed run's result; saved as the run's config.json."""
+class StreamConfig(RunConfig):
+    """Everything that decides a streamed run's result (the official Mr.HiSum defaults)."""
+
+    SELECTIONS: ClassVar[tuple[str, ...]] = SELECT
 
     model: str = "pgl-sum"
     features_key: str = "features"
+    # the official schedule and optimiser (model/solver.py): Adam, one step per batch of videos
     epochs: int = 200
+    batch_size: int = 256
     lr: float = 5e-5
     weight_decay: float = 1e-4
-    batch_size: int = 256
+    # streaming: padded steps per forward pass, loader processes and batches read ahead, float16 in flight
     pass_frames: int = 2048
     workers: int = 2
     prefetch: int = 2
     float16: bool = False
+    # the official target and selection: raw gtscore, the best validation mAP@50
     normalize: bool = False
     select: str = "map50"
     seed: int = 0
-    deterministic: bool = True
-    device: str = "auto"
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.select not in SELECT:
-            raise SemsumError(f"unknown selection {self.select!r} (choose from {', '.join(SELECT)})")
+        super().__post_init__()
         if min(self.epochs, self.batch_size, self.pass_frames, self.prefetch) < 1 or self.workers < 0:
             raise SemsumError("epochs, batch size, pass frames and prefetch must be at least 1, workers at least 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class StreamedVideos(Dataset):
@@ -207,10 +204,6 @@ def accumulate_gradients(model: nn.Module, passes: Sequence[Pass], device: torch
     return total
 
 
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
-
 @dataclass
 class StreamData:
     """What a streamed run reads up front: the split, the feature width and the val/test labels."""
@@ -285,7 +278,7 @@ class StreamTrainer:
             for m, value in self._metrics(model, self.data.val_keys).items():
                 row[f"val_{m}"] = value
                 if value >= best[m]["value"]:  # the official `best <= val`: later epochs win ties
-                    best[m] = {"epoch": epoch, "value": value, "state": _cpu_state(model)}
+                    best[m] = {"epoch": epoch, "value": value, "state": cpu_state(model)}
             return row
 
         def restore(extra: dict[str, Any]) -> None:
@@ -304,7 +297,7 @@ class StreamTrainer:
         history = loop.run(
             cfg.epochs, epoch_fn, describe=lambda r: f"loss {r['train_loss']:.4f} val mAP50 {r['val_map50']:.3f}"
         )
-        chosen = {"last": {"epoch": cfg.epochs - 1, "state": _cpu_state(model)}}
+        chosen = {"last": {"epoch": cfg.epochs - 1, "state": cpu_state(model)}}
         chosen.update({m: best[m] for m in METRICS})
         by_selection, test_scores = {}, {}
         for name, pick in chosen.items():
@@ -362,32 +355,29 @@ class StreamTrainer:
         }
 
 
-def results_markdown(results: Mapping[str, Any]) -> str:
+def _markdown(results: Mapping[str, Any]) -> str:
     """Test F1 (percent), mAP@50 and mAP@15 of the model chosen by each validation criterion, as a markdown table."""
 
     def fmt(v: float | None, percent: bool = False) -> str:
         return "-" if v is None else f"{v:.2f}" if percent else f"{v:.4f}"
 
-    lines = [
-        f"# {results['model']} on {Path(results['h5']).name} (streamed, one split)",
-        "",
-        f"{results['n_videos']['train']} train / {results['n_videos']['val']} val / {results['n_videos']['test']} test "
-        f"videos; {results['parameters']:,} parameters; {results['seconds']:.0f} s of training. Metrics as the "
-        "official Mr.HiSum evaluation computes them (F1 in percent, mAP 0-1); epochs chosen on val only.",
-        "",
-        "| chosen by | epoch | val F1 | val mAP@50 | val mAP@15 | test F1 | test mAP@50 | test mAP@15 |",
-        "|---|---|---|---|---|---|---|---|",
+    n = results["n_videos"]
+    notes = [
+        f"{n['train']} train / {n['val']} val / {n['test']} test videos; {results['parameters']:,} parameters; "
+        f"{results['seconds']:.0f} s of training. Metrics as the official Mr.HiSum evaluation computes them (F1 in "
+        "percent, mAP 0-1); epochs chosen on val only."
     ]
+    header = ["chosen by", "epoch", *(f"{s} {m}" for s in ("val", "test") for m in ("F1", "mAP@50", "mAP@15"))]
+    rows = []
     for name, row in results["by_selection"].items():
         label = "last epoch" if name == "last" else f"best val {name}"
         label += " (model.pt)" if name == results["selection"] else ""
-        test = row["test"] or {}
-        lines.append(
-            f"| {label} | {row['epoch']} | {fmt(row['val']['f1'], True)} | {fmt(row['val']['map50'])} | "
-            f"{fmt(row['val']['map15'])} | {fmt(test.get('f1'), True)} | {fmt(test.get('map50'))} | "
-            f"{fmt(test.get('map15'))} |"
-        )
-    return "\n".join(lines) + "\n"
+        val, test = row["val"], row["test"] or {}
+        cells = [fmt(val["f1"], True), fmt(val["map50"]), fmt(val["map15"])]
+        cells += [fmt(test.get("f1"), True), fmt(test.get("map50")), fmt(test.get("map15"))]
+        rows.append([label, str(row["epoch"]), *cells])
+    title = f"{results['model']} on {Path(results['h5']).name} (streamed, one split)"
+    return results_markdown(title, notes, header, rows)
 
 
 def train_stream(
@@ -402,23 +392,9 @@ def train_stream(
 
     Returns the results also written to `out/results.json` and `out/results.md`; a finished run returns them again.
     """
-    from torch.utils.tensorboard import SummaryWriter
-
     out = Path(out)
     prepare_run_dir(out, cfg, Path(h5), Path(split))  # refuses a directory started with other settings
     if (out / "results.json").is_file() and (out / "model.pt").is_file():
         return json.loads((out / "results.json").read_text())
-    data = StreamData.load(h5, split, cfg)
-    trainer = StreamTrainer(cfg, data, out, hook)
-    writer = SummaryWriter(str(out / "tb"))
-    t0 = time.perf_counter()
-    try:
-        with progress_bars(show_progress) as progress:
-            results = trainer.run(writer, progress)
-    finally:
-        writer.close()
-    results["wall_seconds_this_call"] = time.perf_counter() - t0
-    write_json(out / "results.json", results)
-    with atomic_path(out / "results.md") as tmp:
-        tmp.write_text(results_markdown(results))
-    return results
+    trainer = StreamTrainer(cfg, StreamData.load(h5, split, cfg), out, hook)
+    return record_run(out, trainer.run, _markdown, show_progress)

@@ -18,13 +18,12 @@ removed when the fold is done); `fold_K/model.pt` (the selected weights); `tb/` 
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -49,36 +48,48 @@ StepHook = Callable[[int, int, int], None]
 
 
 @dataclass
-class TrainConfig:
-    """Everything that decides a run's result; saved as the run's config.json."""
+class RunConfig:
+    """What every trainer's config holds: model, optimiser, seed, selection, device; saved as the run's config.json.
+
+    `TrainConfig` (k-fold) and the streamed trainer's `StreamConfig` extend it with their own settings and defaults.
+    """
+
+    SELECTIONS: ClassVar[tuple[str, ...]] = SELECTIONS
 
     model: str = "csta"
-    feature_keys: tuple[str, ...] = ("features",)
     epochs: int = 100
     lr: float = 1e-3
     weight_decay: float = 1e-7
     batch_size: int = 1
     seed: int = 123456
     select: str = "last"
-    val_fraction: float = 0.2
     normalize: bool = True
     deterministic: bool = True
     device: str = "auto"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.select not in self.SELECTIONS:
+            raise SemsumError(f"unknown selection {self.select!r} (choose from {', '.join(self.SELECTIONS)})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """Everything that decides a k-fold run's result (the paper's CSTA defaults)."""
+
+    feature_keys: tuple[str, ...] = ("features",)
+    val_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
         self.feature_keys = tuple(self.feature_keys)
-        if self.select not in SELECTIONS:
-            raise SemsumError(f"unknown selection {self.select!r} (choose from {', '.join(SELECTIONS)})")
+        super().__post_init__()
         if self.epochs < 1 or self.batch_size < 1:
             raise SemsumError("epochs and batch size must be at least 1")
         if not 0 < self.val_fraction < 1:
             raise SemsumError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["feature_keys"] = list(self.feature_keys)
-        return d
 
 
 def set_determinism(seed: int, deterministic: bool) -> None:
@@ -215,60 +226,65 @@ class Trainer:
         best: dict[str, Any] = {"epoch": cfg.epochs - 1, "state": None, "tau": -np.inf, "rho": -np.inf}
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            nonlocal best
             row = {"train_loss": self._epoch(model, optimizer, fit_keys, fold, epoch)}
-            if cfg.select == "val":
-                row["val_tau"] = self._val_tau(model, val_keys)
-                if row["val_tau"] > best["tau"]:
-                    best = {"epoch": epoch, "state": _cpu_state(model), "tau": row["val_tau"], "rho": -np.inf}
-            elif cfg.select == "test-best":
-                m = self.evaluator(self._score(model, split.test_keys), split.test_keys, "csta")
-                row["test_tau"], row["test_rho"] = m["kendall_tau"], m["spearman_rho"]
-                if row["test_tau"] > best["tau"] and row["test_rho"] > best["rho"]:
-                    best = {"epoch": epoch, "state": _cpu_state(model), "tau": row["test_tau"], "rho": row["test_rho"]}
+            best.update(self._select(model, epoch, row, best, val_keys, split.test_keys))
             return row
-
-        def restore(extra: dict[str, Any]) -> None:
-            nonlocal best
-            best = extra["best"]
 
         loop = EpochLoop(
             fold_dir / "checkpoint.pt",
             cfg.to_dict(),
             lambda: {"model": model, "optimizer": optimizer},
             extra=lambda: {"best": best},
-            restore=restore,
+            restore=lambda extra: best.update(extra["best"]),
             writer=writer,
             tag=f"fold_{fold}",
             progress=self.progress,
             description=f"fold {fold}",
         )
         history = loop.run(cfg.epochs, epoch_fn, describe=lambda row: f"fold {fold} loss {row['train_loss']:.4f}")
-        seconds = sum(row["seconds"] for row in history)
         if cfg.select == "last" or best["state"] is None:
-            state, selected = model.state_dict(), cfg.epochs - 1
-        else:
-            state, selected = best["state"], best["epoch"]
-        _save(
-            {
-                "model": cfg.model,
-                "model_kwargs": cfg.model_kwargs,
-                "in_dim": self.data.in_dim,
-                "feature_keys": list(cfg.feature_keys),
-                "state_dict": {k: v.cpu() for k, v in state.items()},
-                "train_keys": train_keys,
-                "val_keys": val_keys,
-                "test_keys": list(split.test_keys),
-                "selected_epoch": selected,
-                "epochs_run": cfg.epochs,
-                "seconds": seconds,
-                "history": history,
-                "cnn_init": getattr(model, "cnn_init", None),
-            },
-            final,
-        )
+            best = {"epoch": cfg.epochs - 1, "state": model.state_dict()}
+        keys = {"train_keys": train_keys, "val_keys": val_keys, "test_keys": list(split.test_keys)}
+        result = self._save_fold(final, model, best, keys, history)
         loop.clear()
-        return FoldResult(fold, cfg.epochs, selected, seconds, history)
+        return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], history)
+
+    def _select(
+        self, model: nn.Module, epoch: int, row: dict[str, float], best: dict[str, Any], val_keys, test_keys
+    ) -> dict[str, Any]:
+        """Add the selection's numbers to `row`; return the new best epoch if this one beats `best`, else {}."""
+        cfg = self.cfg
+        if cfg.select == "val":
+            row["val_tau"] = self._val_tau(model, val_keys)
+            if row["val_tau"] > best["tau"]:
+                return {"epoch": epoch, "state": cpu_state(model), "tau": row["val_tau"], "rho": -np.inf}
+        elif cfg.select == "test-best":
+            m = self.evaluator(self._score(model, test_keys), test_keys, "csta")
+            row["test_tau"], row["test_rho"] = m["kendall_tau"], m["spearman_rho"]
+            if row["test_tau"] > best["tau"] and row["test_rho"] > best["rho"]:
+                return {"epoch": epoch, "state": cpu_state(model), "tau": row["test_tau"], "rho": row["test_rho"]}
+        return {}
+
+    def _save_fold(
+        self, final: Path, model: nn.Module, best: dict[str, Any], keys: dict[str, list[str]], history: list[dict]
+    ) -> dict[str, Any]:
+        """Write the fold's model.pt: the selected weights with everything that says how they were made."""
+        cfg = self.cfg
+        record = {
+            "model": cfg.model,
+            "model_kwargs": cfg.model_kwargs,
+            "in_dim": self.data.in_dim,
+            "feature_keys": list(cfg.feature_keys),
+            "state_dict": {k: v.cpu() for k, v in best["state"].items()},
+            **keys,
+            "selected_epoch": best["epoch"],
+            "epochs_run": cfg.epochs,
+            "seconds": sum(row["seconds"] for row in history),
+            "history": history,
+            "cnn_init": getattr(model, "cnn_init", None),
+        }
+        _save(record, final)
+        return record
 
     def _val_tau(self, model, keys: Sequence[str]) -> float:
         from semsum.evaluation.metrics import rank_correlations
@@ -281,8 +297,9 @@ class Trainer:
         return float(np.nanmean(taus))
 
 
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in copy.deepcopy(model.state_dict()).items()}
+def cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's weights on the CPU (kept as a candidate while training goes on)."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def feature_provenance(ds: Dataset) -> dict[str, Any]:
@@ -294,7 +311,7 @@ def feature_provenance(ds: Dataset) -> dict[str, Any]:
 
 
 def prepare_run_dir(
-    out: Path, cfg: TrainConfig, h5: Path, splits_path: Path, provenance: dict[str, Any] | None = None
+    out: Path, cfg: RunConfig, h5: Path, splits_path: Path, provenance: dict[str, Any] | None = None
 ) -> None:
     """Write config.json, or check that an existing run directory was started with the same settings."""
     record = {"config": cfg.to_dict(), "h5": str(h5), "splits": str(splits_path), "features": provenance or {}}
