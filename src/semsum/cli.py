@@ -74,7 +74,7 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(features_app, name="features")
 app.add_typer(extract_app, name="extract")
 app.add_typer(align_app, name="align")
-console = Console()
+console = Console(soft_wrap=True)  # a printed command or path stays on one line, to copy whole
 
 
 def _print_version(value: bool) -> None:
