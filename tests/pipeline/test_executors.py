@@ -27,7 +27,9 @@ from semsum.video.synthetic import make_scene_video
 
 N_VIDEOS = 4
 TINY = ("--random-googlenet", "--input-size", "32", "--shots", "kts", "--device", "cpu")
-STAGES = StageConfig(random_googlenet=True, input_size=32, shots="kts", device="cpu", sampling=SamplingConfig())
+STAGES = StageConfig(
+    shots="kts", device="cpu", sampling=SamplingConfig(), options={"random_googlenet": True, "input_size": 32}
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +91,7 @@ def test_ray_and_local_give_the_same_file_with_tiny_videollava(ray_cluster, vide
     folder.mkdir()
     for name in ("clip0.mp4", "clip3.mp4"):
         (folder / name).write_bytes((videos / name).read_bytes())
-    stages = StageConfig(encoder="videollava", mllm_model=str(tiny), shots="kts", device="cpu")
+    stages = StageConfig(encoder="videollava", shots="kts", device="cpu", options={"mllm_model": str(tiny)})
     build_dataset(folder, tmp_path / "local.h5", stages=stages, executor=LocalExecutor(), show_progress=False)
     build_dataset(folder, tmp_path / "ray.h5", stages=stages, executor=RayExecutor(actors=1), show_progress=False)
     with h5py.File(tmp_path / "ray.h5", "r") as f:

@@ -12,8 +12,9 @@ called with a `SampledVideo`, returning float scores [n_steps] (higher = more im
 A `SampledVideo` (`semsum.pipeline.sampling`) carries the video's probe info, the sampled frame indices (`picks`),
 the decoded frame count, the features already computed (`features["features"]`: the frame encoder's, by default
 GoogLeNet pool5 [n_steps, 1024]), the selection units in steps (`step_segments`), and `iter_frames()` to stream the
-sampled frames again (same picks) for scorers that look at pixels themselves. Scorers are picked by name in
-`make_scorer` (the CLI's `--scorer`), or given as objects to `semsum.pipeline.summarize`.
+sampled frames again (same picks) for scorers that look at pixels themselves. Scorers are registered by name
+(entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's `--scorer`), or given as objects to
+`semsum.pipeline.summarize`.
 
 Built in:
 * `CoverageScorer` (the default, training-free, no labels): how much of the video each selection unit covers.
@@ -25,14 +26,17 @@ Built in:
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
-from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
+from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder, MllmModelOptions
+from semsum.pipeline.encoders import MapperOptions
 from semsum.pipeline.sampling import SampledVideo
+from semsum.registry import SCORERS, create, declares, option
 
 
 class Scorer(Protocol):
@@ -45,6 +49,11 @@ class Scorer(Protocol):
     name: str
 
     def __call__(self, video: SampledVideo) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class CoverageOptions:
+    """The `coverage` scorer takes no options."""
 
 
 class CoverageScorer:
@@ -62,7 +71,7 @@ class CoverageScorer:
     name = "coverage (training-free: greedy facility-location coverage of the video's features by its shots)"
 
     def __init__(self, feature_key: str = "features"):
-        self.feature_key = feature_key
+        self.feature_key, self.options = feature_key, CoverageOptions()
 
     def __call__(self, video: SampledVideo) -> np.ndarray:
         if self.feature_key not in video.features:
@@ -238,29 +247,51 @@ class ZeroShotScorer:
         return embed_again(self.embedder, video).scores
 
 
-SCORERS = ("coverage", "zero-shot")
+@dataclass(frozen=True)
+class RunOptions(MapperOptions, MllmModelOptions):
+    """The `run` scorer's options: the run, and where its MLLM-space inputs come from."""
+
+    run: str | None = option(
+        None, "A run trained with `semsum train` (on features, features_mllm and/or features_mapped)."
+    )
+    features: str = option(
+        "mllm", "How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper)."
+    )
 
 
-def make_scorer(
-    name: str = "coverage",
-    run_dir: str | os.PathLike[str] | None = None,
-    device: str = "cpu",
-    mllm_model: str | None = None,
-    mllm_device: str = "auto",
-    features: str = "mllm",
-    mapper: str | os.PathLike[str] | None = None,
-) -> Scorer:
-    """The scorer for the CLI: a trained run when `run_dir` is given, else the named built-in scorer.
+@declares(CoverageOptions)
+def make_coverage(options: CoverageOptions, device: str = "cpu") -> CoverageScorer:
+    """Entry-point factory of the `coverage` scorer (`device` is not used)."""
+    return CoverageScorer()
 
-    `zero-shot` is `ZeroShotScorer` on Video-LLaVA `mllm_model` (default: the paper's).
-    A run's MLLM-space inputs come from `mllm_model` or, with `features="mapped"`, from the F(x) `mapper`.
-    """
-    if run_dir is not None:
-        return RunScorer(
-            run_dir, device=device, features=features, mapper=mapper, mllm_model=mllm_model, mllm_device=mllm_device
-        )
-    if name == "coverage":
-        return CoverageScorer()
-    if name == "zero-shot":
-        return ZeroShotScorer.from_pretrained(mllm_model or DEFAULT_MODEL, device=mllm_device)
-    raise SemsumError(f"unknown scorer {name!r} (available: {', '.join(SCORERS)})")
+
+@declares(MllmModelOptions)
+def make_zero_shot(options: MllmModelOptions, device: str = "auto") -> ZeroShotScorer:
+    """Entry-point factory of the `zero-shot` scorer: Video-LLaVA `options.mllm_model` (default: the paper's)."""
+    scorer = ZeroShotScorer.from_pretrained(options.mllm_model or DEFAULT_MODEL, device=device)
+    scorer.options = options
+    return scorer
+
+
+@declares(RunOptions)
+def make_run(options: RunOptions, device: str = "auto") -> RunScorer:
+    """Entry-point factory of the `run` scorer: the summarizer on `device` (auto: the CPU, where one video's
+    forward pass is quick), the Video-LLaVA its inputs may need on `device` as given."""
+    if options.run is None:
+        raise SemsumError("the run scorer needs --run DIR (from `semsum train`)")
+    scorer = RunScorer(
+        options.run,
+        device="cpu" if device == "auto" else device,
+        features=options.features,
+        mapper=options.mapper,
+        mllm_model=options.mllm_model,
+        mllm_device=device,
+    )
+    scorer.options = options
+    return scorer
+
+
+def make_scorer(name: str = "coverage", device: str = "auto", **options: Any) -> Scorer:
+    """The scorer registered as `name` (entry-point group `semsum.scorers`: coverage, zero-shot, run, or a
+    plugin's), built from its declared `options` (one it lacks is an error)."""
+    return create(SCORERS, name, device, **options)

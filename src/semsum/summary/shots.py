@@ -19,13 +19,14 @@ dataset files), `transnetv2` (a trained shot-boundary network on the frames; `se
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from semsum.errors import SemsumError
-from semsum.registry import SHOT_DETECTORS, create
+from semsum.registry import SHOT_DETECTORS, create, declares, option
 from semsum.summary.kts import MAX_SEGMENT, kts
 
 
@@ -113,13 +114,23 @@ def check_shots(shots: np.ndarray, n_frames: int, where: str) -> np.ndarray:
     return shots
 
 
+@dataclass(frozen=True)
+class KTSOptions:
+    """The `kts` detector's options (`auto` takes them too, for the videos it gives to KTS)."""
+
+    max_segment: int | None = option(
+        MAX_SEGMENT, "KTS bound on shot length in sampled steps (0: unbounded, O(n^2) memory)."
+    )
+
+
 class KTSDetector:
     """Kernel temporal segmentation of the video's sampled features (`semsum.summary.kts`), as frame shots."""
 
     name = "kts"
 
-    def __init__(self, max_segment: int | None = MAX_SEGMENT, feature_key: str = "features"):
-        self.max_segment, self.feature_key = max_segment, feature_key
+    def __init__(self, options: KTSOptions = KTSOptions(), feature_key: str = "features"):
+        self.options = options
+        self.max_segment, self.feature_key = options.max_segment or None, feature_key
 
     def __call__(self, video: Video) -> np.ndarray:
         if self.feature_key not in video.features:
@@ -128,9 +139,17 @@ class KTSDetector:
         return boundaries_to_shots(boundaries, video.picks, video.n_frames)
 
 
-def make_kts(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> KTSDetector:
-    """Entry-point factory of the `kts` detector (`max_segment` 0 or None: unbounded; `device` is not used)."""
-    return KTSDetector(max_segment or None)
+@declares(KTSOptions)
+def make_kts(options: KTSOptions, device: str = "cpu") -> KTSDetector:
+    """Entry-point factory of the `kts` detector (`device` is not used)."""
+    return KTSDetector(options)
+
+
+@dataclass(frozen=True)
+class AutoOptions(KTSOptions):
+    """The `auto` detector's options: KTS's, and where TransNetV2 stops on a CPU."""
+
+    cpu_frames: int = option(2000, "auto: on a CPU, TransNetV2 for videos of up to this many frames, KTS beyond.")
 
 
 class AutoDetector:
@@ -146,11 +165,12 @@ class AutoDetector:
 
     name = "auto"
 
-    def __init__(self, device: str = "cpu", max_segment: int | None = MAX_SEGMENT, cpu_frames: int = 2000):
+    def __init__(self, options: AutoOptions = AutoOptions(), device: str = "cpu"):
         from semsum.device import resolve_device
 
         self.gpu = resolve_device(device).type == "cuda"
-        self.device, self.max_segment, self.cpu_frames = device, max_segment, cpu_frames
+        self.options, self.device = options, device
+        self.max_segment, self.cpu_frames = options.max_segment or None, options.cpu_frames
         self._transnetv2: ShotDetector | None = None  # loaded once, on first use
 
     def choose(self, video: Video) -> ShotDetector:
@@ -161,7 +181,7 @@ class AutoDetector:
 
             self._transnetv2 = self._transnetv2 or TransNetV2Detector(device=self.device)
             return self._transnetv2
-        return KTSDetector(self.max_segment)
+        return KTSDetector(KTSOptions(self.options.max_segment))
 
     def name_for(self, video: Video) -> str:
         """What ran on `video`, for outputs: "auto: transnetv2" or "auto: kts"."""
@@ -171,11 +191,12 @@ class AutoDetector:
         return self.choose(video)(video)
 
 
-def make_auto(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> AutoDetector:
-    """Entry-point factory of the `auto` detector (`max_segment` 0 or None: KTS unbounded)."""
-    return AutoDetector(device, max_segment or None)
+@declares(AutoOptions)
+def make_auto(options: AutoOptions, device: str = "cpu") -> AutoDetector:
+    """Entry-point factory of the `auto` detector."""
+    return AutoDetector(options, device)
 
 
-def make_shot_detector(name: str = "kts", **options: object) -> ShotDetector:
-    """The shot detector registered as `name`, built with the `options` its factory takes."""
-    return create(SHOT_DETECTORS, name, **options)
+def make_shot_detector(name: str = "kts", device: str = "cpu", **options: object) -> ShotDetector:
+    """The shot detector registered as `name`, built from its declared `options` (one it lacks is an error)."""
+    return create(SHOT_DETECTORS, name, device, **options)

@@ -1,0 +1,101 @@
+"""The options of the commands that run stages over videos (`summarize`, `app`, `dataset build`, `extract mllm`):
+which implementation of each stage, their own options (generated from their declarations), the sampling and the
+executor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from semsum.cli.declared import Declaration, values
+from semsum.registry import ENCODERS, SCORERS, SHOT_DETECTORS, implementations, option
+
+if TYPE_CHECKING:
+    from semsum.pipeline.executors import Executor
+    from semsum.pipeline.stages import StageConfig
+
+Encoder = Annotated[
+    str,
+    typer.Option(
+        "--encoder",
+        help="Frame encoder by name: googlenet (pool5), videollava (Video-LLaVA windows, --mllm-model), "
+        "fx (F(x) of GoogLeNet, --mapper), or a plugin's.",
+    ),
+]
+Shots = Annotated[
+    str | None,
+    typer.Option(
+        "--shots",
+        help="Shot detector by name: auto (summarize's default: transnetv2 on a GPU or up to 2,000 frames, else kts), "
+        "kts (dataset build's default), transnetv2, or a plugin's.",
+    ),
+]
+ScorerName = Annotated[
+    str | None,
+    typer.Option(
+        "--scorer",
+        help="Scorer by name: coverage (default; training-free), zero-shot (Video-LLaVA; training-free), "
+        "run (the default with --run), or a plugin's.",
+    ),
+]
+SAMPLING = Declaration.of(
+    "semsum.pipeline.sampling:SamplingConfig",
+    help={
+        "step": "Sample every STEP-th frame (default: 15, the benchmarks'; summarize: finer for short videos).",
+        "fps": "Sample at this rate (timestamps) instead of --step.",
+        "batch_size": "Frames per decoded and encoded batch.",
+    },
+    defaults={"step": None},  # automatic: the job chooses
+)
+# Every option of every registered encoder, shot detector and scorer; `summarize` and `app` take them all.
+SCORING_STAGES = Declaration.registered(lambda: implementations(ENCODERS, SHOT_DETECTORS, SCORERS))
+# Dataset files run no scorer.
+FEATURE_STAGES = Declaration.registered(lambda: implementations(ENCODERS, SHOT_DETECTORS))
+
+
+def stage_config(
+    ctx: typer.Context, stages: Declaration, encoder: str, shots: str | None, device: str, scorer: str | None = None
+) -> StageConfig:
+    """The stages chosen on the command line, with the options given for them (by `stages`) and the sampling.
+
+    With `stages` naming scorers, the scorer is `scorer`, else `run` when --run is given, else `coverage`."""
+    from semsum.pipeline.sampling import SamplingConfig
+    from semsum.pipeline.stages import StageConfig
+
+    given = values(ctx, stages)
+    if stages is SCORING_STAGES:
+        scorer = scorer or ("run" if "run" in given else "coverage")
+    sampling = SamplingConfig(**values(ctx, SAMPLING))
+    return StageConfig(encoder, shots, scorer, sampling, device, given)
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where a job's videos are processed, and the Ray executor's options."""
+
+    executor: str = option("local", "Where the videos are processed: local (this process) or ray (docs/scale.md).")
+    ray_address: str | None = option(
+        None, "Ray cluster to run on (default: $RAY_ADDRESS, else a local instance for the run). --executor ray."
+    )
+    actors: int = option(1, "Ray actors, each holding one copy of the model.")
+    gpus_per_actor: float = option(0.0, "GPUs each Ray actor reserves (0: CPU).")
+    cpus_per_actor: float = option(1.0, "CPUs each Ray actor reserves (decoding).")
+
+
+EXECUTOR = Declaration.of("semsum.cli.stages:ExecutorOptions")
+
+
+def executor(ctx: typer.Context) -> Executor:
+    """The executor named by --executor, with its options."""
+    from semsum.errors import SemsumError
+    from semsum.pipeline.executors import LocalExecutor, RayExecutor
+
+    chosen: dict[str, Any] = values(ctx, EXECUTOR)
+    name = chosen.pop("executor")
+    if name == "local":
+        return LocalExecutor()
+    if name == "ray":
+        return RayExecutor(address=chosen.pop("ray_address"), **chosen)
+    raise SemsumError(f"--executor {name!r}: expected local or ray")
