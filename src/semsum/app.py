@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from semsum.errors import SemsumError
+from semsum.features.encoders import check_encoder
 from semsum.pipeline import SamplingConfig, Scorer, summarize
 from semsum.pipeline.stages import StageConfig, route
 from semsum.registry import ENCODERS, SCORERS, SHOT_DETECTORS, find, implementations
@@ -77,7 +78,8 @@ def load_models(stages: StageConfig) -> Models:
     scorers = [find(SCORERS, name) for name, offered in offer.items() if offered]
     (encoder, options), *others = route(stages.options, [find(ENCODERS, stages.encoder), *detectors, *scorers])
     built_detectors, built_scorers = _built(others, shots, stages.device)  # the detectors first: no model load
-    return Models(encoder.build(options, stages.device), built_detectors, built_scorers, stages.sampling)
+    built_encoder = check_encoder(encoder.name, encoder.build(options, stages.device))
+    return Models(built_encoder, built_detectors, built_scorers, stages.sampling)
 
 
 def _built(routed: list, shots: str, device: str) -> tuple[dict[str, Any], dict[str, Scorer]]:

@@ -102,7 +102,8 @@ def test_ray_and_local_give_the_same_file_with_tiny_videollava(ray_cluster, vide
 def test_extract_mllm_on_ray_equals_local(ray_cluster, videos, tiny, tmp_path):
     clips = [str(videos / "clip0.mp4"), str(videos / "clip3.mp4")]
     for executor in ("local", "ray"):
-        args = ["extract", "mllm", *clips, "--model", tiny, "--out", tmp_path / f"{executor}.h5", "--device", "cpu"]
+        out = tmp_path / f"{executor}.h5"
+        args = ["extract", "mllm", *clips, "--mllm-model", tiny, "--out", out, "--device", "cpu"]
         result = run_cli(*args, "--executor", executor)
         assert result.exit_code == 0, result.output
     with h5py.File(tmp_path / "local.h5", "r") as fa, h5py.File(tmp_path / "ray.h5", "r") as fb:
@@ -118,7 +119,9 @@ def test_extract_mllm_reports_a_corrupt_loose_video(videos, tiny, tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes((videos / "clip0.mp4").read_bytes()[:300])  # header cut
     out = tmp_path / "out.h5"
-    result = run_cli("extract", "mllm", videos / "clip0.mp4", bad, "--model", tiny, "--out", out, "--device", "cpu")
+    result = run_cli(
+        "extract", "mllm", videos / "clip0.mp4", bad, "--mllm-model", tiny, "--out", out, "--device", "cpu"
+    )
     assert result.exit_code == 2, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {bad}: "), result.stderr

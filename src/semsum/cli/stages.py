@@ -67,8 +67,7 @@ def stage_config(
     given = values(ctx, stages)
     if stages is SCORING_STAGES:
         scorer = scorer or ("run" if "run" in given else "coverage")
-    sampling = SamplingConfig(**values(ctx, SAMPLING))
-    return StageConfig(encoder, shots, scorer, sampling, device, given)
+    return StageConfig(encoder, shots, scorer, SamplingConfig(**values(ctx, SAMPLING)), device, given)
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,9 @@ def summarize_cmd(
     from semsum.pipeline import summarize
 
     out = out if out is not None else Path(f"{video.stem}_summary")
-    stages = stage_config(ctx, SCORING_STAGES, encoder, shots, device, scorer)
+    stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device, scorer)
     chosen = stages.build_scorer()
-    frame_encoder, detector = stages.build(default_shots="auto")
+    frame_encoder, detector = stages.build()
     r = summarize(video, out, chosen, frame_encoder, detector, stages.sampling, budget, max_unit=max_unit)
     for warning in r.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -85,7 +85,7 @@ def app_cmd(
         from semsum.app import Limits, serve
     except ModuleNotFoundError as e:
         raise SemsumError(f"semsum app needs the {e.name} package: pip install 'semsum[app]'") from None
-    stages = stage_config(ctx, SCORING_STAGES, encoder, shots, device)
+    stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device)
     serve(stages, host, port, share, Limits(max_upload_mb, max_minutes), concurrency, example_dir)
 
 
@@ -111,7 +111,8 @@ def dataset_build(
     is 2."""
     from semsum.pipeline.build import build_dataset
 
-    stages = stage_config(ctx, FEATURE_STAGES, encoder, shots, device)
+    stages = stage_config(ctx, FEATURE_STAGES, encoder, shots or "kts", device)
+    stages.check()  # before any video is read
     with failures_exit_2():
         ds = build_dataset(
             videos,

@@ -33,7 +33,8 @@ import numpy as np
 
 from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
-from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder, MllmModelOptions
+from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
+from semsum.features.videollava import MllmModelOptions
 from semsum.pipeline.encoders import MapperOptions
 from semsum.pipeline.sampling import SampledVideo
 from semsum.registry import SCORERS, create, declares, option

@@ -35,21 +35,25 @@ class StageConfig:
         names = [(ENCODERS, self.encoder), (SHOT_DETECTORS, self.shots or default_shots)]
         return [find(group, name) for group, name in names + ([(SCORERS, self.scorer)] if self.scorer else [])]
 
+    def check(self, default_shots: str = "kts") -> list[tuple[Implementation, Any]]:
+        """Each chosen implementation with its options (`route`): an option none of them takes is an error."""
+        return route(self.options, self.chosen(default_shots))
+
     def build(self, default_shots: str = "kts") -> tuple[FrameEncoder | WindowEncoder, ShotDetector]:
         """The encoder and the shot detector, loaded once every option was checked (the detector first: its errors
         cost no model load).
 
-        Without a shot detector named, `default_shots`: dataset files keep KTS, as the benchmark files were made;
-        `summarize` passes `auto`."""
-        (encoder, encoder_options), (detector, detector_options), *_ = route(self.options, self.chosen(default_shots))
+        Without a shot detector named, `default_shots`: KTS, as the benchmark files were made (the CLI names `auto`
+        for `summarize` and the app)."""
+        (encoder, encoder_options), (detector, detector_options), *_ = self.check(default_shots)
         built = detector.build(detector_options, self.device)
         return check_encoder(encoder.name, encoder.build(encoder_options, self.device)), built
 
     def build_scorer(self) -> Scorer:
         """The named scorer, loaded once every option was checked."""
         if self.scorer is None:
-            raise SemsumError("no scorer named")
-        scorer, options = route(self.options, self.chosen())[-1]
+            raise SemsumError("StageConfig.build_scorer: no scorer named (StageConfig(scorer=...))")
+        scorer, options = self.check()[-1]
         return scorer.build(options, self.device)
 
 
