@@ -108,15 +108,21 @@ class Implementation:
 
 def _options_from_signature(factory: Callable[..., Any], name: str) -> type:
     """A frozen dataclass of a plain factory's parameters with defaults (but `device` and a summarizer's `in_dim`),
-    typed by their annotations."""
+    typed by their annotations or, without one, by their default's type."""
     fields = [
-        (p.name, Any if p.annotation is p.empty else p.annotation, dataclasses.field(default=p.default))
-        for p in inspect.signature(factory).parameters.values()
+        (p.name, _annotation(p), dataclasses.field(default=p.default))
+        for p in inspect.signature(factory, eval_str=True).parameters.values()
         if p.name not in ("device", "in_dim")
         and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         and p.default is not p.empty
     ]
     return dataclasses.make_dataclass(f"{name.title().replace('-', '')}Options", fields, frozen=True)
+
+
+def _annotation(p: inspect.Parameter) -> Any:
+    if p.annotation is not p.empty:
+        return p.annotation
+    return Any if p.default is None else type(p.default)
 
 
 def _implementation(group: str, ep: EntryPoint) -> Implementation:
