@@ -55,6 +55,8 @@ def test_the_cli_refuses_a_pair_in_one_line_before_any_work(tmp_path, shared_med
     assert line == "error: scorer coverage takes no option --features (its options: none)"
     line = error_line(run_cli("dataset", "build", "--videos", tmp_path, "--out", tmp_path / "x.h5", "--threshold", "1"))
     assert line.startswith("error: shot detector kts takes no option --threshold")
+    line = error_line(run_cli("dataset", "build", "--videos", tmp_path, "--out", tmp_path / "x.h5", "--actors", "2"))
+    assert line == "error: --actors is an option of --executor ray, not of --executor local"
     assert not (tmp_path / "o").exists() and not (tmp_path / "x.h5").exists()
 
 

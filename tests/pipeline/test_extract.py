@@ -148,11 +148,12 @@ def test_missing_model_is_one_clear_cli_error(tmp_path, shared_media):
         result.output.startswith(f"error: {missing}: not in the local Hugging Face cache")
         and "--mllm-model DIR" in result.output
     )
-    # The old spelling still works for one release, and says so.
-    result = CliRunner().invoke(app, [*args, "--model", missing])
-    warning, error = result.output.splitlines()
+    # The old spellings still work for one release, and say so.
+    result = CliRunner().invoke(app, [*args, "--model", missing, "--batch-size", "2"])
+    model, batch, error = result.output.splitlines()
     assert result.exit_code == 1 and error.startswith(f"error: {missing}: not in the local Hugging Face cache")
-    assert warning == "warning: `extract mllm --model` is deprecated (removed in 0.3): use --mllm-model"
+    assert model == "warning: `extract mllm --model` is deprecated (removed in 0.3): use --mllm-model"
+    assert batch == "warning: `extract mllm --batch-size` is deprecated (removed in 0.3): use --windows-per-batch"
 
 
 def test_interrupted_run_resumes_to_the_identical_file(embedder, shared_media, tmp_path):

@@ -10,13 +10,13 @@ import typer
 
 from semsum.cli.base import DataDir, DatasetName, Device, console, extract_app, failures_exit_2, features_app
 from semsum.cli.declared import Declaration, declared_command, values
-from semsum.cli.stages import EXECUTOR, executor
+from semsum.cli.stages import EXECUTOR, RAY, executor
 from semsum.registry import ENCODERS, find
 
 VIDEOLLAVA = Declaration.registered(lambda: [find(ENCODERS, "videollava")])
 
 
-@extract_app.command("mllm", cls=declared_command(VIDEOLLAVA, EXECUTOR))
+@extract_app.command("mllm", cls=declared_command(VIDEOLLAVA, EXECUTOR, RAY))
 def extract_mllm(
     ctx: typer.Context,
     videos: Annotated[
@@ -45,6 +45,9 @@ def extract_mllm(
         Path | None, typer.Option("--scores-out", help="Also write the zero-shot frame scores for `semsum evaluate`.")
     ] = None,
     model: Annotated[str | None, typer.Option("--model", hidden=True, help="Deprecated: --mllm-model.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", hidden=True, help="Deprecated: --windows-per-batch.")
+    ] = None,
 ) -> None:
     """MLLM semantic embeddings (paper Eq. 1) per sampled frame, plus zero-shot scores; resumable per video.
 
@@ -54,9 +57,11 @@ def extract_mllm(
     from semsum.pipeline.mllm_job import MllmJob, run_mllm_job
 
     options = values(ctx, VIDEOLLAVA) | {"device": device}
-    if model is not None:
-        typer.echo("warning: `extract mllm --model` is deprecated (removed in 0.3): use --mllm-model", err=True)
-        options.setdefault("mllm_model", model)
+    for old, value, new in (("--model", model, "mllm_model"), ("--batch-size", batch_size, "windows_per_batch")):
+        if value is not None:
+            flag = "--" + new.replace("_", "-")
+            typer.echo(f"warning: `extract mllm {old}` is deprecated (removed in 0.3): use {flag}", err=True)
+            options.setdefault(new, value)
     job = MllmJob(out, videos or (), h5, videos_dir, mapping, step, options, executor(ctx))
     with failures_exit_2():
         dataset = run_mllm_job(job, typer.echo, replace_features=replace_features, store_dtype=store_dtype)

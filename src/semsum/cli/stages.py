@@ -5,7 +5,7 @@ executor."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -71,30 +71,41 @@ def stage_config(
 
 
 @dataclass(frozen=True)
-class ExecutorOptions:
-    """Where a job's videos are processed, and the Ray executor's options."""
+class ExecutorChoice:
+    """Where a job's videos are processed."""
 
     executor: str = option("local", "Where the videos are processed: local (this process) or ray (docs/scale.md).")
-    ray_address: str | None = option(
-        None, "Ray cluster to run on (default: $RAY_ADDRESS, else a local instance for the run). --executor ray."
-    )
-    actors: int = option(1, "Ray actors, each holding one copy of the model.")
-    gpus_per_actor: float = option(0.0, "GPUs each Ray actor reserves (0: CPU).")
-    cpus_per_actor: float = option(1.0, "CPUs each Ray actor reserves (decoding).")
 
 
-EXECUTOR = Declaration.of("semsum.cli.stages:ExecutorOptions")
+EXECUTOR = Declaration.of("semsum.cli.stages:ExecutorChoice")
+_RAY_FLAGS = {"address": "--ray-address"}
+# The Ray executor's settings, their defaults its own; only with --executor ray.
+RAY = Declaration.of(
+    "semsum.pipeline.executors:RayExecutor",
+    only=("address", "actors", "gpus_per_actor", "cpus_per_actor"),
+    help={
+        "address": "Ray cluster to run on (default: $RAY_ADDRESS, else a local instance for the run). --executor ray.",
+        "actors": "Ray actors, each holding one copy of the model.",
+        "gpus_per_actor": "GPUs each Ray actor reserves (0: CPU).",
+        "cpus_per_actor": "CPUs each Ray actor reserves (decoding).",
+    },
+    flags=_RAY_FLAGS,
+    given_only=True,
+)
 
 
 def executor(ctx: typer.Context) -> Executor:
-    """The executor named by --executor, with its options."""
+    """The executor named by --executor, with the Ray options given (one given without Ray is an error)."""
     from semsum.errors import SemsumError
     from semsum.pipeline.executors import LocalExecutor, RayExecutor
 
-    chosen: dict[str, Any] = values(ctx, EXECUTOR)
-    name = chosen.pop("executor")
+    name, ray = values(ctx, EXECUTOR)["executor"], values(ctx, RAY)
+    if name == "ray":
+        return RayExecutor(**ray)
+    if ray:
+        first = next(iter(ray))
+        flag = _RAY_FLAGS.get(first, "--" + first.replace("_", "-"))
+        raise SemsumError(f"{flag} is an option of --executor ray, not of --executor {name}")
     if name == "local":
         return LocalExecutor()
-    if name == "ray":
-        return RayExecutor(address=chosen.pop("ray_address"), **chosen)
     raise SemsumError(f"--executor {name!r}: expected local or ray")

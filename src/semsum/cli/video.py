@@ -12,6 +12,7 @@ from semsum.cli.declared import Declaration, declared_command, values
 from semsum.cli.stages import (
     EXECUTOR,
     FEATURE_STAGES,
+    RAY,
     SAMPLING,
     SCORING_STAGES,
     Encoder,
@@ -89,7 +90,7 @@ def app_cmd(
     serve(stages, host, port, share, Limits(max_upload_mb, max_minutes), concurrency, example_dir)
 
 
-@dataset_app.command("build", cls=declared_command(FEATURE_STAGES, SAMPLING, EXECUTOR))
+@dataset_app.command("build", cls=declared_command(FEATURE_STAGES, SAMPLING, EXECUTOR, RAY))
 def dataset_build(
     ctx: typer.Context,
     videos: Annotated[Path, typer.Option("--videos", help="Folder of video files.")],
