@@ -196,6 +196,10 @@ class RunScorer:
         if features not in FEATURE_SOURCES:
             raise SemsumError(f"unknown --features {features!r}: choose one of {', '.join(FEATURE_SOURCES)}")
         self.sampling_step = STEP
+        mapper_path = None if mapper is None else str(mapper)
+        self.options = RunOptions(
+            mllm_model=mllm_model, mapper=mapper_path, run=str(run_dir), features=features, fold=fold
+        )
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
         self.sources = [
@@ -238,7 +242,7 @@ class ZeroShotScorer:
     def __init__(self, embedder: MLLMEmbedder):
         if not embedder.score:
             raise SemsumError(f"prompt {embedder.prompt.name}: zero-shot scoring needs the importance prompt")
-        self.embedder = embedder
+        self.embedder, self.options = embedder, MllmModelOptions(embedder.model_id)
 
     @classmethod
     def from_pretrained(cls, model: str = DEFAULT_MODEL, **kwargs: Any) -> ZeroShotScorer:
@@ -258,6 +262,7 @@ class RunOptions(MapperOptions, MllmModelOptions):
     features: str = option(
         "mllm", "How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper)."
     )
+    fold: int | None = option(None, "Score with this fold's model of the run (default: the mean over its folds).")
 
 
 @declares(CoverageOptions)
@@ -269,9 +274,7 @@ def make_coverage(options: CoverageOptions, device: str = "cpu") -> CoverageScor
 @declares(MllmModelOptions)
 def make_zero_shot(options: MllmModelOptions, device: str = "auto") -> ZeroShotScorer:
     """Entry-point factory of the `zero-shot` scorer: Video-LLaVA `options.mllm_model` (default: the paper's)."""
-    scorer = ZeroShotScorer.from_pretrained(options.mllm_model or DEFAULT_MODEL, device=device)
-    scorer.options = options
-    return scorer
+    return ZeroShotScorer.from_pretrained(options.mllm_model or DEFAULT_MODEL, device=device)
 
 
 @declares(RunOptions)
@@ -280,16 +283,15 @@ def make_run(options: RunOptions, device: str = "auto") -> RunScorer:
     forward pass is quick), the Video-LLaVA its inputs may need on `device` as given."""
     if options.run is None:
         raise SemsumError("the run scorer needs --run DIR (from `semsum train`)")
-    scorer = RunScorer(
+    return RunScorer(
         options.run,
+        options.fold,
         device="cpu" if device == "auto" else device,
         features=options.features,
         mapper=options.mapper,
         mllm_model=options.mllm_model,
         mllm_device=device,
     )
-    scorer.options = options
-    return scorer
 
 
 def make_scorer(name: str = "coverage", device: str = "auto", **options: Any) -> Scorer:
