@@ -31,9 +31,9 @@ from semsum.align import (
     top1_retrieval,
     train_mapper,
 )
-from semsum.align.metrics import video_folds
 from semsum.atomic import write_json
 from semsum.data.h5 import load_dataset
+from semsum.data.splits import video_folds
 from semsum.testing import make_synthetic_dataset, make_teacher, teacher_pairs
 
 HERE = Path(__file__).resolve().parent

@@ -19,7 +19,9 @@ import time
 import numpy as np
 import torch
 
-from semsum.features.mllm import MLLMEmbedder, load_videollava, resolve_device, resolve_dtype
+from semsum.device import resolve_device
+from semsum.features.mllm import MLLMEmbedder
+from semsum.features.mllm_load import load_videollava, resolve_dtype
 from semsum.testing import make_tiny_videollava
 
 

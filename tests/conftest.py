@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-# Tests never reach a model hub: a model that is not local fails at once (semsum.features.mllm.locate_model).
+# Tests never reach a model hub: a model that is not local fails at once (semsum.features.mllm_load.locate_model).
 os.environ["HF_HUB_OFFLINE"] = "1"
 # Tiny models on a small shared CPU run many times faster on one thread than on several.
 torch.set_num_threads(1)

@@ -157,3 +157,21 @@ def test_page_in_headless_chromium(server, shared_media, tmp_path):
     assert external == []  # the page works offline: nothing fetched from anywhere but the server
     if os.environ.get("SEMSUM_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(tmp_path / "app.png", SCREENSHOT)
+
+
+def test_the_page_shows_summarize_progress_stage_by_stage():
+    from semsum.app import _page_progress
+
+    calls = []
+    report = _page_progress(lambda *args, **kwargs: calls.append((args, kwargs)), "kts", "coverage")
+    for event in [("features", 0, None), ("features", 16, 40), ("shots", 0, None), ("scores", 0, None)]:
+        report(*event)
+    report("summary", 0, 90)
+    report("summary", 45, 90)  # frames written: the page's line does not change
+    assert calls == [
+        (((0, None),), {"unit": "sampled frames decoded and encoded"}),
+        (((16, None),), {"unit": "sampled frames decoded and encoded"}),
+        ((0.8,), {"desc": "finding shots (kts)"}),
+        ((0.85,), {"desc": "scoring (coverage)"}),
+        ((0.9,), {"desc": "selecting units, writing the summary"}),
+    ]

@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,9 @@ from typing import Any
 from semsum.errors import SemsumError
 from semsum.features.encoders import check_encoder
 from semsum.pipeline import SamplingConfig, Scorer, summarize
+from semsum.pipeline.cache import CACHE_ENV
 from semsum.pipeline.stages import StageConfig, route
+from semsum.pipeline.summarize import Progress
 from semsum.registry import ENCODERS, SCORERS, SHOT_DETECTORS, find, implementations
 
 # Before gradio is imported: no telemetry, no version check, nothing sent anywhere.
@@ -40,7 +42,6 @@ from semsum.app_figures import importance_figure, unit_stills
 
 EXAMPLE_NAME = "five_scenes.mp4"
 DEFAULT_SHOTS = "auto"  # `semsum summarize`'s shot detector when none is named
-CACHE_ENV = "SEMSUM_CACHE"  # where summarize keeps features between runs (semsum.pipeline.cache)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -141,58 +142,31 @@ def check_upload(path: Path, name: str, limits: Limits) -> None:
         )
 
 
-class _Watched:
-    """A stage (encoder, shot detector, scorer) that calls `before(arg)` ahead of each call and `after()` once it
-    returns; everything else delegates.
-
-    Progress comes from the stages' own calls, so the page shows what the pipeline is doing without reaching
-    into it. A window encoder's `encode_stream` reports each batch as it is consumed.
-    """
-
-    def __init__(self, inner: Any, before: Callable[[Any], None], after: Callable[[], None] | None = None):
-        self._inner, self._before, self._after = inner, before, after
-
-    def __call__(self, arg: Any) -> Any:
-        self._before(arg)
-        out = self._inner(arg)
-        if self._after is not None:
-            self._after()
-        return out
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if name != "encode_stream":
-            return attr
-        return lambda batches: attr(self._before(b) or b for b in batches)
-
-
-def _watched_stages(models: Models, shots: str, scorer: str, progress: gr.Progress) -> tuple[Any, Any, Any]:
-    """The encoder, detector and scorer of one request, reporting to `progress` as they are called.
+def _page_progress(progress: gr.Progress, shots: str, scorer: str) -> Progress:
+    """`summarize`'s progress, stage by stage, as the page shows it.
 
     The number of sampled frames is not known ahead (the pipeline chooses the sampling), so encoding shows a count.
     """
-    done = [0]
+    said = {
+        "shots": (0.8, f"finding shots ({shots})"),
+        "scores": (0.85, f"scoring ({scorer})"),
+        "summary": (0.9, "selecting units, writing the summary"),
+    }
 
-    def encoding(batch: Any) -> None:
-        progress((done[0], None), unit="sampled frames decoded and encoded")  # no total: desc not shown
-        done[0] += len(batch)
+    def report(stage: str, done: int, total: int | None) -> None:
+        if stage == "features":
+            progress((done, None), unit="sampled frames decoded and encoded")  # no total: desc not shown
+        elif stage in said and done == 0:
+            progress(said[stage][0], desc=said[stage][1])
 
-    return (
-        _Watched(models.encoder, encoding),
-        _Watched(models.detectors[shots], lambda _: progress(0.8, desc=f"finding shots ({shots})")),
-        _Watched(
-            models.scorers[scorer],
-            lambda _: progress(0.85, desc=f"scoring ({scorer})"),
-            lambda: progress(0.9, desc="selecting units, writing the summary"),
-        ),
-    )
+    return report
 
 
 class SummarizeJob:
     """The page's and the API's one job: an uploaded video to the summary, curve, thumbnails and downloads."""
 
-    def __init__(self, models: Models, limits: Limits, cache: Callable[[str | Path], str]):
-        self.models, self.limits, self.cache = models, limits, cache
+    def __init__(self, models: Models, limits: Limits, cache: Callable[[str | Path], str], features_cache: Path):
+        self.models, self.limits, self.cache, self.features_cache = models, limits, cache, features_cache
 
     def __call__(
         self, video: str | None, budget_percent: float, scorer: str, shots: str, progress: gr.Progress
@@ -242,9 +216,17 @@ class SummarizeJob:
             os.link(upload, source)  # the upload's name never becomes a path: the work folder has its own names
         except OSError:
             shutil.copyfile(upload, source)
-        encoder, detector, chosen = _watched_stages(self.models, shots, scorer, progress)
-        budget, sampling = budget_percent / 100, self.models.sampling
-        result = summarize(source, work / "out", chosen, encoder, detector, sampling, budget, show_progress=False)
+        result = summarize(
+            source,
+            work / "out",
+            self.models.scorers[scorer],
+            self.models.encoder,
+            self.models.detectors[shots],
+            self.models.sampling,
+            budget_percent / 100,
+            cache_dir=self.features_cache,
+            progress=_page_progress(progress, shots, scorer),
+        )
         progress(0.95, desc="thumbnails")
         doc = json.loads(result.scores_path.read_text())
         # The user's copy names their file and no server path (the pipeline records where it worked and cached).
@@ -268,8 +250,9 @@ class SummarizeJob:
         return cached_summary, importance_figure(doc), stills, [cached_summary, self.cache(scores)], status
 
 
-def build_app(models: Models, limits: Limits, examples: list[Path] | None = None) -> gr.Blocks:
-    """The page: upload or example, length, scorer and shot detector, Summarize; the results beside them."""
+def build_app(models: Models, limits: Limits, features_cache: Path, examples: list[Path] | None = None) -> gr.Blocks:
+    """The page: upload or example, length, scorer and shot detector, Summarize; the results beside them. The
+    features of uploads are kept in `features_cache` (re-runs with another length or scorer reuse them)."""
     scorers, detectors = list(models.scorers), list(models.detectors)
     with gr.Blocks(title="semsum: summarize a video", analytics_enabled=False, delete_cache=(600, 3600)) as page:
         gr.Markdown(
@@ -296,7 +279,7 @@ def build_app(models: Models, limits: Limits, examples: list[Path] | None = None
                     label="selected units", columns=4, height="auto", object_fit="contain", elem_id="units"
                 )
                 files = gr.File(label="downloads", file_count="multiple", interactive=False, elem_id="downloads")
-        job = SummarizeJob(models, limits, video_out.move_resource_to_block_cache)
+        job = SummarizeJob(models, limits, video_out.move_resource_to_block_cache, features_cache)
 
         def run(
             video: str | None,
@@ -322,17 +305,22 @@ def serve(
     limits: Limits | None = None,
     concurrency: int = 1,
     example_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> None:
-    """Load the models, make the example if needed, and serve the page until interrupted (Ctrl-C or SIGTERM)."""
+    """Load the models, make the example if needed, and serve the page until interrupted (Ctrl-C or SIGTERM).
+
+    The features of uploads go to `cache_dir`, else `$SEMSUM_CACHE` if set, else a folder of the server's own that
+    lives as long as it does."""
     from platformdirs import user_cache_path
 
     limits = limits or Limits()
     if concurrency < 1 or limits.max_upload_mb <= 0 or limits.max_minutes <= 0:
         raise SemsumError("--concurrency, --max-upload-mb and --max-minutes must be positive")
-    with _features_cache_for_this_server():
+    chosen = cache_dir or os.environ.get(CACHE_ENV)
+    with nullcontext(chosen) if chosen else tempfile.TemporaryDirectory(prefix="semsum-app-cache-") as cache:
         models = load_models(stages)
         example = ensure_example(example_dir or user_cache_path("semsum") / "app")
-        page = build_app(models, limits, [example])
+        page = build_app(models, limits, Path(cache), [example])
         page.queue(default_concurrency_limit=concurrency)
         try:
             page.launch(
@@ -353,20 +341,6 @@ def serve(
         print(f"semsum app: serving {page.local_url} (API endpoint /summarize); Ctrl-C stops it", flush=True)
         signal.signal(signal.SIGTERM, _interrupt)  # a stopped container or service closes the server as Ctrl-C does
         page.block_thread()
-
-
-@contextmanager
-def _features_cache_for_this_server() -> Iterator[None]:
-    """The features cache of the uploads lives as long as the server, unless the operator chose where it goes."""
-    if CACHE_ENV in os.environ:
-        yield
-        return
-    folder = tempfile.mkdtemp(prefix="semsum-app-cache-")
-    os.environ[CACHE_ENV] = folder
-    try:
-        yield
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

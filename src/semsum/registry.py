@@ -82,9 +82,11 @@ class Implementation:
         return hasattr(self.factory, "Options")
 
     def dests(self) -> dict[str, dataclasses.Field]:
-        """The implementation's options by dest (the faces' name of each)."""
+        """The implementation's options by dest (the faces' name of each). A declared field without help is a
+        setting the implementation sets itself (KTS's feature key, whether `auto` runs on a GPU): no option."""
         prefix = f"{self.namespace}_".replace("-", "_") if self.namespace else ""
-        return {prefix + f.name: f for f in dataclasses.fields(self.options_class)}
+        found = dataclasses.fields(self.options_class)
+        return {prefix + f.name: f for f in found if not self.declared or "help" in f.metadata}
 
     def options(self, given: Mapping[str, Any]) -> Any:
         """The options instance from `given` values by dest; a dest it does not declare is an error."""

@@ -17,6 +17,18 @@ def uniform_segments(n_frames: int, seg_len: int) -> np.ndarray:
     return np.stack([starts, np.minimum(starts + seg_len, n_frames) - 1], axis=1)
 
 
+def _smooth_features(rng: np.random.Generator, n: int, dim: int, dtype: type) -> np.ndarray:
+    """[n, dim] features smooth in time: half a normalised random walk plus white noise, drawn in `dtype`."""
+    walk = np.cumsum(rng.standard_normal((n, dim), dtype=dtype), axis=0)
+    return 0.5 * walk / np.sqrt(np.arange(1, n + 1, dtype=dtype))[:, None] + rng.standard_normal((n, dim), dtype=dtype)
+
+
+def _hidden_score(x: np.ndarray, signal: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """The synthetic ground truth: sigmoid(3 tanh(x . signal)) plus `noise`, min-max normalised to 0..1 (float32)."""
+    raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(x @ signal))) + noise * rng.normal(size=len(x))
+    return ((raw - raw.min()) / (raw.max() - raw.min() + 1e-9)).astype(np.float32)
+
+
 def synthetic_video(
     key: str,
     n_steps: int,
@@ -37,12 +49,9 @@ def synthetic_video(
     rng = rng if rng is not None else np.random.default_rng(0)
     signal = signal if signal is not None else np.ones(dim) / np.sqrt(dim)
     n_frames = n_steps * STEP
-    walk = np.cumsum(rng.normal(size=(n_steps, dim)), axis=0) / np.sqrt(np.arange(1, n_steps + 1))[:, None]
-    features = (0.5 * walk + rng.normal(size=(n_steps, dim))).astype(np.float32)
+    features = _smooth_features(rng, n_steps, dim, np.float64).astype(np.float32)
     extra = {} if embed is None else {"features_mllm": embed(features).astype(np.float32)}
-    scored = extra.get("features_mllm", features)
-    raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(scored @ signal))) + noise * rng.normal(size=n_steps)
-    gtscore = ((raw - raw.min()) / (raw.max() - raw.min() + 1e-9)).astype(np.float32)
+    gtscore = _hidden_score(extra.get("features_mllm", features), signal, noise, rng)
     cps = uniform_segments(n_frames, 4 * STEP)
     frame_score = np.repeat(gtscore, STEP)[:n_frames]
     user_summary = np.zeros((n_users, n_frames), dtype=np.float32)
@@ -109,38 +118,17 @@ def make_tiny_videollava(path: str | os.PathLike[str], seed: int = 0, image_size
     tokens per frame instead of 256). The tokenizer is a word-level one over the built-in prompts' words, digits
     split one per token as in Llama, with `<image>`/`<video>` special tokens. Load it with `--model PATH`.
     """
-    import re
-    from importlib import resources
-
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import (
         CLIPVisionConfig,
         LlamaConfig,
-        PreTrainedTokenizerFast,
         VideoLlavaConfig,
         VideoLlavaForConditionalGeneration,
         VideoLlavaImageProcessor,
     )
 
-    specials = ["<unk>", "<s>", "</s>", "<pad>", "<image>", "<video>"]
-    prompts = resources.files("semsum.features").joinpath("prompts")
-    text = " ".join(f.read_text("utf-8") for f in prompts.iterdir() if f.name.endswith(".txt"))
-    words = set(re.findall(r"\w+|[^\w\s]", text.replace("<image>", " "))) | set("0123456789") | {"ASSISTANT", "Score"}
-    vocab = {t: i for i, t in enumerate(specials + sorted(words - set(specials)))}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
-    )
-    backend.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", vocab["<s>"])])
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        additional_special_tokens=["<image>", "<video>"],
-    )
+    tokenizer = _tiny_tokenizer()
+    vocab = tokenizer.get_vocab()
     image_processor = VideoLlavaImageProcessor(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     )
@@ -178,6 +166,35 @@ def make_tiny_videollava(path: str | os.PathLike[str], seed: int = 0, image_size
     tokenizer.save_pretrained(path)
     image_processor.save_pretrained(path)
     return str(path)
+
+
+def _tiny_tokenizer():
+    """A word-level fast tokenizer over the built-in prompts' words, the digits (one per token, as Llama splits
+    them) and "ASSISTANT"/"Score", with Llama's special tokens and `<image>`/`<video>`."""
+    import re
+    from importlib import resources
+
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<unk>", "<s>", "</s>", "<pad>", "<image>", "<video>"]
+    prompts = resources.files("semsum.features").joinpath("prompts")
+    text = " ".join(f.read_text("utf-8") for f in prompts.iterdir() if f.name.endswith(".txt"))
+    words = set(re.findall(r"\w+|[^\w\s]", text.replace("<image>", " "))) | set("0123456789") | {"ASSISTANT", "Score"}
+    vocab = {t: i for i, t in enumerate(specials + sorted(words - set(specials)))}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
+    )
+    backend.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", vocab["<s>"])])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        additional_special_tokens=["<image>", "<video>"],
+    )
 
 
 @dataclass
@@ -256,11 +273,8 @@ def make_mrhisum_file(
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for key in keys:
             n = int(rng.integers(seconds[0], seconds[1] + 1))
-            walk = np.cumsum(rng.standard_normal((n, dim), dtype=np.float32), axis=0)
-            x = 0.5 * walk / np.sqrt(np.arange(1, n + 1, dtype=np.float32))[:, None]
-            x += rng.standard_normal((n, dim), dtype=np.float32)
-            raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(x @ signal))) + noise * rng.normal(size=n)
-            gtscore = ((raw - raw.min()) / (raw.max() - raw.min() + 1e-9)).astype(np.float32)
+            x = _smooth_features(rng, n, dim, np.float32)
+            gtscore = _hidden_score(x, signal, noise, rng)
             bounds = [0]
             while bounds[-1] < n:
                 bounds.append(min(n, bounds[-1] + int(rng.integers(shot_seconds[0], shot_seconds[1] + 1))))

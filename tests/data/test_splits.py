@@ -1,6 +1,6 @@
 import pytest
 
-from semsum.data.splits import describe, load_splits
+from semsum.data.splits import describe, load_splits, video_folds
 from semsum.errors import SemsumError
 
 FAMILIES = {
@@ -51,3 +51,10 @@ def test_bad_split_files(tmp_path):
     t.write_text("SumMe/split0/only-three\n")
     with pytest.raises(SemsumError, match="s.txt: line 1"):
         load_splits(t)
+
+
+def test_folds_test_every_video_once():
+    keys = [f"video_{i}" for i in range(11)]
+    folds = video_folds(keys, 5)
+    assert sorted(k for f in folds for k in f.test_keys) == sorted(keys)
+    assert all(not set(f.train_keys) & set(f.test_keys) for f in folds)

@@ -11,15 +11,8 @@ import torch
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.features.encoders import WindowEncoder, encode_batches
-from semsum.features.mllm import (
-    MLLMEmbedder,
-    image_tokens_per_frame,
-    load_videollava,
-    masked_mean,
-    resolve_attention,
-    resolve_dtype,
-    window_indices,
-)
+from semsum.features.mllm import MLLMEmbedder, image_tokens_per_frame, masked_mean, window_indices
+from semsum.features.mllm_load import load_videollava, resolve_attention, resolve_dtype
 from semsum.features.prompts import load_prompt
 from semsum.testing import make_tiny_videollava
 

@@ -125,7 +125,7 @@ class _RedScorer:
 
     name = "red (test scorer)"
 
-    def __call__(self, video):
+    def __call__(self, video, units):
         picks, reds = [], []
         for batch_picks, frames in video.iter_frames(batch_size=7, size=(16, 16)):
             picks.append(batch_picks)
@@ -220,7 +220,7 @@ def test_a_failing_run_leaves_the_output_folder_as_it_was(tmp_path, shared_media
     class Failing:
         name = "failing"
 
-        def __call__(self, video):
+        def __call__(self, video, units):
             raise SemsumError("scorer failed")
 
     out = tmp_path / "new"

@@ -74,13 +74,6 @@ def ridge_probe(alpha: float = 100.0) -> FitPredict:
     return fit_predict
 
 
-def video_folds(keys: Sequence[str], k: int = 5, seed: int = 0) -> list[Split]:
-    """k disjoint test folds over videos (every video tested once), for when no split file is given."""
-    order = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
-    tests = [order[i::k] for i in range(k)]
-    return [Split(tuple(key for key in order if key not in t), tuple(t)) for t in tests]
-
-
 def downstream_rank_correlation(
     dataset: Dataset, feature_key: str, fit_predict: FitPredict, splits: Sequence[Split]
 ) -> dict[str, float]:

@@ -1,4 +1,6 @@
-"""Train/test split files of the five method families, read into one list of (train_keys, test_keys).
+"""Every way whole videos are split into training and held-out ones: the split files of the five method families,
+read into one list of (train_keys, test_keys); `hold_out`, a validation set carved from training videos; and
+`video_folds`, k folds when no split file is given.
 
 Formats: PGL-SUM / VASNet / MSVA JSON (`[{"train_keys": [...], "test_keys": [...]}]`), DSNet YAML (same
 fields, keys prefixed by the HDF5 path) and CSTA text (`Dataset/splitK/train,keys/test,keys` per line).
@@ -122,3 +124,14 @@ def hold_out(
     n = min(max(minimum, round(fraction * len(keys))), len(keys) - 1) if len(keys) > 1 else 0
     held = np.random.default_rng(seed).choice(keys, size=n, replace=False).tolist() if n else []
     return sorted(k for k in keys if k not in set(held)), sorted(held)
+
+
+def video_folds(keys: Sequence[str], k: int = 5, seed: int = 0) -> list[Split]:
+    """k disjoint test folds over whole videos (every video tested once), for when no split file is given.
+
+    Unlike `hold_out` (one held-out set carved from the training videos), the folds partition all the videos;
+    the order is `numpy.random.default_rng(seed).permutation` and fold i tests every k-th video of it from i.
+    """
+    order = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
+    tests = [order[i::k] for i in range(k)]
+    return [Split(tuple(key for key in order if key not in t), tuple(t)) for t in tests]

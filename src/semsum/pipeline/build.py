@@ -35,7 +35,7 @@ from semsum.pipeline.executors import Executor, LocalExecutor, run_videos
 from semsum.pipeline.sampling import SamplingConfig, sample_video
 from semsum.pipeline.stages import StageConfig
 from semsum.summary.keyshots import user_summaries
-from semsum.summary.shots import ShotDetector, check_shots
+from semsum.summary.shots import ShotDetector, detect_shots
 from semsum.video.decode import VIDEO_SUFFIXES
 
 FRAME_COUNT_SLACK = 0.01  # fraction of the annotation's frame count (at least 3 frames)
@@ -89,7 +89,7 @@ def build_video(
     """One video's eccv16 group: sample and encode, detect shots, add the annotation. Every executor calls this."""
     path, ann = job.path, job.annotation
     sampled, _ = sample_video(path, encoder, sampling, cache=cache)
-    shots = check_shots(shot_detector(sampled), sampled.n_frames, f"{path}: shot detector {shot_detector.name}")
+    shots = detect_shots(shot_detector, sampled).frames
     n_frames, picks, feats = sampled.n_frames, sampled.picks, sampled.features["features"]
     if ann is not None:
         if abs(ann.n_frames - n_frames) > max(3, FRAME_COUNT_SLACK * ann.n_frames):

@@ -1,33 +1,39 @@
-"""The features cache: a video's sampled features kept between runs, keyed by its content and the settings.
+"""Stage results kept between runs, keyed by the video's content and the stage's name and declared options.
 
-An entry holds what one pass over a video produced: the picks (with their times, for seeking later), the
-encoder's features, the decoded frame count once the pass is complete, thumbnails, and the shots of every shot
-detector run on them. `summarize` keeps its entries in the user cache folder (`$SEMSUM_CACHE`, else the
-platform's user cache), never in the output folder: a killed run resumes from the saved prefix, and a re-run with
-another budget, scorer or shot detector neither decodes nor encodes again. Dataset builds keep theirs beside
-their parts. An entry's name is the hash of the video's bytes and the settings, so a renamed or copied video
-still hits, and an edited one, or other settings, never does.
+Two kinds of entry, both in one folder that the caller names (`summarize(..., cache_dir=...)`; the CLI's default is
+`default_cache_dir()`: `$SEMSUM_CACHE`, else the platform's user cache; dataset builds keep theirs beside their
+parts; the app one of its own):
+
+* a `FeatureCache` entry holds what one sampling pass produced: the picks (with their times, for seeking later),
+  the encoder's features, the decoded frame count once the pass is complete, and thumbnails. A killed run resumes
+  from the saved prefix, and a re-run with another budget, scorer or shot detector neither decodes nor encodes
+  again. Its name is the hash of the video's bytes and the pass's settings, so a renamed or copied video still
+  hits, and an edited one, or other settings, never does;
+* a `StageEntry` holds the JSON result of a later stage (shot detection) run on such a pass, keyed by the pass's
+  settings and the stage's `stage_key`: its `name` and its declared `options` (a frozen dataclass), never its
+  attributes. A stage that declares no options is not cached (nothing says which of its settings matter).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import platformdirs
 
-from semsum.atomic import atomic_path
+from semsum.atomic import atomic_path, write_json
 
 CACHE_ENV = "SEMSUM_CACHE"
 
 
-def cache_dir() -> Path:
-    """Where summarize keeps features between runs: $SEMSUM_CACHE, else the user cache folder."""
+def default_cache_dir() -> Path:
+    """The CLI's features cache: $SEMSUM_CACHE, else the user cache folder."""
     return Path(os.environ.get(CACHE_ENV) or Path(platformdirs.user_cache_dir("semsum")) / "features")
 
 
@@ -40,16 +46,32 @@ def content_hash(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+def stage_key(stage: Any) -> dict[str, Any] | None:
+    """What identifies a stage's output: its `name` and declared `options` (a dataclass instance), or None when it
+    declares none."""
+    options = getattr(stage, "options", None)
+    if not dataclasses.is_dataclass(options) or isinstance(options, type):
+        return None
+    return {"name": stage.name, "options": dataclasses.asdict(options)}
+
+
+def _settings(settings: dict[str, Any]) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def _name(settings: str) -> str:
+    return hashlib.sha256(settings.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
 class CachedVideo:
-    """What an entry holds. `n_frames` is None while the pass is incomplete (a prefix of the picks)."""
+    """What a features entry holds. `n_frames` is None while the pass is incomplete (a prefix of the picks)."""
 
     picks: np.ndarray  # int64 [n]
     times: np.ndarray  # float64 [n]: presentation time of each pick, seconds on the stream's clock
     features: np.ndarray  # float32 [n, dim]
     n_frames: int | None = None
-    thumbnails: list[tuple[int, np.ndarray]] = field(default_factory=list)
-    shots: dict[str, dict[str, Any]] = field(default_factory=dict)  # detector key -> {"name", "shots"}
+    thumbnails: tuple[tuple[int, np.ndarray], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -57,11 +79,11 @@ class CachedVideo:
 
 
 class FeatureCache:
-    """One entry: the file `folder/<hash of content and settings>.npz`."""
+    """One features entry: the file `folder/<hash of content and settings>.npz`."""
 
     def __init__(self, folder: str | os.PathLike[str], video: str | os.PathLike[str], settings: dict[str, Any]):
-        self.settings = json.dumps({"video_sha256": content_hash(video), **settings}, sort_keys=True)
-        self.path = Path(folder) / f"{hashlib.sha256(self.settings.encode()).hexdigest()[:32]}.npz"
+        self.settings = _settings({"video_sha256": content_hash(video), **settings})
+        self.path = Path(folder) / f"{_name(self.settings)}.npz"
 
     def load(self) -> CachedVideo | None:
         """The entry, or None when there is none usable (absent, unreadable, or made with other settings)."""
@@ -70,14 +92,12 @@ class FeatureCache:
                 meta = json.loads(str(z["meta"]))
                 if meta["settings"] != self.settings:
                     return None
-                thumbs = z["thumbnails"]
                 return CachedVideo(
                     z["picks"].astype(np.int64),
                     z["times"].astype(np.float64),
                     z["features"].astype(np.float32),
                     meta["n_frames"],
-                    list(zip(meta["thumbnail_frames"], thumbs, strict=True)),
-                    meta["shots"],
+                    tuple(zip(meta["thumbnail_frames"], z["thumbnails"], strict=True)),
                 )
         except (OSError, KeyError, ValueError):
             return None
@@ -88,7 +108,6 @@ class FeatureCache:
             "settings": self.settings,
             "n_frames": video.n_frames,
             "thumbnail_frames": [int(f) for f, _ in video.thumbnails],
-            "shots": video.shots,
         }
         thumbs = np.stack([t for _, t in video.thumbnails]) if video.thumbnails else np.zeros((0, 1, 1, 3), np.uint8)
         with atomic_path(self.path) as tmp:
@@ -103,3 +122,22 @@ class FeatureCache:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class StageEntry:
+    """The JSON result of one stage run on a cached pass: `folder/<hash of the pass's settings and the stage>.json`."""
+
+    def __init__(self, features: FeatureCache, key: dict[str, Any]):
+        self.settings = _settings({"features": features.settings, "stage": key})
+        self.path = features.path.parent / f"{_name(self.settings)}.json"
+
+    def load(self) -> Any | None:
+        """The stored result, or None (absent, unreadable, or made with other settings)."""
+        try:
+            doc = json.loads(self.path.read_text())
+            return doc["result"] if doc["settings"] == self.settings else None
+        except (OSError, KeyError, TypeError, ValueError):
+            return None
+
+    def save(self, result: Any) -> None:
+        write_json(self.path, {"settings": self.settings, "result": result})

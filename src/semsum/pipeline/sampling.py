@@ -1,24 +1,28 @@
-"""The first half of every video job: one streaming pass that decodes, samples and encodes a video file.
+"""The first stage of every video job: one streaming pass that decodes, samples and encodes a video file.
 
 `sample_video` keeps only the features (and a few thumbnails), so memory stays bounded on long videos; the
-summarize pipeline and the dataset builder both start from the `SampledVideo` it returns.
+summarize pipeline and the dataset builder both start from the immutable `SampledVideo` it returns. Caching is a
+wrapper around the pass (`_cached_pass`, entries in `semsum.pipeline.cache`): the pass itself takes a prefix to
+resume from and reports what it has encoded, and the wrapper decides what is saved when.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
 from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder, check_features, describe, encode_batches
-from semsum.pipeline.cache import CachedVideo, FeatureCache
+from semsum.pipeline.cache import CachedVideo, FeatureCache, stage_key
 from semsum.prefetch import prefetch
+from semsum.summary.shots import readonly
 from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, probe
 
 THUMB_HEIGHT = 54
@@ -81,21 +85,25 @@ class SamplingConfig:
         return {"step": self.step} if self.step else {"fps": self.fps}
 
 
-@dataclass
+@dataclass(frozen=True)
 class SampledVideo:
-    """A video as the pipeline sampled it: everything a shot detector or scorer may use."""
+    """A video as the sampling stage left it: everything a shot detector or scorer may use. Immutable."""
 
     info: VideoInfo  # probe result (fps, size, rotation, audio); its n_frames may be an estimate
     picks: np.ndarray  # int64 [n_steps]: decoded-frame index of each sampled frame
     n_frames: int  # frames actually decoded (use this, not info.n_frames)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    features: dict[str, np.ndarray] = field(default_factory=dict)  # key -> [n_steps, D]; "features": the encoder's
+    features: Mapping[str, np.ndarray] = field(default_factory=dict)  # key -> [n_steps, D]; "features": the encoder's
     encoder: str = ""  # name of the frame encoder that made "features"
     encoder_description: str = ""  # how exactly (weights, model)
-    step_segments: np.ndarray | None = None  # int64 [n_segments, 2]: inclusive [first, last] step of each segment
     times: np.ndarray | None = None  # float64 [n_steps]: presentation time of each pick (seconds, stream clock)
-    cache: FeatureCache | None = None  # where this video's features (and shots) are kept between runs
-    cached: CachedVideo | None = None  # the cache entry's content, once complete
+
+    def __post_init__(self) -> None:
+        features = {k: readonly(v) for k, v in self.features.items()}
+        object.__setattr__(self, "features", MappingProxyType(features))
+        object.__setattr__(self, "picks", readonly(self.picks, np.int64))
+        if self.times is not None:
+            object.__setattr__(self, "times", readonly(self.times, np.float64))
 
     @property
     def path(self) -> Path:
@@ -112,10 +120,35 @@ class SampledVideo:
         return iter(self.sampling.sampler(self.path, batch_size, size))
 
 
+Thumbnails = list[tuple[int, np.ndarray]]  # (frame, small uint8 RGB image)
+Checkpoint = Callable[[Callable[[], CachedVideo]], None]  # called after each encoded batch with the prefix's maker
+
+
 def _thumbnail(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     rows = np.linspace(0, frame.shape[0] - 1, height).round().astype(int)
     cols = np.linspace(0, frame.shape[1] - 1, width).round().astype(int)
     return frame[rows][:, cols]
+
+
+def _input_size(encoder: FrameEncoder | WindowEncoder) -> tuple[int, int] | None:
+    return (encoder.input_size, encoder.input_size) if encoder.input_size else None
+
+
+def feature_entry(
+    folder: str | os.PathLike[str],
+    info: VideoInfo,
+    encoder: FrameEncoder | WindowEncoder,
+    sampling: SamplingConfig,
+    n_thumbnails: int = 0,
+) -> FeatureCache | None:
+    """The cache entry of a sampling pass over `info`'s file in `folder`, keyed by the video's bytes, the sampling
+    and the encoder's name, description and declared options; None for window encoders (they need the whole
+    stream, so a pass cannot resume)."""
+    if isinstance(encoder, WindowEncoder):
+        return None
+    enc = {"name": encoder.name, "description": describe(encoder), "stage": stage_key(encoder)}
+    settings = {**sampling.to_dict(), "size": _input_size(encoder), "encoder": enc, "thumbnails": n_thumbnails}
+    return FeatureCache(folder, info.path, settings)
 
 
 def sample_video(
@@ -124,124 +157,150 @@ def sample_video(
     sampling: SamplingConfig | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     n_thumbnails: int = 0,
-    cache: str | os.PathLike[str] | None = None,
+    cache: FeatureCache | str | os.PathLike[str] | None = None,
     save_seconds: float = 60.0,
-) -> tuple[SampledVideo, list[tuple[int, np.ndarray]]]:
+) -> tuple[SampledVideo, Thumbnails]:
     """Probe, sample and encode `path` in one pass over the file; features go under "features".
 
     `on_batch(steps_done, steps_expected)` reports progress. Returns the SampledVideo and up to `n_thumbnails`
-    evenly spaced (frame, image) pairs. With a `cache` folder (`semsum.pipeline.cache`), a per-frame encoder's
-    features are saved there every `save_seconds`, on Ctrl-C or SIGTERM, and once complete; a later call with the
-    same video and settings resumes from the saved prefix, or, when the pass was complete, returns without
-    decoding at all. Window encoders need the whole stream and are not cached.
+    evenly spaced (frame, image) pairs. With a `cache` (a folder, or the `feature_entry` of these settings), a
+    per-frame encoder's features are saved every `save_seconds`, on Ctrl-C or SIGTERM, and once complete; a later
+    call with the same video and settings resumes from the saved prefix, or, when the pass was complete, returns
+    without decoding at all. Window encoders need the whole stream and are not cached.
     """
     sampling = (sampling or SamplingConfig()).resolve()
     info = probe(path, count=False)  # the sampler counts the decoded frames itself
-    size = (encoder.input_size, encoder.input_size) if encoder.input_size else None
-    entry = None
-    if cache is not None and not isinstance(encoder, WindowEncoder):
-        settings = {**sampling.to_dict(), "size": size, "encoder": describe(encoder), "thumbnails": n_thumbnails}
-        entry = FeatureCache(cache, info.path, settings)
-    done = entry.load() if entry is not None else None
-    if done is not None and done.complete:
-        video = SampledVideo(
-            info,
-            done.picks,
-            done.n_frames,
-            sampling,
-            {"features": done.features},
-            encoder.name,
-            describe(encoder),
-            times=done.times,
-            cache=entry,
-            cached=done,
-        )
-        return video, done.thumbnails
-    prefix = done if done is not None and len(done.picks) else None  # an interrupted run's features
-    resume = (prefix.picks, prefix.times) if prefix is not None else None
-    # A network on the CPU keeps the cores busy: one decoding thread beside it wastes less than FFmpeg's frame
-    # threads competing with it (5-13 % faster in 4 of 4 paired runs, benchmarks/RESULTS.md).
-    threads = 1 if str(getattr(encoder, "device", "cpu")).startswith("cpu") else 0
-    sampler = sampling.sampler(info.path, size=size, resume=resume, threads=threads)
-    expected = sampling.expected_steps(info)
-    every = max(1, expected // n_thumbnails) if n_thumbnails else 0
-    thumb_w = max(2, round(THUMB_HEIGHT * info.width / info.height))
-    picks: list[np.ndarray] = [prefix.picks] if prefix is not None else []
-    parts: list[np.ndarray] = [prefix.features] if prefix is not None else []
-    thumbs: list[tuple[int, np.ndarray]] = list(prefix.thumbnails) if prefix is not None else []
+    if cache is not None and not isinstance(cache, FeatureCache):
+        cache = feature_entry(cache, info, encoder, sampling, n_thumbnails)
 
-    def batches() -> Iterator[np.ndarray]:
-        done = sum(len(p) for p in picks)
-        for batch_picks, frames in prefetch(sampler):
-            if every:
-                thumbs.extend(
-                    (int(batch_picks[i]), _thumbnail(frames[i], thumb_w, THUMB_HEIGHT))
+    def run(resume: CachedVideo | None = None, checkpoint: Checkpoint | None = None) -> tuple[SampledVideo, Thumbnails]:
+        return _sample_pass(info, encoder, sampling, on_batch, n_thumbnails, resume, checkpoint)
+
+    return run() if cache is None else _cached_pass(cache, run, info, encoder, sampling, save_seconds)
+
+
+class _Pass:
+    """One pass's growing state after a resumed prefix: the picks decoded, features encoded, thumbnails kept."""
+
+    def __init__(
+        self, sampler: FrameSampler, info: VideoInfo, expected: int, n_thumbs: int, prefix: CachedVideo | None
+    ):
+        self.sampler, self.expected = sampler, expected
+        self.every = max(1, expected // n_thumbs) if n_thumbs else 0
+        self.thumb_w = max(2, round(THUMB_HEIGHT * info.width / info.height))
+        self.picks: list[np.ndarray] = [prefix.picks] if prefix is not None else []
+        self.parts: list[np.ndarray] = [prefix.features] if prefix is not None else []
+        self.thumbs: Thumbnails = list(prefix.thumbnails) if prefix is not None else []
+
+    def batches(self, on_batch: Callable[[int, int], None] | None) -> Iterator[np.ndarray]:
+        """The decoded frames, batch by batch, keeping picks and thumbnails and reporting progress."""
+        done = sum(len(p) for p in self.picks)
+        for batch_picks, frames in prefetch(self.sampler):
+            if self.every:
+                self.thumbs.extend(
+                    (int(batch_picks[i]), _thumbnail(frames[i], self.thumb_w, THUMB_HEIGHT))
                     for i in range(len(frames))
-                    if (done + i) % every == 0
+                    if (done + i) % self.every == 0
                 )
-            picks.append(batch_picks)
+            self.picks.append(batch_picks)
             done += len(batch_picks)
             yield frames
             if on_batch is not None:
-                on_batch(done, expected)
+                on_batch(done, self.expected)
 
-    def state() -> CachedVideo:
+    def prefix(self) -> CachedVideo:
         """The encoded prefix, for the cache."""
-        n = sum(len(p) for p in parts)
-        last = picks[len(parts) - 1][-1]
+        n = sum(len(p) for p in self.parts)
+        last = self.picks[len(self.parts) - 1][-1]
         return CachedVideo(
-            np.concatenate(picks[: len(parts)]),
-            np.asarray(sampler.times[:n]),
-            np.concatenate(parts),
-            thumbnails=[t for t in thumbs if t[0] <= last],
+            np.concatenate(self.picks[: len(self.parts)]),
+            np.asarray(self.sampler.times[:n]),
+            np.concatenate(self.parts),
+            thumbnails=tuple(t for t in self.thumbs if t[0] <= last),
         )
 
-    try:
-        if entry is None:
-            features = encode_batches(encoder, batches())
-        else:
-            try:
-                features = _encode_saving(encoder, batches(), parts, lambda: entry.save(state()), save_seconds)
-            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was computed, for the re-run
-                if parts:
-                    entry.save(state())
-                raise
-    except SemsumError:
-        if entry is not None:
-            entry.remove()  # the file is broken: features of its first part are of no use
-        raise
+
+def _sample_pass(
+    info: VideoInfo,
+    encoder: FrameEncoder | WindowEncoder,
+    sampling: SamplingConfig,
+    on_batch: Callable[[int, int], None] | None,
+    n_thumbnails: int,
+    resume: CachedVideo | None,
+    checkpoint: Checkpoint | None,
+) -> tuple[SampledVideo, Thumbnails]:
+    """The sampling stage: decode, sample and encode `info`'s file after a `resume` prefix (picks, times and
+    features of an interrupted pass); a frame encoder calls `checkpoint(prefix)` after each batch."""
+    # A network on the CPU keeps the cores busy: one decoding thread beside it wastes less than FFmpeg's frame
+    # threads competing with it (5-13 % faster in 4 of 4 paired runs, benchmarks/RESULTS.md).
+    threads = 1 if str(getattr(encoder, "device", "cpu")).startswith("cpu") else 0
+    start = (resume.picks, resume.times) if resume is not None else None
+    sampler = sampling.sampler(info.path, size=_input_size(encoder), resume=start, threads=threads)
+    run = _Pass(sampler, info, sampling.expected_steps(info), n_thumbnails, resume)
+    if isinstance(encoder, WindowEncoder):
+        features = encode_batches(encoder, run.batches(on_batch))
+    else:
+        for frames in run.batches(on_batch):
+            run.parts.append(check_features(encoder, encoder(frames)))
+            if checkpoint is not None:
+                checkpoint(run.prefix)
+        if not run.parts:
+            raise SemsumError(f"encoder {encoder.name}: the video yielded no sampled frames")
+        features = np.concatenate(run.parts)
     video = SampledVideo(
-        info=info,
-        picks=np.concatenate(picks),
-        n_frames=int(sampler.n_decoded),
-        sampling=sampling,
-        features={"features": features},
-        encoder=encoder.name,
-        encoder_description=describe(encoder),
-        times=np.asarray(sampler.times),
-        cache=entry,
+        info,
+        np.concatenate(run.picks),
+        int(sampler.n_decoded),
+        sampling,
+        {"features": features},
+        encoder.name,
+        describe(encoder),
+        np.asarray(sampler.times),
     )
-    if entry is not None:
-        video.cached = CachedVideo(video.picks, video.times, features, video.n_frames, thumbs)
-        entry.save(video.cached)
-    return video, thumbs
+    return video, run.thumbs
 
 
-def _encode_saving(
+class _Saver:
+    """A pass's checkpoint into a cache entry: the prefix is saved every `every` seconds, and on `flush`."""
+
+    def __init__(self, entry: FeatureCache, every: float):
+        self.entry, self.every, self.saved_at = entry, every, time.monotonic()
+        self.latest: Callable[[], CachedVideo] | None = None
+
+    def __call__(self, prefix: Callable[[], CachedVideo]) -> None:
+        self.latest = prefix
+        if time.monotonic() - self.saved_at > self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.latest is not None:
+            self.entry.save(self.latest())
+            self.saved_at = time.monotonic()
+
+
+def _cached_pass(
+    entry: FeatureCache,
+    run: Callable[[CachedVideo | None, Checkpoint | None], tuple[SampledVideo, Thumbnails]],
+    info: VideoInfo,
     encoder: FrameEncoder,
-    batches: Iterator[np.ndarray],
-    feats: list[np.ndarray],
-    save: Callable[[], None],
-    every_seconds: float,
-) -> np.ndarray:
-    """Encode batch by batch, appending to `feats` (which may start with a resumed prefix), calling `save` every
-    `every_seconds`; all of `feats` concatenated."""
-    saved_at = time.monotonic()
-    for frames in batches:
-        feats.append(check_features(encoder, encoder(frames)))
-        if time.monotonic() - saved_at > every_seconds:
-            save()
-            saved_at = time.monotonic()
-    if not feats:
-        raise SemsumError(f"encoder {encoder.name}: the video yielded no sampled frames")
-    return np.concatenate(feats)
+    sampling: SamplingConfig,
+    save_seconds: float,
+) -> tuple[SampledVideo, Thumbnails]:
+    """The sampling pass `run` behind the cache `entry`: a complete entry instead of the pass, else the pass resumed
+    from the entry's prefix, saved as it goes (`_Saver`), on an interrupt, and when complete."""
+    done = entry.load()
+    if done is not None and done.complete:
+        features, made_by = {"features": done.features}, describe(encoder)
+        video = SampledVideo(info, done.picks, done.n_frames, sampling, features, encoder.name, made_by, done.times)
+        return video, list(done.thumbnails)
+    saver = _Saver(entry, save_seconds)
+    try:
+        video, thumbs = run(done if done is not None and len(done.picks) else None, saver)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was computed, for the re-run
+        saver.flush()
+        raise
+    except SemsumError:
+        entry.remove()  # the file is broken: features of its first part are of no use
+        raise
+    entry.save(CachedVideo(video.picks, video.times, video.features["features"], video.n_frames, tuple(thumbs)))
+    return video, thumbs

@@ -3,18 +3,20 @@
 Scorers combine stages (a trained run, F(x), the MLLM), which is why they live with the orchestration.
 
 The interface is deliberately small. A scorer has a `name` (written into scores.json and printed) and is
-called with a `SampledVideo`, returning float scores [n_steps] (higher = more important; any scale):
+called with the results of the stages before it, a `SampledVideo` and the selection `Units`, returning float
+scores [n_steps] (higher = more important; any scale):
 
     class MyScorer:
         name = "my-scorer (what it is)"
-        def __call__(self, video: SampledVideo) -> np.ndarray: ...
+        def __call__(self, video: SampledVideo, units: Units) -> np.ndarray: ...
 
 A `SampledVideo` (`semsum.pipeline.sampling`) carries the video's probe info, the sampled frame indices (`picks`),
 the decoded frame count, the features already computed (`features["features"]`: the frame encoder's, by default
-GoogLeNet pool5 [n_steps, 1024]), the selection units in steps (`step_segments`), and `iter_frames()` to stream the
-sampled frames again (same picks) for scorers that look at pixels themselves. Scorers are registered by name
-(entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's `--scorer`), or given as objects to
-`semsum.pipeline.summarize`.
+GoogLeNet pool5 [n_steps, 1024]), and `iter_frames()` to stream the sampled frames again (same picks) for scorers
+that look at pixels themselves; `Units` (`semsum.summary.shots`) the selection units in frames and in steps
+(`units.steps`). Both are immutable. `score_video` runs a scorer as the pipeline's scoring stage. Scorers are
+registered by name (entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's `--scorer`), or given as
+objects to `semsum.pipeline.summarize`.
 
 Built in:
 * `CoverageScorer` (the default, training-free, no labels): how much of the video each selection unit covers.
@@ -38,10 +40,12 @@ from semsum.features.videollava import MllmModelOptions
 from semsum.pipeline.encoders import MapperOptions
 from semsum.pipeline.sampling import SampledVideo
 from semsum.registry import SCORERS, create, declares, option
+from semsum.summary.keyshots import frame_scores
+from semsum.summary.shots import Units, readonly
 
 
 class Scorer(Protocol):
-    """Anything with a `name` that maps a SampledVideo to scores [n_steps].
+    """Anything with a `name` that maps a SampledVideo and its selection units to scores [n_steps].
 
     A scorer made for one sampling (a run trained on 2 fps features) says so with `sampling_step = 15`; automatic
     sampling in `summarize` then uses it.
@@ -49,7 +53,33 @@ class Scorer(Protocol):
 
     name: str
 
-    def __call__(self, video: SampledVideo) -> np.ndarray: ...
+    def __call__(self, video: SampledVideo, units: Units) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the scoring stage returns: who scored, and the scores per sampled frame and per frame."""
+
+    scorer: str  # the scorer's name
+    steps: np.ndarray  # float64 [n_steps], shifted so that the lowest is just above zero (see `score_video`)
+    frames: np.ndarray  # float64 [n_frames]: each frame the score of the last pick at or before it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", readonly(self.steps, np.float64))
+        object.__setattr__(self, "frames", readonly(self.frames, np.float64))
+
+
+def score_video(scorer: Scorer, video: SampledVideo, units: Units) -> Scores:
+    """The scoring stage: `scorer`'s scores of `video`, checked (one finite score per step), as `Scores`.
+
+    The knapsack keeps only units of positive value: scores of any scale are shifted so the lowest is (just above)
+    zero, which leaves their order and differences as they are.
+    """
+    steps = np.asarray(scorer(video, units), dtype=np.float64).reshape(-1)
+    if steps.shape != (video.n_steps,) or not np.all(np.isfinite(steps)):
+        raise SemsumError(f"{video.path}: scorer {scorer.name!r} returned {steps.shape} scores, not {video.n_steps}")
+    steps = steps - min(float(steps.min()), 0.0) + 1e-9
+    return Scores(scorer.name, steps, frame_scores(steps, video.picks, video.n_frames))
 
 
 @dataclass(frozen=True)
@@ -74,15 +104,13 @@ class CoverageScorer:
     def __init__(self, feature_key: str = "features"):
         self.feature_key, self.options = feature_key, CoverageOptions()
 
-    def __call__(self, video: SampledVideo) -> np.ndarray:
+    def __call__(self, video: SampledVideo, units: Units) -> np.ndarray:
         if self.feature_key not in video.features:
             raise SemsumError(f"{video.path}: the coverage scorer needs feature key {self.feature_key!r}")
         x = np.asarray(video.features[self.feature_key], dtype=np.float64)
         x = x - x.mean(axis=0)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        segs = video.step_segments
-        if segs is None:
-            segs = np.array([[0, len(x) - 1]])
+        segs = units.steps
         shot_of_step = np.repeat(np.arange(len(segs)), segs[:, 1] - segs[:, 0] + 1)
         centres = np.stack([x[s : e + 1].mean(axis=0) for s, e in segs])
         centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
@@ -149,9 +177,11 @@ class FeatureSource:
             if mapper.config.in_dim != 1024:
                 raise SemsumError(f"{mapper_path}: maps {mapper.config.in_dim}-d inputs, summarize has 1024-d pool5")
             where = str(mapper_path)
-            return cls(
-                key, mapper.config.out_dim, lambda video: apply_mapper(mapper, googlenet_features(video), where=where)
-            )
+
+            def mapped(video: SampledVideo) -> np.ndarray:  # a writable copy: torch warns on read-only arrays
+                return apply_mapper(mapper, np.array(googlenet_features(video)), where=where)
+
+            return cls(key, mapper.config.out_dim, mapped)
         if key == "features_mllm":
             made = provenance or {}
             model = mllm_model or made.get("mllm_model") or DEFAULT_MODEL
@@ -215,7 +245,7 @@ class RunScorer:
                 f"summarize computes {width}-d (" + ", ".join(f"{s.key} {s.width}" for s in self.sources) + ")"
             )
 
-    def __call__(self, video: SampledVideo) -> np.ndarray:
+    def __call__(self, video: SampledVideo, units: Units) -> np.ndarray:
         x = np.concatenate([s.compute(video) for s in self.sources], axis=1).astype(np.float32)
         return np.asarray(self.run.predict(x), dtype=np.float64).reshape(-1)
 
@@ -248,7 +278,7 @@ class ZeroShotScorer:
     def from_pretrained(cls, model: str = DEFAULT_MODEL, **kwargs: Any) -> ZeroShotScorer:
         return cls(MLLMEmbedder.from_pretrained(model, "importance", **kwargs))
 
-    def __call__(self, video: SampledVideo) -> np.ndarray:
+    def __call__(self, video: SampledVideo, units: Units) -> np.ndarray:
         return embed_again(self.embedder, video).scores
 
 

@@ -1,19 +1,21 @@
-"""From a video file to a summary: sample and encode -> shots -> scores -> keyshots -> summary.mp4.
+"""From a video file to a summary: sample and encode -> shots -> units -> scores -> keyshots -> summary.mp4.
 
 `summarize` runs the stages named by the caller (a frame encoder, a shot detector, a scorer) on one video and
 writes three outputs: summary.mp4, scores.json and timeline.png, each written atomically and only after everything
-they depend on has succeeded. The features and shots are kept in the user's cache folder (`semsum.pipeline.cache`):
-a killed run resumes from them, and a re-run with another scorer, budget or shot detector does not run the
-network again.
+they depend on has succeeded. Each stage is a function of the results before it and returns an immutable result
+of its own (`SampledVideo`, `Shots`, `Units`, `Scores`). The features and shots are kept in the cache folder the
+caller names (`semsum.pipeline.cache`): a killed run resumes from them, and a re-run with another scorer, budget or
+shot detector does not run the network again. Progress goes to a `Progress` callback, stage by stage.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,13 +23,16 @@ from semsum.atomic import staged_folder, write_json
 from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder
-from semsum.pipeline.cache import cache_dir
-from semsum.pipeline.sampling import SampledVideo, SamplingConfig, sample_video
-from semsum.pipeline.scorers import Scorer
+from semsum.pipeline.cache import FeatureCache, StageEntry, default_cache_dir, stage_key
+from semsum.pipeline.sampling import SampledVideo, SamplingConfig, Thumbnails, feature_entry, sample_video
+from semsum.pipeline.scorers import Scorer, Scores, score_video
 from semsum.progress import progress_bars
-from semsum.summary.keyshots import frame_scores, select_keyshots
-from semsum.summary.shots import ShotDetector, check_shots, content_units, step_segments
+from semsum.summary.keyshots import select_keyshots
+from semsum.summary.shots import ShotDetector, Shots, Units, detect_shots, make_units
 from semsum.video.decode import VideoInfo, probe
+
+if TYPE_CHECKING:
+    from semsum.video.write import SummaryVideo
 
 N_THUMBNAILS = 24
 DEFAULT_BUDGET = 0.15  # --budget: the field's 15 %
@@ -36,8 +41,13 @@ MIN_UNIT_SECONDS = 0.5  # units are never bounded below this, however short the 
 UNITS_PER_BUDGET = 3  # a unit is at most a third of the budget: a summary holds several moments
 PICKS_PER_UNIT = 4  # automatic sampling keeps at least this many picks in the longest unit
 
+# `progress(stage, done, total)`: stage is one of STAGES; total None while unknown. "features" counts sampled
+# frames encoded, "summary" frames written; "shots" and "scores" are reported once, as they start.
+Progress = Callable[[str, int, int | None], None]
+STAGES = ("features", "shots", "scores", "summary")
 
-@dataclass
+
+@dataclass(frozen=True)
 class SummaryResult:
     """What `summarize` computed and wrote."""
 
@@ -55,6 +65,7 @@ class SummaryResult:
     summary_seconds: float
     summary_has_audio: bool
     warnings: list[str] = field(default_factory=list)
+    features_cache: Path | None = None  # the features' cache entry, if they were cached
 
     @property
     def summary_path(self) -> Path:
@@ -69,26 +80,19 @@ class SummaryResult:
         return self.out_dir / "timeline.png"
 
 
-def detect_shots(detector: ShotDetector, video: SampledVideo) -> tuple[np.ndarray, str]:
-    """The detector's shots of `video`, checked, and the name of what ran (`auto` says which detector); kept in the
-    video's cache entry, so a re-run reuses them."""
-    key = detector.name + json.dumps(
-        {
-            k: v
-            for k, v in vars(detector).items()
-            if not k.startswith("_") and isinstance(v, (bool, int, float, str, type(None)))
-        },
-        sort_keys=True,
-    )
-    if video.cached is not None and key in video.cached.shots:
-        found = video.cached.shots[key]
-        return np.asarray(found["shots"], dtype=np.int64), found["name"]
-    shots = check_shots(detector(video), video.n_frames, f"{video.path}: shot detector {detector.name}")
-    name = detector.name_for(video) if hasattr(detector, "name_for") else detector.name
-    if video.cached is not None and video.cache is not None:
-        video.cached.shots[key] = {"name": name, "shots": shots.tolist()}
-        video.cache.save(video.cached)
-    return shots, name
+def cached_shots(detector: ShotDetector, video: SampledVideo, entry: FeatureCache | None) -> Shots:
+    """`detect_shots` behind the cache: kept beside the video's features `entry`, keyed by the detector's name
+    and declared options (a detector declaring none, or features not cached, run every time)."""
+    key = stage_key(detector)
+    if entry is None or key is None:
+        return detect_shots(detector, video)
+    stored = StageEntry(entry, key)
+    found = stored.load()
+    if found is not None:
+        return Shots(np.asarray(found["shots"], dtype=np.int64), found["name"])
+    shots = detect_shots(detector, video)
+    stored.save({"name": shots.detector, "shots": shots.frames.tolist()})
+    return shots
 
 
 def unit_frames(fps: float, n_frames: int, budget: float, max_unit: float, min_unit: float = MIN_UNIT_SECONDS) -> float:
@@ -106,6 +110,23 @@ def auto_sampling(sampling: SamplingConfig, scorer: Scorer, info: VideoInfo) -> 
     return sampling.resolve(step)
 
 
+@contextmanager
+def progress_lines(show: bool, encoder: str) -> Iterator[Progress]:
+    """A `Progress` drawing bars (`semsum.progress`) for the features and the summary's frames, or nothing."""
+    labels = {"features": f"features ({encoder})", "summary": "summary.mp4"}
+    with progress_bars(show) as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            if stage not in labels:
+                return
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels[stage], total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield report
+
+
 def summarize(
     video_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -116,90 +137,127 @@ def summarize(
     budget: float = DEFAULT_BUDGET,
     show_progress: bool = True,
     max_unit: float = MAX_UNIT_SECONDS,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
 ) -> SummaryResult:
     """Summarize one video file into `out_dir` (summary.mp4, scores.json, timeline.png).
 
     Selection units are the detector's shots, those longer than `max_unit` seconds (or a third of the budget)
     split where the features change most; the knapsack fills the budget with several of them. A video whose
     budget is shorter than its shortest unit gets its best unit, with a warning in `SummaryResult.warnings`.
+    Features and shots are cached in `cache_dir` (default: `default_cache_dir()`). Progress goes to `progress`
+    if given, else to bars on stderr unless `show_progress` is False.
     """
-    from semsum.summary.timeline import plot_timeline
-    from semsum.video.write import write_summary
-
-    if not 0 < budget < 1:
-        raise SemsumError(f"--budget must be in (0, 1), got {budget}")
-    if not max_unit > 0:
-        raise SemsumError(f"--max-unit must be positive, got {max_unit}")
-    out = Path(out_dir)
-    info = probe(video_path, count=False)
-    sampling = sampling or SamplingConfig(step=None)
-    if sampling.is_auto:
-        sampling = auto_sampling(sampling, scorer, info)
-    with staged_folder(out) as stage, progress_bars(show_progress) as bar:
-        task = bar.add_task(f"features ({encoder.name})", total=None)
-
-        def on_batch(done: int, expected: int) -> None:
-            bar.update(task, completed=done, total=max(done, expected))
-
-        video, thumbs = sample_video(video_path, encoder, sampling, on_batch, N_THUMBNAILS, cache=cache_dir())
-        bar.update(task, total=video.n_steps, completed=video.n_steps)
-        shots, detector_name = detect_shots(shot_detector, video)
+    info, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
+    with staged_folder(out_dir) as stage, progress_lines(show_progress and progress is None, encoder.name) as bars:
+        report = progress or bars
+        entry = feature_entry(cache_dir or default_cache_dir(), info, encoder, sampling, N_THUMBNAILS)
+        video, thumbs = _sample(video_path, encoder, sampling, entry, report)
+        report("shots", 0, None)
+        shots = cached_shots(shot_detector, video, entry)
         longest = unit_frames(video.info.fps, video.n_frames, budget, max_unit)
-        max_steps = max(1, int(longest // sampling.frames_per_step(video.info.fps)))
-        units = content_units(shots, video.picks, video.features["features"], max_steps)
-        video.step_segments = step_segments(units, video.picks)
-        steps = np.asarray(scorer(video), dtype=np.float64).reshape(-1)
-        if steps.shape != (video.n_steps,) or not np.all(np.isfinite(steps)):
-            raise SemsumError(
-                f"{video.path}: scorer {scorer.name!r} returned {steps.shape} scores, not {video.n_steps}"
-            )
-        # The knapsack keeps only units of positive value: scores of any scale are shifted so the lowest is
-        # (just above) zero, which leaves their order and differences as they are.
-        steps = steps - min(float(steps.min()), 0.0) + 1e-9
-        frames = frame_scores(steps, video.picks, video.n_frames)
-        chosen = select_keyshots(frames, units, budget)
-        selected, warnings = chosen.selected, []
-        if not selected:  # every unit is longer than the budget: the best one, said so
-            best = int(np.argmax(chosen.shot_scores))
-            selected = [best]
-            length = (units[best, 1] - units[best, 0] + 1) / video.info.fps
-            warnings.append(
-                f"{video.path}: {budget:.0%} of this {video.n_frames / video.info.fps:.1f} s video is shorter than "
-                f"any unit; the summary is its best unit ({length:.1f} s), over the budget (raise --budget to fit)"
-            )
-        write = bar.add_task("summary.mp4", total=int(np.sum(np.diff(units[selected], axis=1) + 1)))
-        written = write_summary(
-            video.path,
-            stage / "summary.mp4",
-            units[selected],
-            progress=lambda i: bar.update(write, completed=i),
-            anchors=(video.picks, video.times) if video.times is not None else None,
-        )
-        bar.update(write, completed=written.n_frames)
+        units = make_units(shots, video, max(1, int(longest // sampling.frames_per_step(video.info.fps))))
+        report("scores", 0, None)
+        scores = score_video(scorer, video, units)
+        selected, unit_scores, warnings = _select(video, scores, units, budget)
+        written = _write_summary(stage / "summary.mp4", video, units.frames[selected], report)
         result = SummaryResult(
-            out,
-            scorer.name,
+            Path(out_dir),
+            scores.scorer,
             video,
-            steps,
-            frames,
-            detector_name,
-            shots,
-            units,
-            chosen.shot_scores,
+            scores.steps,
+            scores.frames,
+            shots.detector,
+            shots.frames,
+            units.frames,
+            unit_scores,
             selected,
             written.n_frames,
             written.duration,
             written.has_audio,
             warnings,
+            entry.path if entry is not None else None,
         )
-        fps_out = video.info.fps
-        title = (
-            f"{video.path.name}: {len(selected)} of {len(units)} units, {written.duration:.1f} s of "
-            f"{video.n_frames / fps_out:.1f} s; scorer: {scorer.name.split(' ')[0]}"
-        )
-        plot_timeline(stage / "timeline.png", frames, units, selected, fps_out, thumbs, title, shots[1:, 0])
-        write_json(stage / "scores.json", scores_document(result, budget))
+        _write_reports(stage, result, thumbs, budget)
     return result
+
+
+def _plan(
+    path: str | os.PathLike[str], sampling: SamplingConfig | None, scorer: Scorer, budget: float, max_unit: float
+) -> tuple[VideoInfo, SamplingConfig]:
+    """The video's probe and the job's sampling (`auto_sampling` unless given), once the settings are checked."""
+    if not 0 < budget < 1:
+        raise SemsumError(f"--budget must be in (0, 1), got {budget}")
+    if not max_unit > 0:
+        raise SemsumError(f"--max-unit must be positive, got {max_unit}")
+    info = probe(path, count=False)
+    sampling = sampling or SamplingConfig(step=None)
+    return info, auto_sampling(sampling, scorer, info) if sampling.is_auto else sampling
+
+
+def _sample(
+    path: str | os.PathLike[str],
+    encoder: FrameEncoder | WindowEncoder,
+    sampling: SamplingConfig,
+    entry: FeatureCache | None,
+    report: Progress,
+) -> tuple[SampledVideo, Thumbnails]:
+    """The sampling stage behind the cache `entry`, reporting sampled frames encoded."""
+
+    def on_batch(done: int, expected: int) -> None:
+        report("features", done, max(done, expected))
+
+    report("features", 0, None)
+    video, thumbs = sample_video(path, encoder, sampling, on_batch, N_THUMBNAILS, cache=entry)
+    report("features", video.n_steps, video.n_steps)
+    return video, thumbs
+
+
+def _select(
+    video: SampledVideo, scores: Scores, units: Units, budget: float
+) -> tuple[list[int], np.ndarray, list[str]]:
+    """The keyshot stage: the units the knapsack keeps, every unit's score, and a warning if none fits the budget
+    (then the best unit alone, over the budget)."""
+    chosen = select_keyshots(scores.frames, units.frames, budget)
+    if chosen.selected:
+        return chosen.selected, chosen.shot_scores, []
+    best = int(np.argmax(chosen.shot_scores))
+    length = (units.frames[best, 1] - units.frames[best, 0] + 1) / video.info.fps
+    warning = (
+        f"{video.path}: {budget:.0%} of this {video.n_frames / video.info.fps:.1f} s video is shorter than "
+        f"any unit; the summary is its best unit ({length:.1f} s), over the budget (raise --budget to fit)"
+    )
+    return [best], chosen.shot_scores, [warning]
+
+
+def _write_summary(path: Path, video: SampledVideo, spans: np.ndarray, report: Progress) -> SummaryVideo:
+    """summary.mp4: the selected frame `spans` of the video, with their audio, reporting frames written."""
+    from semsum.video.write import write_summary
+
+    total = int(np.sum(np.diff(spans, axis=1) + 1))
+    report("summary", 0, total)
+    written = write_summary(
+        video.path,
+        path,
+        spans,
+        progress=lambda i: report("summary", i, total),
+        anchors=(video.picks, video.times) if video.times is not None else None,
+    )
+    report("summary", written.n_frames, total)
+    return written
+
+
+def _write_reports(folder: Path, r: SummaryResult, thumbs: Thumbnails, budget: float) -> None:
+    """timeline.png and scores.json of a summary."""
+    from semsum.summary.timeline import plot_timeline
+
+    fps = r.video.info.fps
+    title = (
+        f"{r.video.path.name}: {len(r.selected)} of {len(r.units)} units, {r.summary_seconds:.1f} s of "
+        f"{r.video.n_frames / fps:.1f} s; scorer: {r.scorer.split(' ')[0]}"
+    )
+    plot_timeline(folder / "timeline.png", r.frame_scores, r.units, r.selected, fps, thumbs, title, r.shots[1:, 0])
+    write_json(folder / "scores.json", scores_document(r, budget))
 
 
 def scores_document(r: SummaryResult, budget: float) -> dict[str, Any]:
@@ -236,7 +294,7 @@ def scores_document(r: SummaryResult, budget: float) -> dict[str, Any]:
             for i, ((s, e), v) in enumerate(zip(r.units, r.unit_scores, strict=True))
         ],
         "selected_units": list(r.selected),
-        "features_cache": str(r.video.cache.path) if r.video.cache is not None else None,
+        "features_cache": str(r.features_cache) if r.features_cache is not None else None,
         "warnings": r.warnings,
         "shot_boundaries": [int(s) for s in r.shots[1:, 0]],
         "summary": {

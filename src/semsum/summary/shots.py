@@ -19,7 +19,8 @@ dataset files), `transnetv2` (a trained shot-boundary network on the frames; `se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -36,7 +37,7 @@ class Video(Protocol):
     path: Path
     n_frames: int  # frames actually decoded
     picks: np.ndarray  # int64 [n_steps]: frame index of each sampled step
-    features: dict[str, np.ndarray]  # feature key -> [n_steps, D]; "features" holds the frame encoder's
+    features: Mapping[str, np.ndarray]  # feature key -> [n_steps, D]; "features" holds the frame encoder's
 
 
 class ShotDetector(Protocol):
@@ -48,6 +49,52 @@ class ShotDetector(Protocol):
     name: str
 
     def __call__(self, video: Video) -> np.ndarray: ...
+
+
+def readonly(array: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """`array` as a read-only array (of `dtype`, converted only if it is not one), for immutable stage results."""
+    out = np.asarray(array, dtype=dtype)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class Shots:
+    """What shot detection returns: the checked shots and the name of what ran (`auto` says which detector)."""
+
+    frames: np.ndarray  # int64 [n_shots, 2]: inclusive first and last frame, contiguous, covering the video
+    detector: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frames", readonly(self.frames, np.int64))
+
+
+@dataclass(frozen=True)
+class Units:
+    """The selection units the knapsack picks from, as frames and as the step segments scorers read."""
+
+    frames: np.ndarray  # int64 [n_units, 2]: inclusive first and last frame of each unit
+    steps: np.ndarray  # int64 [n_segments, 2]: inclusive first and last step of the units holding a pick
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frames", readonly(self.frames, np.int64))
+        object.__setattr__(self, "steps", readonly(self.steps, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def detect_shots(detector: ShotDetector, video: Video) -> Shots:
+    """The shot detection stage: the detector's shots of `video`, checked, with the name of what ran."""
+    shots = check_shots(detector(video), video.n_frames, f"{video.path}: shot detector {detector.name}")
+    name = detector.name_for(video) if hasattr(detector, "name_for") else detector.name
+    return Shots(shots, name)
+
+
+def make_units(shots: Shots, video: Video, max_steps: int) -> Units:
+    """The unit building stage: `content_units` of the shots, with their step segments."""
+    frames = content_units(shots.frames, video.picks, video.features["features"], max_steps)
+    return Units(frames, step_segments(frames, video.picks))
 
 
 def boundaries_to_shots(boundaries: np.ndarray, picks: np.ndarray, n_frames: int) -> np.ndarray:
@@ -116,11 +163,13 @@ def check_shots(shots: np.ndarray, n_frames: int, where: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KTSOptions:
-    """The `kts` detector's options (`auto` takes them too, for the videos it gives to KTS)."""
+    """The `kts` detector's options (`auto` takes them too, for the videos it gives to KTS); with the settings
+    that change its shots but are no user's option (fields without help)."""
 
     max_segment: int | None = option(
         MAX_SEGMENT, "KTS bound on shot length in sampled steps (0: unbounded, O(n^2) memory)."
     )
+    feature_key: str = "features"  # the features it segments
 
 
 class KTSDetector:
@@ -128,21 +177,22 @@ class KTSDetector:
 
     name = "kts"
 
-    def __init__(self, options: KTSOptions = KTSOptions(), feature_key: str = "features"):
+    def __init__(self, options: KTSOptions = KTSOptions()):
         self.options = options
-        self.max_segment, self.feature_key = options.max_segment or None, feature_key
 
     def __call__(self, video: Video) -> np.ndarray:
-        if self.feature_key not in video.features:
-            raise SemsumError(f"{video.path}: KTS needs the feature key {self.feature_key!r}")
-        boundaries = kts(video.features[self.feature_key], max_segment=self.max_segment)
+        key = self.options.feature_key
+        if key not in video.features:
+            raise SemsumError(f"{video.path}: KTS needs the feature key {key!r}")
+        boundaries = kts(video.features[key], max_segment=self.options.max_segment or None)  # 0: unbounded
         return boundaries_to_shots(boundaries, video.picks, video.n_frames)
 
 
 @declares(KTSOptions)
 def make_kts(options: KTSOptions, device: str = "cpu") -> KTSDetector:
-    """Entry-point factory of the `kts` detector (`device` is not used)."""
-    return KTSDetector(options)
+    """Entry-point factory of the `kts` detector (`max_segment` 0: unbounded, declared as None; `device` is not
+    used)."""
+    return KTSDetector(replace(options, max_segment=options.max_segment or None))
 
 
 @dataclass(frozen=True)
@@ -150,6 +200,7 @@ class AutoOptions(KTSOptions):
     """The `auto` detector's options: KTS's, and where TransNetV2 stops on a CPU."""
 
     cpu_frames: int = option(2000, "auto: on a CPU, TransNetV2 for videos of up to this many frames, KTS beyond.")
+    gpu: bool = False  # TransNetV2 on every video (on a GPU), else only up to `cpu_frames`: set from the device
 
 
 class AutoDetector:
@@ -168,20 +219,20 @@ class AutoDetector:
     def __init__(self, options: AutoOptions = AutoOptions(), device: str = "cpu"):
         from semsum.device import resolve_device
 
-        self.gpu = resolve_device(device).type == "cuda"
-        self.options, self.device = options, device
-        self.max_segment, self.cpu_frames = options.max_segment or None, options.cpu_frames
+        # Which detector runs depends on the device actually used ("auto" resolved), so that is what is declared.
+        self.options = replace(options, gpu=resolve_device(device).type == "cuda")
+        self.device = device
         self._transnetv2: ShotDetector | None = None  # loaded once, on first use
 
     def choose(self, video: Video) -> ShotDetector:
         """The detector that runs on `video` (a function of its length and the device only, so one AutoDetector
         serves concurrent requests)."""
-        if self.gpu or video.n_frames <= self.cpu_frames:
+        if self.options.gpu or video.n_frames <= self.options.cpu_frames:
             from semsum.summary.transnetv2 import TransNetV2Detector
 
             self._transnetv2 = self._transnetv2 or TransNetV2Detector(device=self.device)
             return self._transnetv2
-        return KTSDetector(KTSOptions(self.options.max_segment))
+        return KTSDetector(KTSOptions(self.options.max_segment, self.options.feature_key))
 
     def name_for(self, video: Video) -> str:
         """What ran on `video`, for outputs: "auto: transnetv2" or "auto: kts"."""
@@ -193,8 +244,8 @@ class AutoDetector:
 
 @declares(AutoOptions)
 def make_auto(options: AutoOptions, device: str = "cpu") -> AutoDetector:
-    """Entry-point factory of the `auto` detector."""
-    return AutoDetector(options, device)
+    """Entry-point factory of the `auto` detector (`max_segment` 0: KTS unbounded, declared as None)."""
+    return AutoDetector(replace(options, max_segment=options.max_segment or None), device)
 
 
 def make_shot_detector(name: str = "kts", device: str = "cpu", **options: object) -> ShotDetector:

@@ -123,7 +123,7 @@ class TransNetV2Detector:
         if not 0.0 <= options.threshold <= 1.0:
             raise SemsumError(f"transnetv2: threshold must lie in [0, 1], got {options.threshold}")
         self.device = resolve_device(device)
-        self.options, self.threshold = options, options.threshold
+        self.options = options
         self.model = _load_model(self.device)
 
     @torch.inference_mode()
@@ -152,7 +152,7 @@ class TransNetV2Detector:
                 f"{video.path}: decoded {sampler.n_decoded} frames for TransNetV2 but {video.n_frames} when sampled;"
                 " did the file change?"
             )
-        return predictions_to_shots(probs[: video.n_frames], video.n_frames, self.threshold)
+        return predictions_to_shots(probs[: video.n_frames], video.n_frames, self.options.threshold)
 
 
 @declares(TransNetV2Options)

@@ -287,14 +287,6 @@ class FrameSampler:
                 yield np.asarray(picks, dtype=np.int64), np.stack(frames)
 
 
-def iter_sampled_frames(
-    path: str | os.PathLike[str],
-    step: int | None = None,
-    fps: float | None = None,
-    batch_size: int = 32,
-    size: tuple[int, int] | None = None,
-    resume: tuple[np.ndarray, np.ndarray] | None = None,
-    threads: int = 0,
-) -> FrameSampler:
-    """Sampled frames of `path` in batches of at most `batch_size` (see FrameSampler); memory stays bounded."""
-    return FrameSampler(path, step=step, fps=fps, batch_size=batch_size, size=size, resume=resume, threads=threads)
+#: Sampled frames of a file in batches of at most `batch_size`, memory bounded: the `FrameSampler` itself, under the
+#: name the callers iterate it by (one signature, one set of defaults).
+iter_sampled_frames = FrameSampler

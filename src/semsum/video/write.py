@@ -132,7 +132,6 @@ def write_summary(
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         audio_in = container.streams.audio[0] if container.streams.audio else None
         layout = "mono" if audio_in is not None and audio_in.channels == 1 else "stereo"
-        tb = stream.time_base
         runs: list[tuple[float, int]] = []  # (start second, frames) of each kept run
         writer = None
         try:
@@ -142,15 +141,7 @@ def write_summary(
                 else _seek_frames(src, container, stream, keep, *anchors)
             )
             with closing(prefetch(decoded, depth=8)) as frames:  # decoding overlaps with encoding
-                for index, frame in frames:
-                    if index >= len(keep):
-                        break
-                    if not keep[index]:
-                        continue
-                    if index == 0 or not keep[index - 1]:
-                        t = float(frame.pts * tb) if frame.pts is not None and tb else index / float(rate)
-                        runs.append((t, 0))
-                    runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+                for frame in _kept(frames, keep, stream.time_base, float(rate), runs):
                     if writer is None:
                         audio_rate = audio_in.rate if audio_in is not None else None
                         writer = Mp4Writer(tmp, rate, *displayed_size(frame), audio_rate, layout)
@@ -168,6 +159,22 @@ def write_summary(
             if writer is not None:
                 writer.container.close()
     return SummaryVideo(Path(out), writer.n_video, writer.n_video / float(rate), writer.audio is not None)
+
+
+def _kept(
+    decoded: Iterator[tuple[int, av.VideoFrame]], keep: np.ndarray, tb: Fraction | None, fps: float, runs: list
+) -> Iterator[av.VideoFrame]:
+    """The frames of (index, frame) pairs whose index `keep` marks, up to its end; appends to `runs` the (start
+    second, frames) of each run of consecutive kept frames, the start read from the frame's timestamp."""
+    for index, frame in decoded:
+        if index >= len(keep):
+            return
+        if not keep[index]:
+            continue
+        if index == 0 or not keep[index - 1]:
+            runs.append((float(frame.pts * tb) if frame.pts is not None and tb else index / fps, 0))
+        runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        yield frame
 
 
 SEEK_GAP_SECONDS = 5.0  # a stretch starting sooner than this after the last one is reached by decoding on
@@ -206,6 +213,52 @@ def _seek_frames(
                 break
 
 
+class _AudioSpans:
+    """Fills sample windows [a, b) of the input's audio clock, in order, into a writer's audio stream: from blocks
+    of decoded samples, with silence where the blocks leave a gap, so sound and picture stay in sync shot by shot."""
+
+    def __init__(self, writer: Mp4Writer, windows: list[tuple[int, int]]):
+        self.writer, self.windows = writer, windows
+        self.channels = 1 if writer.layout == "mono" else 2
+        self.w, self.filled = 0, 0  # current window, samples of it written so far
+
+    @property
+    def done(self) -> bool:
+        return self.w >= len(self.windows)
+
+    @property
+    def need(self) -> int:
+        """The input sample index wanted next."""
+        return self.windows[self.w][0] + self.filled
+
+    def feed(self, block: np.ndarray, at: int) -> None:
+        """Write what the windows take of `block` [channels, n], whose first sample is input sample `at`."""
+        while not self.done:
+            a, b = self.windows[self.w]
+            lo = max(a + self.filled, at)
+            if lo >= at + block.shape[1]:
+                return
+            if lo > a + self.filled:  # a gap before this block: silence
+                self._silence(lo - a - self.filled)
+            hi = min(b, at + block.shape[1])
+            self.writer.add_audio(block[:, lo - at : hi - at])
+            self.filled = hi - a
+            if hi < b:
+                return
+            self.w, self.filled = self.w + 1, 0
+
+    def pad(self) -> None:
+        """Silence for whatever the windows still lack (the audio ended or broke before them)."""
+        for a, b in self.windows[self.w :]:
+            self._silence(b - a - self.filled)
+            self.filled = 0
+        self.w = len(self.windows)
+
+    def _silence(self, n: int) -> None:
+        self.writer.add_audio(np.zeros((self.channels, n), np.float32))
+        self.filled += n
+
+
 def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps: float, seek: bool) -> None:
     """Append, for each (start second, n video frames) run, exactly that span of the input's audio.
 
@@ -215,30 +268,9 @@ def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps
     not by decoding the audio between.
     """
     sr = writer.audio.rate
-    channels = 1 if writer.layout == "mono" else 2
+    spans = _AudioSpans(writer, [(round(t * sr), round(t * sr) + round(n / fps * sr)) for t, n in runs])
     resampler = av.AudioResampler(format="fltp", layout=writer.layout, rate=sr)
-    # Sample windows [a, b) on the input's audio clock, in order.
-    windows = [(round(t * sr), round(t * sr) + round(n / fps * sr)) for t, n in runs]
-    w, filled = 0, 0  # current window, samples of it written so far
     position = None  # input sample index of the next resampled sample
-
-    def feed(block: np.ndarray, at: int) -> None:
-        nonlocal w, filled
-        while w < len(windows):
-            a, b = windows[w]
-            lo = max(a + filled, at)
-            if lo >= at + block.shape[1]:
-                return
-            if lo > a + filled:  # a gap before this block: silence
-                writer.add_audio(np.zeros((channels, lo - a - filled), np.float32))
-                filled = lo - a
-            hi = min(b, at + block.shape[1])
-            writer.add_audio(block[:, lo - at : hi - at])
-            filled = hi - a
-            if hi < b:
-                return
-            w, filled = w + 1, 0
-
     with _open(src) as container:
         astream = container.streams.audio[0]
 
@@ -249,8 +281,8 @@ def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps
 
         frames, here, sought = container.decode(astream), 0, False  # here: at least where decoding is
         try:
-            while w < len(windows):
-                need = windows[w][0] + filled
+            while not spans.done:
+                need = spans.need
                 if seek and need - (here if position is None else position) > SEEK_GAP_SECONDS * sr:
                     at = max(need / sr - AUDIO_PREROLL_SECONDS, 0.0)
                     (frames, resampler), position, here, sought = start_at(at), None, round(at * sr), True
@@ -263,11 +295,9 @@ def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps
                         (frames, resampler), position, here, seek, sought = start_at(0.0), None, 0, False, False
                         continue
                 for out in resampler.resample(frame):
-                    block = out.to_ndarray().reshape(channels, -1)
-                    feed(block, position)
+                    block = out.to_ndarray().reshape(spans.channels, -1)
+                    spans.feed(block, position)
                     position += block.shape[1]
         except av.error.FFmpegError:
             pass  # audio damaged near the end: keep what decoded; silence pads the rest
-    for a, b in windows[w:]:
-        writer.add_audio(np.zeros((channels, b - a - filled), np.float32))
-        filled = 0
+    spans.pad()
