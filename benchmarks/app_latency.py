@@ -53,7 +53,7 @@ def time_pipeline(clip: Path, out: Path, cache: Path, shots: str) -> float:
     from semsum.pipeline.stages import StageConfig
 
     os.environ[CACHE_ENV] = str(cache)
-    encoder, detector = StageConfig(random_googlenet=True, device="cpu", shots=shots).build()
+    encoder, detector = StageConfig(shots=shots, device="cpu", options={"random_googlenet": True}).build()
     start = time.monotonic()
     summarize(clip, out, make_scorer("coverage"), encoder, detector, SamplingConfig(step=None), show_progress=False)
     return time.monotonic() - start

@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each video (two scenes)")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
     args = parser.parse_args()
-    stages = StageConfig(random_googlenet=True, shots="kts", device="cpu")
+    stages = StageConfig(shots="kts", device="cpu", options={"random_googlenet": True})
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         videos = root / "videos"

@@ -115,3 +115,12 @@ def test_an_interrupt_keeps_the_features_and_the_rerun_resumes(tmp_path, sig, st
     doc = json.loads((out / "scores.json").read_text())
     assert len(doc["picks"]) == 900 and doc["features_cache"] == str(entry)
     assert time.perf_counter() - start < 300
+
+
+def test_printed_commands_are_never_wrapped(tmp_path):
+    """A command printed for users to copy stays on one line, however long its paths (no terminal width applies)."""
+    config = tmp_path / ("a-folder-with-a-long-name-" * 4) / "experiment.toml"
+    config.parent.mkdir()
+    result = run_cli("reproduce", "--init", config)
+    assert result.exit_code == 0, result.output
+    assert f"then `semsum reproduce --config {config}`" in result.output

@@ -147,7 +147,7 @@ def test_summarize_with_a_trained_run(tmp_path, shared_media):
     result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, *FAST)
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
-    assert doc["scorer"] == f"run {run} (features)" and f"scorer: run {run}" in result.output.replace("\n", "")
+    assert doc["scorer"] == f"run {run} (features)" and f"scorer: run {run}" in result.output
     with np.load(doc["features_cache"]) as z:  # the scores are the run's prediction on these features
         expected = load_run(run).predict(z["features"])
     np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)

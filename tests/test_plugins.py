@@ -59,3 +59,77 @@ def test_a_plugin_package_is_used_by_summarize(tmp_path, shared_media):
         [sys.executable, "-m", "semsum", *args, "-o", str(tmp_path / "o2")], capture_output=True, text=True
     )
     assert done.returncode == 1 and "unknown encoder 'colour-grid' (available: fx, googlenet, videollava" in done.stderr
+
+
+DECLARED = """
+from dataclasses import dataclass
+
+import numpy as np
+
+from semsum.registry import declares, option
+
+
+@dataclass(frozen=True)
+class EveryOptions:
+    length: int = option(60, "Frames per shot.")
+
+
+class EveryShots:  # a shot every `options.length` frames, with its options declared as semsum's own are
+    name = "every"
+
+    def __init__(self, options):
+        self.options = options
+
+    def __call__(self, video):
+        starts = np.arange(0, video.n_frames, self.options.length)
+        return np.stack([starts, np.append(starts[1:], video.n_frames) - 1], axis=1)
+
+
+@declares(EveryOptions)
+def make_every(options, device="cpu"):
+    return EveryShots(options)
+"""
+
+
+def install_declared(target: Path) -> None:
+    """A plugin whose shot detector declares its option as a dataclass, installed as `install_example` does."""
+    (target / "semsum_plugin_declared.py").write_text(DECLARED)
+    info = target / "semsum_plugin_declared-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: semsum-plugin-declared\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[semsum.shot_detectors]\nevery = semsum_plugin_declared:make_every\n")
+
+
+def test_a_plugins_declared_option_reaches_summarize_and_the_app(tmp_path, shared_media, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    install_example(site)
+    install_declared(site)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+    def semsum(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "semsum", *args], env=env, capture_output=True, text=True)
+
+    clip, out = str(shared_media / "bikes.mp4"), tmp_path / "out"
+    fast = ["--encoder", "colour-grid", "--step", "5"]
+    done = semsum("summarize", clip, "-o", str(out), *fast, "--shots", "every", "--every-length", "50")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((out / "scores.json").read_text())
+    assert doc["shot_detector"] == "every" and doc["shot_boundaries"] == [50, 100, 150, 200]
+    # The plain factory's keyword parameter is an option too, namespaced by its implementation.
+    done = semsum("summarize", clip, "-o", str(tmp_path / "o2"), *fast, "--shots", "fixed", "--fixed-length", "100")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "o2" / "scores.json").read_text())["shot_boundaries"] == [100, 200]
+    done = semsum("summarize", clip, "-o", str(tmp_path / "o3"), *fast, "--shots", "kts", "--every-length", "50")
+    assert done.returncode == 1 and not (tmp_path / "o3").exists()
+    assert done.stderr == "error: shot detector kts takes no option --every-length (its options: --max-segment)\n"
+    assert "--every-length" in semsum("app", "--help").stdout
+    # The app builds every detector with the options it takes: the plugin's gets its own.
+    monkeypatch.syspath_prepend(str(site))
+    from semsum.app import load_models
+    from semsum.pipeline.stages import StageConfig
+
+    stages = StageConfig("colour-grid", "every", device="cpu", options={"every_length": 50, "fixed_length": 30})
+    models = load_models(stages)
+    assert next(iter(models.detectors)) == "every" and models.detectors["every"].options.length == 50
+    assert models.detectors["fixed"].length == 30 and models.detectors["kts"].options.max_segment == 120

@@ -1,6 +1,6 @@
 """`semsum app`: a web page (Gradio) that summarizes an uploaded video, and the same job as the API `/summarize`.
 
-A face, like the CLI: it loads the stages once (`StageConfig.build`, `make_scorer`), runs
+A face, like the CLI: it loads the stages once (`load_models`, from a `StageConfig`), runs
 `semsum.pipeline.summarize` per request in a temporary folder of its own, and shows what scores.json says: the
 summary video, the importance curve with the selected units and the shot boundaries, a thumbnail of each selected
 unit, and the files to download. Bad uploads (not a video, empty, too big, too long) give one line in the page and
@@ -20,15 +20,17 @@ import time
 import traceback
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from semsum.errors import SemsumError
-from semsum.pipeline import SamplingConfig, Scorer, make_scorer, summarize
+from semsum.features.encoders import check_encoder
+from semsum.pipeline import SamplingConfig, Scorer, summarize
 from semsum.pipeline.cache import CACHE_ENV
-from semsum.pipeline.stages import StageConfig
+from semsum.pipeline.stages import StageConfig, route
 from semsum.pipeline.summarize import Progress
+from semsum.registry import ENCODERS, SCORERS, SHOT_DETECTORS, find, implementations
 
 # Before gradio is imported: no telemetry, no version check, nothing sent anywhere.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -36,8 +38,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 import plotly.graph_objects as go
 
-MAX_GALLERY = 30
-STILL_HEIGHT = 160
+from semsum.app_figures import importance_figure, unit_stills
+
 EXAMPLE_NAME = "five_scenes.mp4"
 DEFAULT_SHOTS = "auto"  # `semsum summarize`'s shot detector when none is named
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -65,33 +67,38 @@ class Models:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
 
-def load_models(stages: StageConfig, run: str | os.PathLike[str] | None = None, features: str = "mllm") -> Models:
+def load_models(stages: StageConfig) -> Models:
     """The configured encoder and detector (default: `summarize`'s, as the CLI), every other registered detector that
-    loads, and the scorers on offer.
-
-    Scorers: a trained `run` (when given, first and default), `coverage`, and `zero-shot` when an MLLM was named.
-    Detectors that fail to load here (missing weights) are left out of the choices, with a note on stderr.
+    loads, and the scorers on offer: a trained run (with the option `run`: first and default), `coverage`, and
+    `zero-shot` when an MLLM was named. Each is built with the options it takes; an option none of them takes is an
+    error. Detectors that fail to load here (missing weights) are left out of the choices, with a note on stderr.
     """
-    from semsum.registry import SHOT_DETECTORS, available
-    from semsum.summary.shots import make_shot_detector
+    shots = stages.shots or DEFAULT_SHOTS
+    detectors = [find(SHOT_DETECTORS, shots), *(d for d in implementations(SHOT_DETECTORS) if d.name != shots)]
+    offer = {"run": "run" in stages.options, "coverage": True, "zero-shot": "mllm_model" in stages.options}
+    scorers = [find(SCORERS, name) for name, offered in offer.items() if offered]
+    (encoder, options), *others = route(stages.options, [find(ENCODERS, stages.encoder), *detectors, *scorers])
+    built_detectors, built_scorers = _built(others, shots, stages.device)  # the detectors first: no model load
+    built_encoder = check_encoder(encoder.name, encoder.build(options, stages.device))
+    return Models(built_encoder, built_detectors, built_scorers, stages.sampling)
 
-    stages = replace(stages, shots=stages.shots or DEFAULT_SHOTS)
-    encoder, detector = stages.build()
-    detectors = {stages.shots: detector}
-    for name in available(SHOT_DETECTORS):
-        if name not in detectors:
-            try:
-                detectors[name] = make_shot_detector(name, device=stages.device, max_segment=stages.max_segment)
-            except SemsumError as e:
-                print(f"semsum app: shot detector {name} left out: {e}", file=sys.stderr)
-    device = "cpu" if stages.device == "auto" else stages.device
-    options = {"device": device, "mllm_model": stages.mllm_model, "mllm_device": stages.device}
+
+def _built(routed: list, shots: str, device: str) -> tuple[dict[str, Any], dict[str, Scorer]]:
+    """The shot detectors (the chosen one must load) and the scorers, by the names the page shows."""
+    detectors: dict[str, Any] = {}
     scorers: dict[str, Scorer] = {}
-    if run is not None:
-        scorers[f"run: {Path(run).name}"] = make_scorer(run_dir=run, features=features, mapper=stages.mapper, **options)
-    for name in ("coverage", *(("zero-shot",) if stages.mllm_model else ())):
-        scorers[name] = make_scorer(name, **options)
-    return Models(encoder, detectors, scorers, stages.sampling)
+    for impl, options in routed:
+        if impl.group != SHOT_DETECTORS:
+            label = f"run: {Path(options.run).name}" if impl.name == "run" else impl.name
+            scorers[label] = impl.build(options, device)
+            continue
+        try:
+            detectors[impl.name] = impl.build(options, device)
+        except SemsumError as e:
+            if impl.name == shots:
+                raise
+            print(f"semsum app: shot detector {impl.name} left out: {e}", file=sys.stderr)
+    return detectors, scorers
 
 
 def ensure_example(folder: str | os.PathLike[str]) -> Path:
@@ -153,58 +160,6 @@ def _page_progress(progress: gr.Progress, shots: str, scorer: str) -> Progress:
             progress(said[stage][0], desc=said[stage][1])
 
     return report
-
-
-def _lines(name: str, x: list[float | None], y: list[float | None], hover: str, **style: Any) -> go.Scatter:
-    """A plotly line trace with its legend name and hover text."""
-    return go.Scatter(x=x, y=y, mode="lines", name=name, hovertemplate=f"{hover}<extra></extra>", **style)
-
-
-def importance_figure(doc: dict[str, Any]) -> go.Figure:
-    """The importance curve over time from scores.json, selected units shaded, shot boundaries dotted."""
-    fps = float(doc["fps"])
-    scores = list(doc["step_scores"])
-    fig = go.Figure()
-    times = [p / fps for p in doc["picks"]]
-    fig.add_trace(_lines("importance", times, scores, "%{x:.1f} s: importance %{y:.3f}", line_shape="hv"))
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for u in doc["units"]:
-        if u["selected"]:
-            fig.add_vrect(x0=u["start_time"], x1=u["end_time"], fillcolor="#f59e0b", opacity=0.25, line_width=0)
-            xs += [u["start_time"], u["end_time"], None]
-            ys += [u["score"], u["score"], None]
-    hover = "selected unit %{x:.1f} s: score %{y:.3f}"
-    fig.add_trace(_lines("selected units (mean score)", xs, ys, hover, line={"color": "#d97706", "width": 4}))
-    cuts = [b / fps for b in doc["shot_boundaries"]]
-    bx = [x for c in cuts for x in (c, c, None)]
-    by = [0.0, max(scores, default=1.0), None] * len(cuts)
-    dotted = {"color": "#6b7280", "dash": "dot", "width": 1}
-    fig.add_trace(_lines("shot boundaries", bx, by, "cut at %{x:.2f} s", line=dotted))
-    fig.update_layout(
-        height=320,
-        margin={"l": 50, "r": 10, "t": 10, "b": 40},
-        xaxis_title="time (s)",
-        yaxis_title="importance",
-        legend={"orientation": "h", "y": -0.25},
-        hovermode="closest",
-    )
-    return fig
-
-
-def unit_stills(video: Path, doc: dict[str, Any]) -> list[tuple[Any, str]]:
-    """A thumbnail of each selected unit (its middle frame) with its times and score; the best MAX_GALLERY."""
-    from semsum.video.stills import stills_at
-
-    units = [u for u in doc["units"] if u["selected"]]
-    if len(units) > MAX_GALLERY:
-        keep = sorted(sorted(units, key=lambda u: -u["score"])[:MAX_GALLERY], key=lambda u: u["start_time"])
-        units = keep
-    images = stills_at(video, [(u["start_time"] + u["end_time"]) / 2 for u in units], STILL_HEIGHT)
-    return [
-        (img, f"{u['start_time']:.1f}–{u['end_time']:.1f} s · score {u['score']:.2f}")
-        for img, u in zip(images, units, strict=True)
-    ]
 
 
 class SummarizeJob:
@@ -344,8 +299,6 @@ def build_app(models: Models, limits: Limits, features_cache: Path, examples: li
 
 def serve(
     stages: StageConfig,
-    run: str | os.PathLike[str] | None = None,
-    features: str = "mllm",
     host: str = "127.0.0.1",
     port: int = 7860,
     share: bool = False,
@@ -365,7 +318,7 @@ def serve(
         raise SemsumError("--concurrency, --max-upload-mb and --max-minutes must be positive")
     chosen = cache_dir or os.environ.get(CACHE_ENV)
     with nullcontext(chosen) if chosen else tempfile.TemporaryDirectory(prefix="semsum-app-cache-") as cache:
-        models = load_models(stages, run, features)
+        models = load_models(stages)
         example = ensure_example(example_dir or user_cache_path("semsum") / "app")
         page = build_app(models, limits, Path(cache), [example])
         page.queue(default_concurrency_limit=concurrency)

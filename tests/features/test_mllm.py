@@ -201,7 +201,7 @@ def test_missing_model_says_how_to_pass_a_local_path_at_once(tmp_path, monkeypat
     import huggingface_hub  # noqa: F401  (imported first: the time measured is the lookup's, not the import's)
 
     start = time.perf_counter()
-    with pytest.raises(SemsumError, match="HF_HUB_OFFLINE is set.*--mllm-model DIR .* --model DIR"):
+    with pytest.raises(SemsumError, match="HF_HUB_OFFLINE is set.*pass --mllm-model DIR$"):
         load_videollava(str(tmp_path / "no-such-model"), device="cpu")  # the tests run with HF_HUB_OFFLINE=1
     assert time.perf_counter() - start < 5  # no network retries
 

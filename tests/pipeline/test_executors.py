@@ -27,7 +27,9 @@ from semsum.video.synthetic import make_scene_video
 
 N_VIDEOS = 4
 TINY = ("--random-googlenet", "--input-size", "32", "--shots", "kts", "--device", "cpu")
-STAGES = StageConfig(random_googlenet=True, input_size=32, shots="kts", device="cpu", sampling=SamplingConfig())
+STAGES = StageConfig(
+    shots="kts", device="cpu", sampling=SamplingConfig(), options={"random_googlenet": True, "input_size": 32}
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +91,7 @@ def test_ray_and_local_give_the_same_file_with_tiny_videollava(ray_cluster, vide
     folder.mkdir()
     for name in ("clip0.mp4", "clip3.mp4"):
         (folder / name).write_bytes((videos / name).read_bytes())
-    stages = StageConfig(encoder="videollava", mllm_model=str(tiny), shots="kts", device="cpu")
+    stages = StageConfig(encoder="videollava", shots="kts", device="cpu", options={"mllm_model": str(tiny)})
     build_dataset(folder, tmp_path / "local.h5", stages=stages, executor=LocalExecutor(), show_progress=False)
     build_dataset(folder, tmp_path / "ray.h5", stages=stages, executor=RayExecutor(actors=1), show_progress=False)
     with h5py.File(tmp_path / "ray.h5", "r") as f:
@@ -100,7 +102,8 @@ def test_ray_and_local_give_the_same_file_with_tiny_videollava(ray_cluster, vide
 def test_extract_mllm_on_ray_equals_local(ray_cluster, videos, tiny, tmp_path):
     clips = [str(videos / "clip0.mp4"), str(videos / "clip3.mp4")]
     for executor in ("local", "ray"):
-        args = ["extract", "mllm", *clips, "--model", tiny, "--out", tmp_path / f"{executor}.h5", "--device", "cpu"]
+        out = tmp_path / f"{executor}.h5"
+        args = ["extract", "mllm", *clips, "--mllm-model", tiny, "--out", out, "--device", "cpu"]
         result = run_cli(*args, "--executor", executor)
         assert result.exit_code == 0, result.output
     with h5py.File(tmp_path / "local.h5", "r") as fa, h5py.File(tmp_path / "ray.h5", "r") as fb:
@@ -116,7 +119,9 @@ def test_extract_mllm_reports_a_corrupt_loose_video(videos, tiny, tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes((videos / "clip0.mp4").read_bytes()[:300])  # header cut
     out = tmp_path / "out.h5"
-    result = run_cli("extract", "mllm", videos / "clip0.mp4", bad, "--model", tiny, "--out", out, "--device", "cpu")
+    result = run_cli(
+        "extract", "mllm", videos / "clip0.mp4", bad, "--mllm-model", tiny, "--out", out, "--device", "cpu"
+    )
     assert result.exit_code == 2, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {bad}: "), result.stderr

@@ -57,7 +57,7 @@ def assert_same_file(a, b) -> None:
 
 def test_cli_on_a_real_clip_loose_video(tiny, shared_media, tmp_path):
     out = tmp_path / "clip.h5"
-    args = ["extract", "mllm", str(shared_media / CLIP), "--model", tiny, "--out", str(out), "--step", str(STEP)]
+    args = ["extract", "mllm", str(shared_media / CLIP), "--mllm-model", tiny, "--out", str(out), "--step", str(STEP)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = load_dataset(out)
@@ -108,7 +108,7 @@ def test_cli_dataset_copies_every_key_and_maps_videos(tiny, shared_media, tmp_pa
     src = tmp_path / "in.h5"
     original = clip_dataset(src)
     out = tmp_path / "out.h5"
-    base = ["extract", "mllm", "--h5", str(src), "--videos", str(shared_media), "--model", tiny, "--out", str(out)]
+    base = ["extract", "mllm", "--h5", str(src), "--videos", str(shared_media), "--mllm-model", tiny, "--out", str(out)]
     result = CliRunner().invoke(app, [*base, "--device", "cpu"])
     assert result.exit_code == 1 and "video_2: has no video_name; pass --mapping" in result.output
     mapping = tmp_path / "map.csv"
@@ -141,12 +141,19 @@ def test_cli_dataset_copies_every_key_and_maps_videos(tiny, shared_media, tmp_pa
 
 def test_missing_model_is_one_clear_cli_error(tmp_path, shared_media):
     missing = str(tmp_path / "nope")
-    result = CliRunner().invoke(app, ["extract", "mllm", str(shared_media / CLIP), "--model", missing, "--out", "o.h5"])
+    args = ["extract", "mllm", str(shared_media / CLIP), "--out", "o.h5"]
+    result = CliRunner().invoke(app, [*args, "--mllm-model", missing])
     assert result.exit_code == 1 and len(result.output.splitlines()) == 1
     assert (
         result.output.startswith(f"error: {missing}: not in the local Hugging Face cache")
-        and "--model DIR" in result.output
+        and "--mllm-model DIR" in result.output
     )
+    # The old spellings still work for one release, and say so.
+    result = CliRunner().invoke(app, [*args, "--model", missing, "--batch-size", "2"])
+    model, batch, error = result.output.splitlines()
+    assert result.exit_code == 1 and error.startswith(f"error: {missing}: not in the local Hugging Face cache")
+    assert model == "warning: `extract mllm --model` is deprecated (removed in 0.3): use --mllm-model"
+    assert batch == "warning: `extract mllm --batch-size` is deprecated (removed in 0.3): use --windows-per-batch"
 
 
 def test_interrupted_run_resumes_to_the_identical_file(embedder, shared_media, tmp_path):
@@ -236,7 +243,7 @@ def test_mrhisum_file_through_metadata_one_window_per_second(tiny, shared_media,
         "video_3,a.tfrecord,r3,gone0000000,11,100,x\n"
     )
     out, scores = tmp_path / "mllm.h5", tmp_path / "zero_shot.json"
-    args = ["extract", "mllm", "--h5", str(h5), "--videos", str(videos), "--mapping", str(meta), "--model", tiny]
+    args = ["extract", "mllm", "--h5", str(h5), "--videos", str(videos), "--mapping", str(meta), "--mllm-model", tiny]
     args += ["--out", str(out), "--scores-out", str(scores)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output

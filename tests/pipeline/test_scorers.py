@@ -114,8 +114,10 @@ def test_feature_source_errors(mllm_run, shared_media, tmp_path):
 @pytest.mark.parametrize("encoder", ["videollava", "fx"])
 def test_mllm_space_encoders_feed_shots_and_scores(mllm_run, shared_media, tmp_path, encoder):
     out = tmp_path / encoder
-    extra = ("--mllm-model", mllm_run / "tiny") if encoder == "videollava" else ("--mapper", mllm_run / "mapper.pt")
-    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--encoder", encoder, *extra, *FAST)
+    # Each encoder takes its own options only: GoogLeNet's go to fx (it runs GoogLeNet), not to videollava.
+    videollava = ("--mllm-model", mllm_run / "tiny", "--step", "30", "--shots", "kts")
+    extra = videollava if encoder == "videollava" else ("--mapper", mllm_run / "mapper.pt", *FAST)
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--encoder", encoder, *extra)
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["features"]["encoder"] == encoder and doc["features"]["dim"] == TINY_WIDTH

@@ -14,7 +14,7 @@ from semsum.features.googlenet import build_extractor
 from semsum.pipeline import CoverageScorer, SamplingConfig, sample_video, summarize
 from semsum.pipeline.cache import stage_key
 from semsum.pipeline.scorers import score_video
-from semsum.summary.shots import KTSDetector, detect_shots, make_units
+from semsum.summary.shots import KTSDetector, KTSOptions, detect_shots, make_units
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_the_cache_is_the_callers_folder_keyed_by_declared_options(tmp_path, sha
     assert seen[-1] == ("summary", first.summary_frames, first.summary_frames)
     run(_Counted(), "b")
     assert _Counted.calls == 1  # the same name and options: the cached shots
-    other = run(_Counted(max_segment=2), "c")
+    other = run(_Counted(KTSOptions(max_segment=2)), "c")
     assert _Counted.calls == 2 and len(list(cache.glob("*.json"))) == 2  # another option, another entry
     assert len(other.shots) > len(first.shots)
     for out in ("d", "e"):
@@ -94,7 +94,7 @@ def test_the_cache_is_the_callers_folder_keyed_by_declared_options(tmp_path, sha
 
 
 def test_a_stage_key_is_its_name_and_declared_options():
-    assert stage_key(KTSDetector(max_segment=7)) == {
+    assert stage_key(KTSDetector(KTSOptions(max_segment=7))) == {
         "name": "kts",
         "options": {"max_segment": 7, "feature_key": "features"},
     }

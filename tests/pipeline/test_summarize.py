@@ -157,6 +157,7 @@ class _Counting:
     def __init__(self, inner, stop_after=None):
         self.inner, self.stop_after, self.frames, self.batches = inner, stop_after, 0, 0
         self.name, self.dim, self.input_size, self.description = "googlenet", 1024, inner.input_size, inner.description
+        self.options = inner.options  # the same declared options: the same cache entry
 
     def __call__(self, frames):
         if self.stop_after is not None and self.batches == self.stop_after:

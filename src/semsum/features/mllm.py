@@ -334,14 +334,3 @@ class MLLMEmbedder:
     def embed_frames(self, frames: np.ndarray) -> EmbedResult:
         """All sampled frames of one video at once, uint8 RGB [n_steps, H, W, 3]."""
         return self.embed_stream([frames])
-
-
-def make_videollava(
-    device: str = "auto",
-    mllm_model: str = DEFAULT_MODEL,
-    prompt: str = "importance",
-    batch_size: int = 4,
-    padding: str = "edge",
-) -> MLLMEmbedder:
-    """Entry-point factory of the `videollava` encoder (`mllm_model`: Hugging Face id or local folder)."""
-    return MLLMEmbedder.from_pretrained(mllm_model, prompt, device=device, batch_size=batch_size, padding=padding)

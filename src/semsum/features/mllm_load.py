@@ -64,7 +64,7 @@ def _quantization(quantize: str | None, device: torch.device, dtype: torch.dtype
 
 _OFFLINE_HINT = (
     f"Without internet access, download it on another machine (`hf download {DEFAULT_MODEL} --local-dir DIR`), "
-    "copy DIR here and pass --mllm-model DIR (summarize, app) or --model DIR (extract mllm)"
+    "copy DIR here and pass --mllm-model DIR"
 )
 #: What a Video-LLaVA folder must hold: (what, any of these file patterns).
 MODEL_FILES = (

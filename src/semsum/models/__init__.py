@@ -11,14 +11,25 @@ Every model also takes a padded batch `[B, T, in_dim]` with a mask `[B, T]` (Tru
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from torch import nn
 
 from semsum.errors import SemsumError
+from semsum.registry import SUMMARIZERS, Implementation, declares, option
 
 
+@dataclass(frozen=True)
+class CSTAOptions:
+    """CSTA's options: how its attention CNN (GoogLeNet) starts."""
+
+    cnn_weights: str = option("auto", "CSTA's attention CNN: auto (ImageNet if on disk), imagenet, random.")
+    googlenet_weights: str | None = option(None, "torchvision GoogLeNet weights file for CSTA's CNN.")
+
+
+@declares(CSTAOptions)
 def _csta(in_dim: int, **kwargs: Any) -> nn.Module:
     from semsum.models.csta import CSTA
 
@@ -40,10 +51,28 @@ def _pglsum(in_dim: int, **kwargs: Any) -> nn.Module:
 MODELS: dict[str, Callable[..., nn.Module]] = {"csta": _csta, "vasnet": _vasnet, "pgl-sum": _pglsum}
 
 
-def get_model(name: str, in_dim: int, **kwargs: Any) -> nn.Module:
-    """A freshly initialised summarizer `name` for `in_dim`-wide features (kwargs go to its constructor)."""
+def summarizer(name: str) -> Implementation:
+    """Summarizer `name` of `MODELS` with its declared options (a factory without `Options`: its keyword
+    parameters after `in_dim`), or an error listing the registered ones."""
     if name not in MODELS:
         raise SemsumError(f"unknown model {name!r} (available: {', '.join(sorted(MODELS))})")
+    return Implementation.of(SUMMARIZERS, name, MODELS[name])
+
+
+def summarizers() -> list[Implementation]:
+    """Every registered summarizer with its declared options."""
+    return [summarizer(name) for name in sorted(MODELS)]
+
+
+def model_kwargs(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor keywords of summarizer `name` from options `given` by name: its declared options with
+    their defaults, None ones left out (so a run records them as before); one it does not declare is an error."""
+    return {k: v for k, v in asdict(summarizer(name).options(given)).items() if v is not None}
+
+
+def get_model(name: str, in_dim: int, **kwargs: Any) -> nn.Module:
+    """A freshly initialised summarizer `name` for `in_dim`-wide features (kwargs go to its constructor)."""
+    summarizer(name)
     if in_dim <= 0:
         raise SemsumError(f"model {name}: input width must be positive, got {in_dim}")
     return MODELS[name](in_dim, **kwargs)

@@ -6,13 +6,26 @@ encoder and an `semsum align train` mapper), which is why it lives with the orch
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from semsum.align.mapper import Mapper, apply_mapper, load_mapper
 from semsum.errors import SemsumError
-from semsum.features.googlenet import INPUT_SIZE, FeatureExtractor, make_googlenet
+from semsum.features.googlenet import FeatureExtractor, GoogLeNetOptions, make_googlenet
+from semsum.registry import declares, option
+
+
+@dataclass(frozen=True)
+class MapperOptions:
+    """An F(x) mapper checkpoint: the `fx` encoder's, and the one a run's MLLM-space inputs may come from."""
+
+    mapper: str | None = option(None, "F(x) mapper from `semsum align train` (--encoder fx, --features mapped).")
+
+
+@dataclass(frozen=True)
+class FxOptions(GoogLeNetOptions, MapperOptions):
+    """The `fx` encoder's options: GoogLeNet's, and the mapper applied to its pool5."""
 
 
 class FxEncoder:
@@ -20,11 +33,13 @@ class FxEncoder:
 
     name = "fx"
 
-    def __init__(self, googlenet: FeatureExtractor, mapper: Mapper, where: str = ""):
+    def __init__(self, googlenet: FeatureExtractor, mapper: Mapper, options: FxOptions):
+        where = str(options.mapper)
         if mapper.config.in_dim != googlenet.dim:
             raise SemsumError(f"{where}: maps {mapper.config.in_dim}-d inputs, GoogLeNet pool5 is {googlenet.dim}-d")
         self.googlenet, self.mapper, self.where = googlenet, mapper, where
         self.dim, self.input_size = mapper.config.out_dim, googlenet.input_size
+        self.options = options
 
     @property
     def description(self) -> str:
@@ -34,15 +49,12 @@ class FxEncoder:
         return apply_mapper(self.mapper, self.googlenet(frames), where=self.where)
 
 
-def make_fx(
-    device: str = "auto",
-    mapper: str | os.PathLike[str] | None = None,
-    weights: str | os.PathLike[str] | None = None,
-    random_init: bool = False,
-    input_size: int = INPUT_SIZE,
-) -> FxEncoder:
-    """Entry-point factory of the `fx` encoder; `mapper` is the checkpoint from `semsum align train`."""
-    if mapper is None:
+@declares(FxOptions)
+def make_fx(options: FxOptions, device: str = "auto") -> FxEncoder:
+    """Entry-point factory of the `fx` encoder; `options.mapper` is the checkpoint from `semsum align train`."""
+    if options.mapper is None:
         raise SemsumError("the fx encoder needs --mapper FILE (from `semsum align train`)")
-    googlenet = make_googlenet(device, weights, random_init, input_size)
-    return FxEncoder(googlenet, load_mapper(mapper), str(mapper))
+    googlenet = make_googlenet(
+        GoogLeNetOptions(options.googlenet_weights, options.random_googlenet, options.input_size), device
+    )
+    return FxEncoder(googlenet, load_mapper(options.mapper), options)

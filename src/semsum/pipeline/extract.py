@@ -17,6 +17,7 @@ import numpy as np
 from semsum.data.h5 import STEP, Dataset, PartsWriter, VideoData, load_dataset
 from semsum.data.mrhisum import MrHiSumFile, write_with_arrays
 from semsum.errors import SemsumError
+from semsum.features.encoders import make_encoder
 from semsum.features.mllm import FEATURE_KEY, SCORE_KEY, MLLMEmbedder
 from semsum.pipeline.executors import Executor, LocalExecutor, Merge, run_videos
 from semsum.summary.keyshots import frame_scores
@@ -58,8 +59,8 @@ def embed_video(
 @dataclass(frozen=True)
 class MllmWork:
     """What an extraction does to each video, loadable in any process: the loaded `embedder` (local runs), or
-    `model_options` for `MLLMEmbedder.from_pretrained` (each Ray actor loads its own). `frames_of` must be picklable
-    for Ray (`FramesAtPicks`)."""
+    `model_options` of the `videollava` encoder, by dest, and its `device` (each Ray actor loads its own through
+    `make_encoder`, as `--encoder videollava` does). `frames_of` must be picklable for Ray (`FramesAtPicks`)."""
 
     frames_of: Callable[[VideoData], Iterable[np.ndarray]]
     key: str = FEATURE_KEY
@@ -68,7 +69,7 @@ class MllmWork:
     model_options: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> tuple[Callable[[ExtractJob], VideoData], dict[str, Any]]:
-        embedder = self.embedder or MLLMEmbedder.from_pretrained(**self.model_options)
+        embedder = self.embedder or make_encoder("videollava", **self.model_options)
         meta = {**embedder.metadata(), "mllm_feature_key": self.key, "mllm_store_dtype": self.store_dtype}
         fn = functools.partial(
             embed_video, embedder=embedder, frames_of=self.frames_of, key=self.key, store_dtype=self.store_dtype

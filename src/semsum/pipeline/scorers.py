@@ -15,7 +15,8 @@ the decoded frame count, the features already computed (`features["features"]`: 
 GoogLeNet pool5 [n_steps, 1024]), and `iter_frames()` to stream the sampled frames again (same picks) for scorers
 that look at pixels themselves; `Units` (`semsum.summary.shots`) the selection units in frames and in steps
 (`units.steps`). Both are immutable. `score_video` runs a scorer as the pipeline's scoring stage. Scorers are
-picked by name in `make_scorer` (the CLI's `--scorer`), or given as objects to `semsum.pipeline.summarize`.
+registered by name (entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's `--scorer`), or given as
+objects to `semsum.pipeline.summarize`.
 
 Built in:
 * `CoverageScorer` (the default, training-free, no labels): how much of the video each selection unit covers.
@@ -35,7 +36,10 @@ import numpy as np
 from semsum.data.h5 import STEP
 from semsum.errors import SemsumError
 from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
+from semsum.features.videollava import MllmModelOptions
+from semsum.pipeline.encoders import MapperOptions
 from semsum.pipeline.sampling import SampledVideo
+from semsum.registry import SCORERS, create, declares, option
 from semsum.summary.keyshots import frame_scores
 from semsum.summary.shots import Units, readonly
 
@@ -78,6 +82,11 @@ def score_video(scorer: Scorer, video: SampledVideo, units: Units) -> Scores:
     return Scores(scorer.name, steps, frame_scores(steps, video.picks, video.n_frames))
 
 
+@dataclass(frozen=True)
+class CoverageOptions:
+    """The `coverage` scorer takes no options."""
+
+
 class CoverageScorer:
     """Training-free: score each unit by its greedy gain in how well the chosen units cover the whole video.
 
@@ -93,7 +102,7 @@ class CoverageScorer:
     name = "coverage (training-free: greedy facility-location coverage of the video's features by its shots)"
 
     def __init__(self, feature_key: str = "features"):
-        self.feature_key = feature_key
+        self.feature_key, self.options = feature_key, CoverageOptions()
 
     def __call__(self, video: SampledVideo, units: Units) -> np.ndarray:
         if self.feature_key not in video.features:
@@ -217,6 +226,10 @@ class RunScorer:
         if features not in FEATURE_SOURCES:
             raise SemsumError(f"unknown --features {features!r}: choose one of {', '.join(FEATURE_SOURCES)}")
         self.sampling_step = STEP
+        mapper_path = None if mapper is None else str(mapper)
+        self.options = RunOptions(
+            mllm_model=mllm_model, mapper=mapper_path, run=str(run_dir), features=features, fold=fold
+        )
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
         self.sources = [
@@ -259,7 +272,7 @@ class ZeroShotScorer:
     def __init__(self, embedder: MLLMEmbedder):
         if not embedder.score:
             raise SemsumError(f"prompt {embedder.prompt.name}: zero-shot scoring needs the importance prompt")
-        self.embedder = embedder
+        self.embedder, self.options = embedder, MllmModelOptions(embedder.model_id)
 
     @classmethod
     def from_pretrained(cls, model: str = DEFAULT_MODEL, **kwargs: Any) -> ZeroShotScorer:
@@ -269,29 +282,49 @@ class ZeroShotScorer:
         return embed_again(self.embedder, video).scores
 
 
-SCORERS = ("coverage", "zero-shot")
+@dataclass(frozen=True)
+class RunOptions(MapperOptions, MllmModelOptions):
+    """The `run` scorer's options: the run, and where its MLLM-space inputs come from."""
+
+    run: str | None = option(
+        None, "A run trained with `semsum train` (on features, features_mllm and/or features_mapped)."
+    )
+    features: str = option(
+        "mllm", "How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper)."
+    )
+    fold: int | None = option(None, "Score with this fold's model of the run (default: the mean over its folds).")
 
 
-def make_scorer(
-    name: str = "coverage",
-    run_dir: str | os.PathLike[str] | None = None,
-    device: str = "cpu",
-    mllm_model: str | None = None,
-    mllm_device: str = "auto",
-    features: str = "mllm",
-    mapper: str | os.PathLike[str] | None = None,
-) -> Scorer:
-    """The scorer for the CLI: a trained run when `run_dir` is given, else the named built-in scorer.
+@declares(CoverageOptions)
+def make_coverage(options: CoverageOptions, device: str = "cpu") -> CoverageScorer:
+    """Entry-point factory of the `coverage` scorer (`device` is not used)."""
+    return CoverageScorer()
 
-    `zero-shot` is `ZeroShotScorer` on Video-LLaVA `mllm_model` (default: the paper's).
-    A run's MLLM-space inputs come from `mllm_model` or, with `features="mapped"`, from the F(x) `mapper`.
-    """
-    if run_dir is not None:
-        return RunScorer(
-            run_dir, device=device, features=features, mapper=mapper, mllm_model=mllm_model, mllm_device=mllm_device
-        )
-    if name == "coverage":
-        return CoverageScorer()
-    if name == "zero-shot":
-        return ZeroShotScorer.from_pretrained(mllm_model or DEFAULT_MODEL, device=mllm_device)
-    raise SemsumError(f"unknown scorer {name!r} (available: {', '.join(SCORERS)})")
+
+@declares(MllmModelOptions)
+def make_zero_shot(options: MllmModelOptions, device: str = "auto") -> ZeroShotScorer:
+    """Entry-point factory of the `zero-shot` scorer: Video-LLaVA `options.mllm_model` (default: the paper's)."""
+    return ZeroShotScorer.from_pretrained(options.mllm_model or DEFAULT_MODEL, device=device)
+
+
+@declares(RunOptions)
+def make_run(options: RunOptions, device: str = "auto") -> RunScorer:
+    """Entry-point factory of the `run` scorer: the summarizer on `device` (auto: the CPU, where one video's
+    forward pass is quick), the Video-LLaVA its inputs may need on `device` as given."""
+    if options.run is None:
+        raise SemsumError("the run scorer needs --run DIR (from `semsum train`)")
+    return RunScorer(
+        options.run,
+        options.fold,
+        device="cpu" if device == "auto" else device,
+        features=options.features,
+        mapper=options.mapper,
+        mllm_model=options.mllm_model,
+        mllm_device=device,
+    )
+
+
+def make_scorer(name: str = "coverage", device: str = "auto", **options: Any) -> Scorer:
+    """The scorer registered as `name` (entry-point group `semsum.scorers`: coverage, zero-shot, run, or a
+    plugin's), built from its declared `options` (one it lacks is an error)."""
+    return create(SCORERS, name, device, **options)

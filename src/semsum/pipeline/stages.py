@@ -2,47 +2,66 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from semsum.features.encoders import FrameEncoder, WindowEncoder, make_encoder
+from semsum.errors import SemsumError
+from semsum.features.encoders import FrameEncoder, WindowEncoder, check_encoder
 from semsum.pipeline.sampling import SamplingConfig
-from semsum.summary.kts import MAX_SEGMENT
-from semsum.summary.shots import ShotDetector, make_shot_detector
+from semsum.pipeline.scorers import Scorer
+from semsum.registry import ENCODERS, SCORERS, SHOT_DETECTORS, Implementation, find, option_fields
+from semsum.summary.shots import ShotDetector
 
 
 @dataclass(frozen=True)
 class StageConfig:
-    """A frame encoder and a shot detector by name, their options, and the sampling.
+    """A frame encoder, a shot detector and (for `summarize`) a scorer by name, their options, and the sampling.
 
-    Each factory receives the options its signature names (`semsum.registry`), so the same config serves the
-    built-ins and any plugin.
+    `options` holds the implementations' options by dest (`semsum.registry`), as the user gave them: each goes to
+    every chosen implementation that declares it, the others' own defaults apply, and one that no chosen
+    implementation takes is an error naming the implementation and what it does take.
     """
 
     encoder: str = "googlenet"
     shots: str | None = None  # None: the job's default (`build(default_shots=...)`)
+    scorer: str | None = None  # None: no scorer (dataset files)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     device: str = "auto"
-    googlenet_weights: str | os.PathLike[str] | None = None
-    random_googlenet: bool = False
-    input_size: int = 224
-    max_segment: int | None = MAX_SEGMENT  # KTS bound on shot length in steps (0 or None: unbounded)
-    mapper: str | os.PathLike[str] | None = None  # F(x) checkpoint for the fx encoder
-    mllm_model: str | None = None  # Video-LLaVA id or folder for the videollava encoder
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def chosen(self, default_shots: str = "kts") -> list[Implementation]:
+        """The chosen implementations: encoder, shot detector, and the scorer if one is named."""
+        names = [(ENCODERS, self.encoder), (SHOT_DETECTORS, self.shots or default_shots)]
+        return [find(group, name) for group, name in names + ([(SCORERS, self.scorer)] if self.scorer else [])]
+
+    def check(self, default_shots: str = "kts") -> list[tuple[Implementation, Any]]:
+        """Each chosen implementation with its options (`route`): an option none of them takes is an error."""
+        return route(self.options, self.chosen(default_shots))
 
     def build(self, default_shots: str = "kts") -> tuple[FrameEncoder | WindowEncoder, ShotDetector]:
-        """The encoder and the shot detector, loaded (the detector first: its errors cost no model load).
+        """The encoder and the shot detector, loaded once every option was checked (the detector first: its errors
+        cost no model load).
 
-        Without a shot detector named, `default_shots`: dataset files keep KTS, as the benchmark files were made;
-        `summarize` passes `auto`."""
-        detector = make_shot_detector(self.shots or default_shots, device=self.device, max_segment=self.max_segment)
-        encoder = make_encoder(
-            self.encoder,
-            device=self.device,
-            weights=self.googlenet_weights,
-            random_init=self.random_googlenet,
-            input_size=self.input_size,
-            mapper=self.mapper,
-            mllm_model=self.mllm_model,
-        )
-        return encoder, detector
+        Without a shot detector named, `default_shots`: KTS, as the benchmark files were made (the CLI names `auto`
+        for `summarize` and the app)."""
+        (encoder, encoder_options), (detector, detector_options), *_ = self.check(default_shots)
+        built = detector.build(detector_options, self.device)
+        return check_encoder(encoder.name, encoder.build(encoder_options, self.device)), built
+
+    def build_scorer(self) -> Scorer:
+        """The named scorer, loaded once every option was checked."""
+        if self.scorer is None:
+            raise SemsumError("StageConfig.build_scorer: no scorer named (StageConfig(scorer=...))")
+        scorer, options = self.check()[-1]
+        return scorer.build(options, self.device)
+
+
+def route(given: Mapping[str, Any], chosen: Sequence[Implementation]) -> list[tuple[Implementation, Any]]:
+    """Each chosen implementation with its options instance, from `given` options by dest; an option none of them
+    takes is an error naming the chosen implementation of its kind (or the first) and what that one takes."""
+    for dest in given:
+        if not any(dest in impl.dests() for impl in chosen):
+            kind = [impl for impl in chosen if dest in option_fields((impl.group,))] or list(chosen)
+            raise kind[0].refusal(dest)
+    return [(impl, impl.options({d: v for d, v in given.items() if d in impl.dests()})) for impl in chosen]

@@ -20,14 +20,14 @@ dataset files), `transnetv2` (a trained shot-boundary network on the frames; `se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from semsum.errors import SemsumError
-from semsum.registry import SHOT_DETECTORS, create
+from semsum.registry import SHOT_DETECTORS, create, declares, option
 from semsum.summary.kts import MAX_SEGMENT, kts
 
 
@@ -163,9 +163,12 @@ def check_shots(shots: np.ndarray, n_frames: int, where: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KTSOptions:
-    """Every setting of the `kts` detector that changes its shots."""
+    """The `kts` detector's options (`auto` takes them too, for the videos it gives to KTS); with the settings
+    that change its shots but are no user's option (fields without help)."""
 
-    max_segment: int | None = MAX_SEGMENT  # longest shot in steps (None: unbounded)
+    max_segment: int | None = option(
+        MAX_SEGMENT, "KTS bound on shot length in sampled steps (0: unbounded, O(n^2) memory)."
+    )
     feature_key: str = "features"  # the features it segments
 
 
@@ -174,29 +177,30 @@ class KTSDetector:
 
     name = "kts"
 
-    def __init__(self, max_segment: int | None = MAX_SEGMENT, feature_key: str = "features"):
-        self.options = KTSOptions(max_segment, feature_key)
+    def __init__(self, options: KTSOptions = KTSOptions()):
+        self.options = options
 
     def __call__(self, video: Video) -> np.ndarray:
         key = self.options.feature_key
         if key not in video.features:
             raise SemsumError(f"{video.path}: KTS needs the feature key {key!r}")
-        boundaries = kts(video.features[key], max_segment=self.options.max_segment)
+        boundaries = kts(video.features[key], max_segment=self.options.max_segment or None)  # 0: unbounded
         return boundaries_to_shots(boundaries, video.picks, video.n_frames)
 
 
-def make_kts(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> KTSDetector:
-    """Entry-point factory of the `kts` detector (`max_segment` 0 or None: unbounded; `device` is not used)."""
-    return KTSDetector(max_segment or None)
+@declares(KTSOptions)
+def make_kts(options: KTSOptions, device: str = "cpu") -> KTSDetector:
+    """Entry-point factory of the `kts` detector (`max_segment` 0: unbounded, declared as None; `device` is not
+    used)."""
+    return KTSDetector(replace(options, max_segment=options.max_segment or None))
 
 
 @dataclass(frozen=True)
-class AutoOptions:
-    """Every setting of the `auto` detector that changes its shots."""
+class AutoOptions(KTSOptions):
+    """The `auto` detector's options: KTS's, and where TransNetV2 stops on a CPU."""
 
-    gpu: bool = False  # TransNetV2 on every video (on a GPU), else only up to `cpu_frames`
-    max_segment: int | None = MAX_SEGMENT  # KTS's bound, where KTS runs
-    cpu_frames: int = 2000
+    cpu_frames: int = option(2000, "auto: on a CPU, TransNetV2 for videos of up to this many frames, KTS beyond.")
+    gpu: bool = False  # TransNetV2 on every video (on a GPU), else only up to `cpu_frames`: set from the device
 
 
 class AutoDetector:
@@ -212,11 +216,11 @@ class AutoDetector:
 
     name = "auto"
 
-    def __init__(self, device: str = "cpu", max_segment: int | None = MAX_SEGMENT, cpu_frames: int = 2000):
+    def __init__(self, options: AutoOptions = AutoOptions(), device: str = "cpu"):
         from semsum.device import resolve_device
 
         # Which detector runs depends on the device actually used ("auto" resolved), so that is what is declared.
-        self.options = AutoOptions(resolve_device(device).type == "cuda", max_segment, cpu_frames)
+        self.options = replace(options, gpu=resolve_device(device).type == "cuda")
         self.device = device
         self._transnetv2: ShotDetector | None = None  # loaded once, on first use
 
@@ -228,7 +232,7 @@ class AutoDetector:
 
             self._transnetv2 = self._transnetv2 or TransNetV2Detector(device=self.device)
             return self._transnetv2
-        return KTSDetector(self.options.max_segment)
+        return KTSDetector(KTSOptions(self.options.max_segment, self.options.feature_key))
 
     def name_for(self, video: Video) -> str:
         """What ran on `video`, for outputs: "auto: transnetv2" or "auto: kts"."""
@@ -238,11 +242,12 @@ class AutoDetector:
         return self.choose(video)(video)
 
 
-def make_auto(device: str = "cpu", max_segment: int | None = MAX_SEGMENT) -> AutoDetector:
-    """Entry-point factory of the `auto` detector (`max_segment` 0 or None: KTS unbounded)."""
-    return AutoDetector(device, max_segment or None)
+@declares(AutoOptions)
+def make_auto(options: AutoOptions, device: str = "cpu") -> AutoDetector:
+    """Entry-point factory of the `auto` detector (`max_segment` 0: KTS unbounded, declared as None)."""
+    return AutoDetector(replace(options, max_segment=options.max_segment or None), device)
 
 
-def make_shot_detector(name: str = "kts", **options: object) -> ShotDetector:
-    """The shot detector registered as `name`, built with the `options` its factory takes."""
-    return create(SHOT_DETECTORS, name, **options)
+def make_shot_detector(name: str = "kts", device: str = "cpu", **options: object) -> ShotDetector:
+    """The shot detector registered as `name`, built from its declared `options` (one it lacks is an error)."""
+    return create(SHOT_DETECTORS, name, device, **options)

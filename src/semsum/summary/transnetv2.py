@@ -34,6 +34,7 @@ import torch
 
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
+from semsum.registry import declares, option
 from semsum.video.decode import iter_sampled_frames
 
 if TYPE_CHECKING:
@@ -108,9 +109,9 @@ def _load_model(device: torch.device) -> torch.nn.Module:
 
 @dataclass(frozen=True)
 class TransNetV2Options:
-    """Every setting of the `transnetv2` detector that changes its shots."""
+    """The `transnetv2` detector's options."""
 
-    threshold: float = 0.5  # transition probability above which a frame is a cut
+    threshold: float = option(0.5, "TransNetV2: transition probability above which a frame is a cut (0-1).")
 
 
 class TransNetV2Detector:
@@ -118,11 +119,11 @@ class TransNetV2Detector:
 
     name = "transnetv2"
 
-    def __init__(self, device: str = "cpu", threshold: float = 0.5):
-        if not 0.0 <= threshold <= 1.0:
-            raise SemsumError(f"transnetv2: threshold must lie in [0, 1], got {threshold}")
+    def __init__(self, options: TransNetV2Options = TransNetV2Options(), device: str = "cpu"):
+        if not 0.0 <= options.threshold <= 1.0:
+            raise SemsumError(f"transnetv2: threshold must lie in [0, 1], got {options.threshold}")
         self.device = resolve_device(device)
-        self.options = TransNetV2Options(threshold)
+        self.options = options
         self.model = _load_model(self.device)
 
     @torch.inference_mode()
@@ -154,6 +155,7 @@ class TransNetV2Detector:
         return predictions_to_shots(probs[: video.n_frames], video.n_frames, self.options.threshold)
 
 
-def make_transnetv2(device: str = "cpu", threshold: float = 0.5, **_: object) -> TransNetV2Detector:
-    """Entry-point factory of the `transnetv2` shot detector (other options are not used)."""
-    return TransNetV2Detector(device=device, threshold=threshold)
+@declares(TransNetV2Options)
+def make_transnetv2(options: TransNetV2Options, device: str = "cpu") -> TransNetV2Detector:
+    """Entry-point factory of the `transnetv2` shot detector."""
+    return TransNetV2Detector(options, device)
