@@ -142,6 +142,27 @@ def data_splits(
     )
 
 
+import_app = _typer("Import third-party feature releases as eccv16-schema HDF5 files.")
+data_app.add_typer(import_app, name="import")
+
+
+@import_app.command("umt-tvsum")
+def import_umt_tvsum_cmd(
+    out: Annotated[Path, typer.Option("--out", help="eccv16-schema HDF5 to write (video_1..video_50).")],
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="UMT feature file (default: extra/umt-tvsum/ in the data folder)."),
+    ] = None,
+    shots: Annotated[str, typer.Option("--shots", help="Shots: uniform:K (K clips of 2 s) or kts:M.")] = "uniform:2",
+    data_dir: DataDir = None,
+) -> None:
+    """Real I3D RGB+flow, audio and title features of the 50 TVSum videos with the official annotations."""
+    from semsum.data.umt import import_umt_tvsum
+
+    ds = import_umt_tvsum(out, source, data_dir, shots=shots, note=lambda line: typer.echo(f"note: {line}", err=True))
+    console.print(f"wrote {out}: {len(ds)} TVSum videos, 2 s steps, shots {shots}", highlight=False)
+
+
 # ---------------------------------------------------------------- evaluation
 def _choices(name: str, *values: str) -> type[StrEnum]:
     """An enum of CLI choices (typer lists them in --help and rejects others); `test-best` becomes `test_best`."""
