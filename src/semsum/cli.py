@@ -171,7 +171,7 @@ def _choices(name: str, *values: str) -> type[StrEnum]:
 
 DatasetName = _choices("DatasetName", "summe", "tvsum")
 EvalDatasetName = _choices("EvalDatasetName", "summe", "tvsum", "mrhisum")
-BaselineKind = _choices("BaselineKind", "human", "random")
+BaselineKind = _choices("BaselineKind", "human", "random", "ridge")
 Protocol = _choices("Protocol", "otani", "csta")
 
 
@@ -202,14 +202,30 @@ def _print_result(title: str, result: dict, as_json: bool) -> None:
 
 @app.command("baseline")
 def baseline(
-    kind: Annotated[BaselineKind, typer.Argument(help="human: leave-one-out agreement; random: uniform scores.")],
-    dataset: Annotated[DatasetName, typer.Option("--dataset", help="Benchmark to score.")],
+    kind: Annotated[
+        BaselineKind,
+        typer.Argument(help="human: leave-one-out agreement; random: uniform scores; ridge: linear probe on --h5."),
+    ],
+    dataset: Annotated[DatasetName | None, typer.Option("--dataset", help="Benchmark (human, random).")] = None,
     data_dir: DataDir = None,
     trials: Annotated[int, typer.Option(help="Random baseline: seeded trials (mean and std reported).")] = 100,
     seed: Annotated[int, typer.Option(help="Random baseline: first seed.")] = 0,
+    h5: Annotated[
+        Path | None, typer.Option("--h5", help="Ridge: eccv16-schema HDF5 with features and gtscore.")
+    ] = None,
+    splits: Annotated[Path | None, typer.Option("--splits", help="Ridge: split file of any family.")] = None,
+    features_key: Annotated[
+        list[str] | None,
+        typer.Option("--features-key", metavar="KEY", help="Ridge: feature key; repeat to concatenate several."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Reference rows of every table (Otani et al. protocol): human agreement or chance."""
+    """Reference rows of every table (Otani et al. protocol): human agreement, chance, or a ridge linear probe
+    (alpha chosen inside each training fold; the table of `semsum train`)."""
+    if kind is BaselineKind.ridge:
+        return _baseline_ridge(h5, splits, features_key, data_dir, as_json)
+    if dataset is None:
+        raise SemsumError(f"baseline {kind.value}: give --dataset summe or tvsum")
     from semsum.data.annotations import load_annotations
     from semsum.evaluation import baselines
 
@@ -234,6 +250,21 @@ def baseline(
             f"± {result['kendall_tau_std']:.4f}, Spearman ρ {result['spearman_rho']:+.4f} "
             f"± {result['spearman_rho_std']:.4f}"
         )
+
+
+def _baseline_ridge(
+    h5: Path | None, splits: Path | None, features_key: list[str] | None, data_dir: Path | None, as_json: bool
+) -> None:
+    from semsum.training.ridge import ridge_baseline
+    from semsum.training.run import results_markdown
+
+    if h5 is None or splits is None:
+        raise SemsumError("baseline ridge: give --h5 FILE and --splits FILE")
+    results = ridge_baseline(h5, splits, tuple(features_key or ["features"]), data_dir=data_dir)
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    else:
+        console.print(results_markdown(results))
 
 
 def _read_scores(path: Path) -> dict[str, list[float]]:
