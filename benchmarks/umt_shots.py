@@ -18,8 +18,8 @@ import h5py
 import numpy as np
 
 from semsum.data.annotations import load_annotations
-from semsum.data.umt import SHOT_METHODS, STREAMS, clip_picks, default_source, make_shots
 from semsum.evaluation.metrics import f_score
+from semsum.features.umt import SHOT_METHODS, STREAMS, clip_picks, default_source, make_shots
 from semsum.summary.keyshots import frame_scores, select_keyshots, user_summaries
 
 

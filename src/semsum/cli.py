@@ -157,7 +157,7 @@ def import_umt_tvsum_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Real I3D RGB+flow, audio and title features of the 50 TVSum videos with the official annotations."""
-    from semsum.data.umt import import_umt_tvsum
+    from semsum.features.umt import import_umt_tvsum
 
     ds = import_umt_tvsum(out, source, data_dir, shots=shots, note=lambda line: typer.echo(f"note: {line}", err=True))
     console.print(f"wrote {out}: {len(ds)} TVSum videos, 2 s steps, shots {shots}", highlight=False)

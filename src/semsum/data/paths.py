@@ -8,7 +8,7 @@ Layout under the data dir (the same as the project's `../shared/data`):
     eccv16_dataset_{summe,tvsum}_google_pool5.h5   optional, the field's feature files
     mrhisum/mr_hisum.h5, mrhisum/metadata.csv      optional, Mr.HiSum (docs/mrhisum.md)
     splits/mrhisum/mr_hisum_split.json   optional, the official Mr.HiSum split
-    extra/umt-tvsum/tvsum_umt_features.h5   optional, TVSum I3D/audio/title features (semsum.data.umt)
+    extra/umt-tvsum/tvsum_umt_features.h5   optional, TVSum I3D/audio/title features (semsum.features.umt)
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from semsum.data import paths
 from semsum.data.annotations import load_annotations
 from semsum.data.benchmarks import recognise
 from semsum.data.h5 import load_dataset
-from semsum.data.umt import default_source, import_umt_tvsum, make_shots
 from semsum.errors import SemsumError
+from semsum.features.umt import default_source, import_umt_tvsum, make_shots
 
 # video_45 is the shortest TVSum video; video_48 (kLxoNp-UchI) has one audio row more than its other streams.
 SLICE = ("video_45", "video_48")
