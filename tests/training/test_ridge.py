@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,13 @@ from semsum.training.trainer import Tensors, TrainConfig, load_training_data
 ALPHAS = (0.1, 10.0, 1000.0)
 
 
-def write_folds(path: Path, keys: list[str], n_folds: int) -> Path:
-    lines = []
-    for i in range(n_folds):
-        test = keys[i::n_folds]
-        lines.append(f"Synthetic/split{i}/{','.join(k for k in keys if k not in test)}/{','.join(test)}")
-    path.write_text("\n".join(lines) + "\n")
+def json_folds(path: Path, keys: list[str], n_folds: int) -> Path:
+    """A PGL-SUM-style JSON split file: disjoint test folds covering every video."""
+    folds = [
+        {"train_keys": [k for k in keys if k not in keys[i::n_folds]], "test_keys": keys[i::n_folds]}
+        for i in range(n_folds)
+    ]
+    path.write_text(json.dumps(folds))
     return path
 
 
@@ -25,7 +27,7 @@ def write_folds(path: Path, keys: list[str], n_folds: int) -> Path:
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("ridge")
     ds = make_synthetic_dataset(root / "syn.h5", n_videos=12, steps=(30, 60), dim=16, seed=2, noise=0.05)
-    return root / "syn.h5", write_folds(root / "splits.txt", ds.keys(), 3)
+    return root / "syn.h5", json_folds(root / "splits.json", ds.keys(), 3)
 
 
 def tensors(h5: Path) -> Tensors:
