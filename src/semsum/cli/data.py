@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from semsum.cli.base import DataDir, DatasetName, JsonFlag, app, choices, console, data_app
+from semsum.cli.base import DataDir, DatasetName, JsonFlag, app, choices, console, data_app, make_typer
 from semsum.errors import SemsumError
 
 
@@ -55,8 +55,29 @@ def data_splits(
     )
 
 
+import_app = make_typer("Import third-party feature releases as eccv16-schema HDF5 files.")
+data_app.add_typer(import_app, name="import")
+
+
+@import_app.command("umt-tvsum")
+def import_umt_tvsum_cmd(
+    out: Annotated[Path, typer.Option("--out", help="eccv16-schema HDF5 to write (video_1..video_50).")],
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="UMT feature file (default: extra/umt-tvsum/ in the data folder)."),
+    ] = None,
+    shots: Annotated[str, typer.Option("--shots", help="Shots: uniform:K (K clips of 2 s) or kts:M.")] = "uniform:2",
+    data_dir: DataDir = None,
+) -> None:
+    """Real I3D RGB+flow, audio and title features of the 50 TVSum videos with the official annotations."""
+    from semsum.features.umt import import_umt_tvsum
+
+    ds = import_umt_tvsum(out, source, data_dir, shots=shots, note=lambda line: typer.echo(f"note: {line}", err=True))
+    console.print(f"wrote {out}: {len(ds)} TVSum videos, 2 s steps, shots {shots}", highlight=False)
+
+
 EvalDatasetName = choices("EvalDatasetName", "summe", "tvsum", "mrhisum")
-BaselineKind = choices("BaselineKind", "human", "random")
+BaselineKind = choices("BaselineKind", "human", "random", "ridge")
 Protocol = choices("Protocol", "otani", "csta")
 
 
@@ -84,14 +105,28 @@ def _print_result(title: str, result: dict, as_json: bool) -> None:
 
 @app.command("baseline")
 def baseline(
-    kind: Annotated[BaselineKind, typer.Argument(help="human: leave-one-out agreement; random: uniform scores.")],
-    dataset: Annotated[DatasetName, typer.Option("--dataset", help="Benchmark to score.")],
+    kind: Annotated[
+        BaselineKind,
+        typer.Argument(help="human: leave-one-out agreement; random: uniform scores; ridge: linear probe on --h5."),
+    ],
+    dataset: Annotated[DatasetName | None, typer.Option("--dataset", help="Benchmark (human, random).")] = None,
     data_dir: DataDir = None,
     trials: Annotated[int, typer.Option(help="Random baseline: seeded trials (mean and std reported).")] = 100,
     seed: Annotated[int, typer.Option(help="Random baseline: first seed.")] = 0,
+    h5: Annotated[Path | None, typer.Option("--h5", help="Ridge: eccv16-schema HDF5 with features, gtscore.")] = None,
+    splits: Annotated[Path | None, typer.Option("--splits", help="Ridge: split file of any family.")] = None,
+    features_key: Annotated[
+        list[str] | None,
+        typer.Option("--features-key", metavar="KEY", help="Ridge: feature key; repeat to concatenate several."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Reference rows of every table (Otani et al. protocol): human agreement or chance."""
+    """Reference rows of every table (Otani et al. protocol): human agreement, chance, or a ridge linear probe
+    (alpha chosen inside each training fold; the table of `semsum train`)."""
+    if kind is BaselineKind.ridge:
+        return _baseline_ridge(h5, splits, features_key, data_dir, as_json)
+    if dataset is None:
+        raise SemsumError(f"baseline {kind.value}: give --dataset summe or tvsum")
     from semsum.data.annotations import load_annotations
     from semsum.evaluation import baselines
 
@@ -100,22 +135,42 @@ def baseline(
         result = {"dataset": dataset.value, "baseline": "human", **baselines.human(annotations).to_dict()}
         _print_result(f"Human (leave-one-out), {dataset.value}", result, as_json)
         return
-    if trials < 1:
-        raise SemsumError(f"--trials must be at least 1, got {trials}")
+    _baseline_random(annotations, dataset.value, trials, seed, as_json)
+
+
+def _baseline_random(annotations: dict, dataset: str, trials: int, seed: int, as_json: bool) -> None:
+    from semsum.evaluation import baselines
     from semsum.progress import progress_bars
 
+    if trials < 1:
+        raise SemsumError(f"--trials must be at least 1, got {trials}")
     with progress_bars() as bar:
         task = bar.add_task("random trials", total=trials)
         trial_results = baselines.random_trials(annotations, trials, seed, lambda i: bar.update(task, completed=i))
-    result = {"dataset": dataset.value, "baseline": "random", **trial_results}
+    result = {"dataset": dataset, "baseline": "random", **trial_results}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
         console.print(
-            f"Random, {dataset.value}, {trials} trials: Kendall τ {result['kendall_tau']:+.4f} "
+            f"Random, {dataset}, {trials} trials: Kendall τ {result['kendall_tau']:+.4f} "
             f"± {result['kendall_tau_std']:.4f}, Spearman ρ {result['spearman_rho']:+.4f} "
             f"± {result['spearman_rho_std']:.4f}"
         )
+
+
+def _baseline_ridge(
+    h5: Path | None, splits: Path | None, features_key: list[str] | None, data_dir: Path | None, as_json: bool
+) -> None:
+    from semsum.training.ridge import ridge_baseline
+    from semsum.training.run import run_markdown
+
+    if h5 is None or splits is None:
+        raise SemsumError("baseline ridge: give --h5 FILE and --splits FILE")
+    results = ridge_baseline(h5, splits, tuple(features_key or ["features"]), data_dir=data_dir)
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    else:
+        console.print(run_markdown(results))
 
 
 def _read_scores(path: Path) -> dict[str, list[float]]:

@@ -8,6 +8,7 @@ Layout under the data dir (the same as the project's `../shared/data`):
     eccv16_dataset_{summe,tvsum}_google_pool5.h5   optional, the field's feature files
     mrhisum/mr_hisum.h5, mrhisum/metadata.csv      optional, Mr.HiSum (docs/mrhisum.md)
     splits/mrhisum/mr_hisum_split.json   optional, the official Mr.HiSum split
+    extra/umt-tvsum/tvsum_umt_features.h5   optional, TVSum I3D/audio/title features (semsum.features.umt)
 """
 
 from __future__ import annotations
@@ -101,7 +102,15 @@ MRHISUM_SPLIT = Resource(
     "5c571d1d9f00b33662d631d85a62468dfb7599b096dc640d67873a2a0ba93f63",
     required=False,
 )
-RESOURCES = (SUMME_GT, TVSUM_ANNO, TVSUM_INFO, *H5_FILES, MRHISUM_H5, MRHISUM_META, MRHISUM_SPLIT)
+UMT_TVSUM = Resource(
+    "extra/umt-tvsum/tvsum_umt_features.h5",
+    "TVSum I3D RGB/flow, PANN audio and CLIP title features per 2 s clip (`semsum data import umt-tvsum`)",
+    "https://github.com/TencentARC/UMT (tvsum-ec05ad4e.zip), repacked as described in the project's PROVENANCE.md",
+    "b17047353cc4ebb6f1b4a57ddabde95b02957303d816f48d793d50d0c4776dbf",
+    required=False,
+    size=63500541,
+)
+RESOURCES = (SUMME_GT, TVSUM_ANNO, TVSUM_INFO, *H5_FILES, MRHISUM_H5, MRHISUM_META, MRHISUM_SPLIT, UMT_TVSUM)
 
 
 def sha256_file(path: Path) -> str:

@@ -135,24 +135,18 @@ def train(
         fold_results = [trainer.train_fold(i, writer) for i in fold_ids]
         return summarize_run(out, ds, anns, [r.__dict__ for r in fold_results], cfg, trainer.data.in_dim)
 
-    return record_run(out, body, _markdown, show_progress)
+    return record_run(out, body, run_markdown, show_progress)
 
 
 def summarize_run(
     out: Path, ds: Dataset, anns: RunAnnotations, fold_results: list[dict], cfg: TrainConfig, in_dim: int
 ) -> dict[str, Any]:
-    """Out-of-fold scores of the finished folds, per-fold and overall metrics in both protocols.
-
-    Metrics are keyed by the name their numbers carry (`otani`/`csta` against a benchmark's annotations,
-    `user_summary`/`keyshots` against the file's own), listed in `protocols`; `annotations` says which.
-    """
+    """Out-of-fold scores of the finished folds, per-fold and overall metrics in both protocols (`fold_metrics`)."""
     run = load_run(out)
-    names = [naming(p, anns.annotations.values())[0] for p in PROTOCOLS]
-    folds, oof = [], {}
+    folds = []
     for fr in fold_results:
         model = run.fold_models[fr["fold"]]
         scores = {k: model.predict(ds[k].feature_matrix(run.feature_keys, str(ds.path))) for k in model.test_keys}
-        oof.update(scores)
         row = {
             "fold": fr["fold"],
             "selected_epoch": fr["selected_epoch"],
@@ -162,17 +156,9 @@ def summarize_run(
             # the leakage-free criterion for comparing settings (None unless selected on a validation split)
             "val_tau": fr["history"][fr["selected_epoch"]].get("val_tau"),
         }
-        row["gtscore"] = gtscore_correlation(ds, scores)
-        for name, p in zip(names, PROTOCOLS, strict=True):
-            m = evaluate_scores(ds, anns.annotations, scores, p)
-            row[name] = {"kendall_tau": m["kendall_tau"], "spearman_rho": m["spearman_rho"], "f_score": m["f_score"]}
-        folds.append(row)
+        folds.append((row, scores))
+    metrics, oof = fold_metrics(ds, anns, folds)
     write_json(out / "scores.json", {k: v.tolist() for k, v in to_frames(ds, oof).items()})
-    overall = {name: evaluate_scores(ds, anns.annotations, oof, p) for name, p in zip(names, PROTOCOLS, strict=True)}
-    mean = {
-        p: {m: _mean([f[p].get(m) for f in folds]) for m in ("kendall_tau", "spearman_rho", "f_score")}
-        for p in (*names, "gtscore")
-    }
     return {
         "model": cfg.model,
         "feature_keys": list(cfg.feature_keys),
@@ -184,16 +170,46 @@ def summarize_run(
         "config": cfg.to_dict(),
         "h5": str(ds.path),
         "annotations": anns.to_dict(),
+        **metrics,
+        "train_seconds": sum(row["seconds"] for row, _ in folds),
+    }
+
+
+def fold_metrics(
+    ds: Dataset, anns: RunAnnotations, folds: Sequence[tuple[dict[str, Any], Mapping[str, np.ndarray]]]
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Metrics of k-fold step scores in both protocols: per fold, mean over folds and out-of-fold over all videos.
+
+    `folds` pairs each fold's row (what the table shows besides metrics: `fold`, `seconds`, the selection) with
+    its test videos' step scores. Metrics are keyed by the name their numbers carry (`otani`/`csta` against a
+    benchmark's annotations, `user_summary`/`keyshots` against the file's own), listed in `protocols`. Returns
+    (`protocols`, `folds`, `mean_over_folds`, `out_of_fold`, `per_video`) and the out-of-fold step scores.
+    """
+    names = [naming(p, anns.annotations.values())[0] for p in PROTOCOLS]
+    rows, oof = [], {}
+    for fold_row, scores in folds:
+        oof.update(scores)
+        row = {**fold_row, "gtscore": gtscore_correlation(ds, scores)}
+        for name, p in zip(names, PROTOCOLS, strict=True):
+            m = evaluate_scores(ds, anns.annotations, scores, p)
+            row[name] = {"kendall_tau": m["kendall_tau"], "spearman_rho": m["spearman_rho"], "f_score": m["f_score"]}
+        rows.append(row)
+    overall = {name: evaluate_scores(ds, anns.annotations, oof, p) for name, p in zip(names, PROTOCOLS, strict=True)}
+    mean = {
+        p: {m: _mean([f[p].get(m) for f in rows]) for m in ("kendall_tau", "spearman_rho", "f_score")}
+        for p in (*names, "gtscore")
+    }
+    metrics = {
         "protocols": names,
-        "folds": folds,
+        "folds": rows,
         "mean_over_folds": mean,
         "out_of_fold": {
             **{p: {k: v for k, v in overall[p].items() if k != "per_video"} for p in names},
             "gtscore": gtscore_correlation(ds, oof),
         },
         "per_video": {p: overall[p]["per_video"] for p in names},
-        "train_seconds": sum(f["seconds"] for f in folds),
     }
+    return metrics, oof
 
 
 def gtscore_correlation(ds: Dataset, step_scores: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -220,7 +236,12 @@ def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def _markdown(results: Mapping[str, Any]) -> str:
+def _selected(fold: Mapping[str, Any]) -> str:
+    """What a fold's model selection chose: its `selected` label (a baseline's), else the 1-based epoch."""
+    return str(fold["selected"]) if "selected" in fold else str(fold["selected_epoch"] + 1)
+
+
+def run_markdown(results: Mapping[str, Any]) -> str:
     """Per-fold and mean tau/rho (both protocols) and F1 as a markdown table, naming the annotations used."""
     names, a = results["protocols"], results["annotations"]
     keys = " + ".join(results["feature_keys"])
@@ -235,7 +256,7 @@ def _markdown(results: Mapping[str, Any]) -> str:
     ]
     header = [
         "fold",
-        "epoch",
+        results.get("selected_header", "epoch"),
         *(f"{k} ({n})" for n in names for k in ("tau", "rho")),
         "F1",
         "tau vs gtscore",
@@ -246,7 +267,7 @@ def _markdown(results: Mapping[str, Any]) -> str:
         cells = [_fmt(m[n][k]) for n in names for k in ("kendall_tau", "spearman_rho")]
         return [label, epoch, *cells, _fmt(m[names[0]]["f_score"]), _fmt(m["gtscore"]["kendall_tau"]), seconds]
 
-    rows = [row(str(f["fold"]), str(f["selected_epoch"] + 1), f, f"{f['seconds']:.0f}") for f in results["folds"]]
+    rows = [row(str(f["fold"]), _selected(f), f, f"{f['seconds']:.0f}") for f in results["folds"]]
     rows.append(row("mean", "", results["mean_over_folds"], ""))
     rows.append(row("all videos, out-of-fold", "", results["out_of_fold"], ""))
     return results_markdown(title, notes, header, rows)
