@@ -71,3 +71,20 @@ def test_the_check_sees_a_stale_flag_and_a_missing_subcommand():
     assert problems("semsum summarize v.mp4 --no-such-flag 1") == ["semsum summarize takes no --no-such-flag"]
     assert problems("semsum extract nothing x.h5") == ["semsum extract has no subcommand 'nothing'"]
     assert problems("semsum extract mllm x.h5 --mllm-model m --windows-per-batch 2") == []
+
+
+def test_architecture_names_every_built_in_implementation_and_its_options():
+    """docs/architecture.md lists the stages' built-ins with their options: a new one, or a renamed option, shows."""
+    from semsum.models import summarizers
+    from semsum.registry import ENCODERS, SCORERS, SHOT_DETECTORS, implementations
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    built_in = [i for i in implementations(ENCODERS, SHOT_DETECTORS, SCORERS) if not i.namespace] + summarizers()
+    missing = [f"{i.what}: `{i.name}`" for i in built_in if f"`{i.name}`" not in text]
+    missing += [
+        f"{i.what}: --{d.replace('_', '-')}"
+        for i in built_in
+        for d in i.dests()
+        if f"`--{d.replace('_', '-')}" not in text
+    ]
+    assert missing == []
