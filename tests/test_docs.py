@@ -3,6 +3,7 @@ the subcommand's `--help` lists, so a renamed or removed option cannot leave REA
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 from pathlib import Path
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 SPAN = re.compile(r"`(semsum [^`]+)`")
+DOTTED = re.compile(r"(?<![\w./-])semsum(?:\.[A-Za-z_]\w*)+")  # a Python name: semsum.pipeline.summarize
 
 
 def command_lines(text: str) -> list[str]:
@@ -88,3 +90,29 @@ def test_architecture_names_every_built_in_implementation_and_its_options():
         if f"`--{d.replace('_', '-')}" not in text
     ]
     assert missing == []
+
+
+def resolves(name: str) -> bool:
+    """Whether dotted `name` is a module of semsum or an attribute of one (`semsum.summary.shots.Units`)."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for part in parts[i:]:
+            if not hasattr(found, part):
+                return False
+            found = getattr(found, part)
+        return True
+    return False
+
+
+def test_every_python_name_the_docs_give_exists():
+    from semsum.registry import WHAT
+
+    groups = set(WHAT)  # entry-point group names look like modules and are not
+    named = {(path.name, n) for path in DOCS for n in DOTTED.findall(path.read_text()) if n not in groups}
+    assert len(named) > 30
+    assert [f"{doc}: {n}" for doc, n in sorted(named) if not resolves(n)] == []
+    assert not resolves("semsum.summary.shots.step_segmentz") and resolves("semsum.pipeline.summarize")
