@@ -9,6 +9,12 @@
 | `extract`   | MLLM embeddings into eccv16 files, resumable (`semsum extract mllm`)                   |
 | `encoders`  | encoders that combine stages: `fx` (F(x) over GoogLeNet)                              |
 | `demo`      | `semsum demo`                                                                          |
+| `stages`    | `StageConfig`: the encoder, shot detector and scorer chosen by name, with their options |
+| `cache`     | caching around the sampling pass and shot detection, keyed by declared options         |
+| `executors` | `run_videos`: the loop over a job's videos, in process or on Ray                      |
+| `predict`   | a trained run's scores over an HDF5 file (`semsum predict`)                           |
+| `mllm_job`  | `semsum extract mllm` as one call                                                      |
+| `reproduce` | `semsum reproduce`: config, plan, report                                              |
 """
 
 from semsum.pipeline.sampling import SampledVideo, SamplingConfig, sample_video
