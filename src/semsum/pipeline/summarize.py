@@ -220,14 +220,14 @@ def _select(
     (then the best unit alone, over the budget)."""
     chosen = select_keyshots(scores.frames, units.frames, budget)
     if chosen.selected:
-        return chosen.selected, chosen.shot_scores, []
-    best = int(np.argmax(chosen.shot_scores))
+        return chosen.selected, chosen.unit_scores, []
+    best = int(np.argmax(chosen.unit_scores))
     length = (units.frames[best, 1] - units.frames[best, 0] + 1) / video.info.fps
     warning = (
         f"{video.path}: {budget:.0%} of this {video.n_frames / video.info.fps:.1f} s video is shorter than "
         f"any unit; the summary is its best unit ({length:.1f} s), over the budget (raise --budget to fit)"
     )
-    return [best], chosen.shot_scores, [warning]
+    return [best], chosen.unit_scores, [warning]
 
 
 def _write_summary(path: Path, video: SampledVideo, spans: np.ndarray, report: Progress) -> SummaryVideo:
