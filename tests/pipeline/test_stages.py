@@ -31,8 +31,8 @@ def test_each_stage_returns_an_immutable_result(shared_media, extractor):
     units = make_units(shots, video, max_steps=3)
     scores = score_video(CoverageScorer(), video, units)
     assert shots.detector == "kts" and len(units) >= len(shots.frames) and scores.steps.shape == (video.n_steps,)
-    assert units.steps[-1, 1] == video.n_steps - 1 and scores.frames.shape == (video.n_frames,)
-    for array in (video.picks, video.times, video.features["features"], shots.frames, units.steps, scores.steps):
+    assert units.segments[-1, 1] == video.n_steps - 1 and scores.frames.shape == (video.n_frames,)
+    for array in (video.picks, video.times, video.features["features"], shots.frames, units.segments, scores.steps):
         with pytest.raises(ValueError, match="read-only"):
             array[0] = 0
     with pytest.raises(TypeError):

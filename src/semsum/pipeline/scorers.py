@@ -13,10 +13,10 @@ scores [n_steps] (higher = more important; any scale):
 A `SampledVideo` (`semsum.pipeline.sampling`) carries the video's probe info, the sampled frame indices (`picks`),
 the decoded frame count, the features already computed (`features["features"]`: the frame encoder's, by default
 GoogLeNet pool5 [n_steps, 1024]), and `iter_frames()` to stream the sampled frames again (same picks) for scorers
-that look at pixels themselves; `Units` (`semsum.summary.shots`) the selection units in frames and in steps
-(`units.steps`). Both are immutable. `score_video` runs a scorer as the pipeline's scoring stage. Scorers are
-registered by name (entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's `--scorer`), or given as
-objects to `semsum.pipeline.summarize`.
+that look at pixels themselves; `Units` (`semsum.summary.shots`) the selection units in frames and their step
+segments (`units.segments`). Both are immutable. `score_video` runs a scorer as the pipeline's scoring stage.
+Scorers are registered by name (entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's
+`--scorer`), or given as objects to `semsum.pipeline.summarize`.
 
 Built in:
 * `CoverageScorer` (the default, training-free, no labels): how much of the video each selection unit covers.
@@ -91,12 +91,12 @@ class CoverageScorer:
     """Training-free: score each unit by its greedy gain in how well the chosen units cover the whole video.
 
     Features are centred on the video's mean (what all frames share says nothing about which to keep) and
-    L2-normalised. A set of shots S covers sampled frame i to the degree max(0, max_{s in S} cos(x_i, c_s)),
-    with c_s shot s's mean (normalised) feature; coverage F(S) sums that over all frames. This
-    facility-location function rewards representativeness (a shot like much of the video covers a lot) and
-    diversity (a shot like one already chosen adds little). Shots are taken greedily; a shot's score is its
+    L2-normalised. A set of units S covers sampled frame i to the degree max(0, max_{s in S} cos(x_i, c_s)),
+    with c_s the mean (normalised) feature of unit s's segment; coverage F(S) sums that over all frames. This
+    facility-location function rewards representativeness (a unit like much of the video covers a lot) and
+    diversity (a unit like one already chosen adds little). Units are taken greedily; a unit's score is its
     marginal gain when taken divided by the first (largest) gain, so scores fall in [0, 1]. Every
-    step of a shot gets the shot's score. Needs no labels and no training, only the features.
+    step of a segment gets its unit's score. Needs no labels and no training, only the features.
     """
 
     name = "coverage (training-free: greedy facility-location coverage of the video's features by its shots)"
@@ -110,11 +110,11 @@ class CoverageScorer:
         x = np.asarray(video.features[self.feature_key], dtype=np.float64)
         x = x - x.mean(axis=0)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        segs = units.steps
-        shot_of_step = np.repeat(np.arange(len(segs)), segs[:, 1] - segs[:, 0] + 1)
+        segs = units.segments
+        segment_of_step = np.repeat(np.arange(len(segs)), segs[:, 1] - segs[:, 0] + 1)
         centres = np.stack([x[s : e + 1].mean(axis=0) for s, e in segs])
         centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-        sim = np.clip(x @ centres.T, 0.0, None)  # [n_steps, n_shots]
+        sim = np.clip(x @ centres.T, 0.0, None)  # [n_steps, n_segments]
         covered = np.zeros(len(x))
         gains = np.zeros(len(segs))
         remaining = np.ones(len(segs), dtype=bool)
@@ -126,8 +126,8 @@ class CoverageScorer:
             remaining[best] = False
             covered = np.maximum(covered, sim[:, best])
         top = gains.max()
-        shot_scores = gains / top if top > 0 else np.ones(len(segs))
-        return shot_scores[shot_of_step]
+        segment_scores = gains / top if top > 0 else np.ones(len(segs))
+        return segment_scores[segment_of_step]
 
 
 FEATURE_SOURCES = ("mllm", "mapped")
