@@ -34,13 +34,15 @@ def renamed_keywords(**renames: str) -> Callable[[F], F]:
     release, with a DeprecationWarning; giving the old and the new one is an error."""
 
     def wrap(fn: F) -> F:
+        name = fn.__qualname__.removesuffix(".__init__")  # a class by its own name
+
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:
             for old, new in renames.items():
                 if old in kwargs:
                     if new in kwargs:
-                        raise SemsumError(f"{fn.__name__}: give {new}=, not the deprecated {old}= too")
-                    warn_deprecated(f"{fn.__name__}({old}=...)", f"{new}=")
+                        raise SemsumError(f"{name}: give {new}=, not the deprecated {old}= too")
+                    warn_deprecated(f"{name}({old}=...)", f"{new}=")
                     kwargs[new] = kwargs.pop(old)
             return fn(*args, **kwargs)
 

@@ -50,7 +50,9 @@ SAMPLING = Declaration.of(
     defaults={"step": None},  # automatic: the job chooses
 )
 # Every option of every registered encoder, shot detector and scorer; `summarize` and `app` take them all.
-SCORING_STAGES = Declaration.registered(lambda: implementations(ENCODERS, SHOT_DETECTORS, SCORERS))
+SCORING_STAGES = Declaration.registered(
+    lambda: implementations(ENCODERS, SHOT_DETECTORS, SCORERS), renamed={"--features": "run_input"}
+)
 # Dataset files run no scorer.
 FEATURE_STAGES = Declaration.registered(lambda: implementations(ENCODERS, SHOT_DETECTORS))
 

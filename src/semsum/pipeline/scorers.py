@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from semsum.data.h5 import STEP
-from semsum.errors import SemsumError
+from semsum.errors import SemsumError, renamed_keywords
 from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
 from semsum.features.videollava import MllmModelOptions
 from semsum.pipeline.encoders import MapperOptions
@@ -130,7 +130,7 @@ class CoverageScorer:
         return segment_scores[segment_of_step]
 
 
-FEATURE_SOURCES = ("mllm", "mapped")
+RUN_INPUTS = ("mllm", "mapped")  # how a run's features_mllm input is made for a new video
 
 
 def googlenet_features(video: SampledVideo) -> np.ndarray:
@@ -147,7 +147,7 @@ class FeatureSource:
     """One feature key a trained run needs, computed for a new video, with its width known before decoding.
 
     `features`: GoogLeNet pool5, which the pipeline always computes. `features_mllm`: Video-LLaVA embeddings of
-    the sampled frames (paper Eq. 1), or, with `features="mapped"`, F(pool5) from an alignment mapper (the
+    the sampled frames (paper Eq. 1), or, with `run_input="mapped"`, F(pool5) from an alignment mapper (the
     paper's cheap path, no MLLM at inference). `features_mapped`: F(pool5) from the mapper.
     """
 
@@ -158,7 +158,7 @@ class FeatureSource:
     def for_key(
         cls,
         key: str,
-        features: str = "mllm",
+        run_input: str = "mllm",
         mapper_path: str | os.PathLike[str] | None = None,
         mllm_model: str | None = None,
         device: str = "cpu",
@@ -168,7 +168,7 @@ class FeatureSource:
         prompt, window padding): new videos get the same, unless `mllm_model` names another model."""
         if key == "features":
             return cls(key, 1024, googlenet_features)
-        if key == "features_mapped" or (key == "features_mllm" and features == "mapped"):
+        if key == "features_mapped" or (key == "features_mllm" and run_input == "mapped"):
             if mapper_path is None:
                 raise SemsumError(f"the run needs {key}: pass --mapper FILE (from `semsum align train`)")
             from semsum.align.mapper import apply_mapper, load_mapper
@@ -211,32 +211,33 @@ class RunScorer:
     is checked against the run when it is loaded, before any video is decoded.
     """
 
+    @renamed_keywords(features="run_input")
     def __init__(
         self,
         run_dir: str | os.PathLike[str],
         fold: int | None = None,
         device: str = "cpu",
-        features: str = "mllm",
+        run_input: str = "mllm",
         mapper: str | os.PathLike[str] | None = None,
         mllm_model: str | None = None,
         mllm_device: str = "auto",
     ):
         from semsum.training import load_run
 
-        if features not in FEATURE_SOURCES:
-            raise SemsumError(f"unknown --features {features!r}: choose one of {', '.join(FEATURE_SOURCES)}")
+        if run_input not in RUN_INPUTS:
+            raise SemsumError(f"unknown --run-input {run_input!r}: choose one of {', '.join(RUN_INPUTS)}")
         self.sampling_step = STEP
         mapper_path = None if mapper is None else str(mapper)
         self.options = RunOptions(
-            mllm_model=mllm_model, mapper=mapper_path, run=str(run_dir), features=features, fold=fold
+            mllm_model=mllm_model, mapper=mapper_path, run=str(run_dir), run_input=run_input, fold=fold
         )
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
         self.sources = [
-            FeatureSource.for_key(k, features, mapper, mllm_model, mllm_device, self.run.feature_provenance)
+            FeatureSource.for_key(k, run_input, mapper, mllm_model, mllm_device, self.run.feature_provenance)
             for k in self.feature_keys
         ]
-        via = " via F(x)" if features == "mapped" and "features_mllm" in self.feature_keys else ""
+        via = " via F(x)" if run_input == "mapped" and "features_mllm" in self.feature_keys else ""
         self.name = f"run {run_dir} ({' + '.join(self.feature_keys)}{via})"
         width = sum(s.width for s in self.sources)
         if self.run.in_dim != width:
@@ -289,7 +290,7 @@ class RunOptions(MapperOptions, MllmModelOptions):
     run: str | None = option(
         None, "A run trained with `semsum train` (on features, features_mllm and/or features_mapped)."
     )
-    features: str = option(
+    run_input: str = option(
         "mllm", "How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper)."
     )
     fold: int | None = option(None, "Score with this fold's model of the run (default: the mean over its folds).")
@@ -317,7 +318,7 @@ def make_run(options: RunOptions, device: str = "auto") -> RunScorer:
         options.run,
         options.fold,
         device="cpu" if device == "auto" else device,
-        features=options.features,
+        run_input=options.run_input,
         mapper=options.mapper,
         mllm_model=options.mllm_model,
         mllm_device=device,
