@@ -54,7 +54,7 @@ def test_broken_inputs_give_one_line_errors_and_no_output(tmp_path, shared_media
     assert "GoogLeNet weights file not found" in error_line(
         run_cli("summarize", shared_media / "bikes.mp4", "--googlenet-weights", missing)
     )
-    assert "not both" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--step", 5, "--fps", 2, *FAST))
+    assert "not both" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--stride", 5, "--fps", 2, *FAST))
 
 
 def test_dataset_build_without_annotations_resumes(tmp_path, shared_media):

@@ -15,7 +15,7 @@ from semsum.features.prompts import load_prompt
 from semsum.testing import make_synthetic_dataset, make_tiny_videollava
 from semsum.training import TrainConfig, load_run, train
 
-FAST = ("--random-googlenet", "--input-size", "32", "--step", "30", "--shots", "kts")
+FAST = ("--random-googlenet", "--input-size", "32", "--stride", "30", "--shots", "kts")
 TINY_WIDTH = 64  # hidden size of make_tiny_videollava's language model
 
 
@@ -120,7 +120,7 @@ def test_feature_source_errors(mllm_run, shared_media, tmp_path):
 def test_mllm_space_encoders_feed_shots_and_scores(mllm_run, shared_media, tmp_path, encoder):
     out = tmp_path / encoder
     # Each encoder takes its own options only: GoogLeNet's go to fx (it runs GoogLeNet), not to videollava.
-    videollava = ("--mllm-model", mllm_run / "tiny", "--step", "30", "--shots", "kts")
+    videollava = ("--mllm-model", mllm_run / "tiny", "--stride", "30", "--shots", "kts")
     extra = videollava if encoder == "videollava" else ("--mapper", mllm_run / "mapper.pt", *FAST)
     result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--encoder", encoder, *extra)
     assert result.exit_code == 0, result.output

@@ -31,7 +31,7 @@ def test_scene_video_and_its_summary(tmp_path):
     assert (got.n_frames, got.fps, got.width, got.height, got.has_audio) == (20, 20.0, 48, 36, True)
     assert _audio_seconds(out) == pytest.approx(1.0, abs=0.07)  # AAC pads to whole 1024-sample frames
     # Frame k of the summary looks like the source frame it came from (scene 0 then scene 2).
-    _, frames = next(iter(iter_sampled_frames(out, step=10)))
+    _, frames = next(iter(iter_sampled_frames(out, stride=10)))
     for frame, (scene, t) in zip(frames, [(0, 5 / 20), (2, 0)], strict=True):
         expected = scene_frame(scene, t, 48, 36).astype(float)
         assert np.abs(frame.astype(float) - expected).mean() < 20
@@ -100,7 +100,7 @@ def bunny_mp4(shared_media, tmp_path_factory):
 def test_seeking_to_the_stretches_writes_the_same_frames(tmp_path, shared_media, bunny_mp4, name):
     """With anchors (picks and their times from the sampling pass) the writer seeks instead of decoding all."""
     src = bunny_mp4 if name == "bunny" else shared_media / name
-    sampler = iter_sampled_frames(src, step=15, size=(16, 16))
+    sampler = iter_sampled_frames(src, stride=15, size=(16, 16))
     picks = np.concatenate([p for p, _ in sampler])
     n = sampler.n_decoded
     segments = [

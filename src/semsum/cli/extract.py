@@ -16,9 +16,15 @@ from semsum.registry import ENCODERS, find
 VIDEOLLAVA = Declaration.registered(
     lambda: [find(ENCODERS, "videollava")], renamed={"--model": "mllm_model", "--batch-size": "windows_per_batch"}
 )
+_STRIDE = Declaration.of(
+    "semsum.pipeline.mllm_job:MllmJob",
+    only=("stride",),
+    help={"stride": "Loose videos: sample every STRIDE-th frame."},
+    renamed={"--step": "stride"},
+)
 
 
-@extract_app.command("mllm", cls=declared_command(VIDEOLLAVA, EXECUTOR, RAY))
+@extract_app.command("mllm", cls=declared_command(VIDEOLLAVA, _STRIDE, EXECUTOR, RAY))
 def extract_mllm(
     ctx: typer.Context,
     videos: Annotated[
@@ -37,7 +43,6 @@ def extract_mllm(
             "(video_id -> {youtube_id}.mp4 in --videos; one window per second).",
         ),
     ] = None,
-    step: Annotated[int, typer.Option("--step", help="Loose videos: sample every STEP-th frame.")] = 15,
     device: Device = "auto",
     replace_features: Annotated[
         bool, typer.Option("--replace-features", help="Write the embeddings as `features` instead of features_mllm.")
@@ -55,7 +60,7 @@ def extract_mllm(
     from semsum.pipeline.mllm_job import MllmJob, run_mllm_job
 
     options = values(ctx, VIDEOLLAVA) | {"device": device}
-    job = MllmJob(out, videos or (), h5, videos_dir, mapping, step, options, executor(ctx))
+    job = MllmJob(out, videos or (), h5, videos_dir, mapping, values(ctx, _STRIDE)["stride"], options, executor(ctx))
     with failures_exit_2():
         dataset = run_mllm_job(job, typer.echo, replace_features=replace_features, store_dtype=store_dtype)
     console.print(f"wrote {out}: {len(dataset)} videos, {sum(v.n_steps for v in dataset)} windows")

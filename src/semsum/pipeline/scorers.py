@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from semsum.data.h5 import STEP
+from semsum.data.h5 import STRIDE
 from semsum.errors import SemsumError, renamed_keywords
 from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
 from semsum.features.videollava import MllmModelOptions
@@ -47,7 +47,7 @@ from semsum.summary.shots import Units, readonly
 class Scorer(Protocol):
     """Anything with a `name` that maps a SampledVideo and its selection units to scores [n_steps].
 
-    A scorer made for one sampling (a run trained on 2 fps features) says so with `sampling_step = 15`; automatic
+    A scorer made for one sampling (a run trained on 2 fps features) says so with `sampling_stride = 15`; automatic
     sampling in `summarize` then uses it.
     """
 
@@ -205,7 +205,7 @@ class FeatureSource:
 class RunScorer:
     """Scores from a run trained with `semsum train` (mean over its fold models, or one `fold`).
 
-    Runs are trained on eccv16 files, sampled every 15th frame: automatic sampling keeps that (`sampling_step`).
+    Runs are trained on eccv16 files, sampled every 15th frame: automatic sampling keeps that (`sampling_stride`).
 
     Every feature key the run was trained on is computed for the new video by a `FeatureSource`; the total width
     is checked against the run when it is loaded, before any video is decoded.
@@ -226,7 +226,7 @@ class RunScorer:
 
         if run_input not in RUN_INPUTS:
             raise SemsumError(f"unknown --run-input {run_input!r}: choose one of {', '.join(RUN_INPUTS)}")
-        self.sampling_step = STEP
+        self.sampling_stride = STRIDE
         mapper_path = None if mapper is None else str(mapper)
         self.options = RunOptions(
             mllm_model=mllm_model, mapper=mapper_path, run=str(run_dir), run_input=run_input, fold=fold
@@ -268,7 +268,7 @@ class ZeroShotScorer:
     """
 
     name = "zero-shot (training-free: Video-LLaVA's expected answer to the paper's Importance Score prompt)"
-    sampling_step = STEP  # the paper's windows: 8 frames at 2 fps
+    sampling_stride = STRIDE  # the paper's windows: 8 frames at 2 fps
 
     def __init__(self, embedder: MLLMEmbedder):
         if not embedder.score:

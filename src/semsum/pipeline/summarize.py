@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from semsum.atomic import staged_folder, write_json
-from semsum.data.h5 import STEP
+from semsum.data.h5 import STRIDE
 from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder
 from semsum.pipeline.cache import FeatureCache, StageEntry, default_cache_dir, stage_key
@@ -106,8 +106,8 @@ def auto_sampling(sampling: SamplingConfig, scorer: Scorer, info: VideoInfo) -> 
     every 15th frame unless a unit of the default summary would then hold fewer than `PICKS_PER_UNIT` picks (short
     videos). It depends on the video alone, not on --budget or --max-unit, so re-runs with others reuse the cache."""
     longest = unit_frames(info.fps, info.n_frames, DEFAULT_BUDGET, MAX_UNIT_SECONDS)
-    step = getattr(scorer, "sampling_step", None) or int(np.clip(longest // PICKS_PER_UNIT, 1, STEP))
-    return sampling.resolve(step)
+    stride = getattr(scorer, "sampling_stride", None) or int(np.clip(longest // PICKS_PER_UNIT, 1, STRIDE))
+    return sampling.resolve(stride)
 
 
 @contextmanager
@@ -191,7 +191,7 @@ def _plan(
     if not max_unit > 0:
         raise SemsumError(f"--max-unit must be positive, got {max_unit}")
     info = probe(path, count=False)
-    sampling = sampling or SamplingConfig(step=None)
+    sampling = sampling or SamplingConfig(stride=None)
     return info, auto_sampling(sampling, scorer, info) if sampling.is_auto else sampling
 
 
