@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from semsum.atomic import staged_folder, write_json
+from semsum.atomic import atomic_folder, write_json
 from semsum.data.h5 import STRIDE
 from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder
@@ -149,7 +149,7 @@ def summarize(
     if given, else to bars on stderr unless `show_progress` is False.
     """
     info, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
-    with staged_folder(out_dir) as stage, progress_lines(show_progress and progress is None, encoder.name) as bars:
+    with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), info, encoder, sampling, N_THUMBNAILS)
         video, thumbs = _sample(video_path, encoder, sampling, entry, report)
@@ -160,7 +160,7 @@ def summarize(
         report("scores", 0, None)
         scores = score_video(scorer, video, units)
         selected, unit_scores, warnings = _select(video, scores, units, budget)
-        written = _write_summary(stage / "summary.mp4", video, units.frames[selected], report)
+        written = _write_summary(tmp / "summary.mp4", video, units.frames[selected], report)
         result = SummaryResult(
             Path(out_dir),
             scores.scorer,
@@ -178,7 +178,7 @@ def summarize(
             warnings,
             entry.path if entry is not None else None,
         )
-        _write_reports(stage, result, thumbs, budget)
+        _write_reports(tmp, result, thumbs, budget)
     return result
 
 
