@@ -16,7 +16,7 @@ from semsum.data.h5 import STRIDE, Dataset, VideoData, load_dataset, save_datase
 from semsum.errors import SemsumError
 from semsum.evaluation.metrics import rank_correlations
 from semsum.evaluation.protocols import evaluate
-from semsum.testing import make_synthetic_dataset, uniform_segments
+from semsum.testing import make_synthetic_dataset, uniform_shots
 from semsum.training import TrainConfig, load_run, train
 
 
@@ -219,7 +219,7 @@ def summe_like_file(path: Path, data_dir: Path, extra_frames: int = 0) -> Path:
         n_frames = a.n_frames + extra_frames
         picks = np.arange(0, n_frames, STRIDE)
         gtscore = a.gt_score[np.minimum(picks, a.n_frames - 1)]
-        shots = uniform_segments(n_frames, 60)
+        shots = uniform_shots(n_frames, 60)
         videos[key] = VideoData(
             key=key,
             n_frames=n_frames,
