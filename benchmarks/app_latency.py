@@ -55,7 +55,7 @@ def time_pipeline(clip: Path, out: Path, cache: Path, shots: str) -> float:
     os.environ[CACHE_ENV] = str(cache)
     encoder, detector = StageConfig(shots=shots, device="cpu", options={"random_googlenet": True}).build()
     start = time.monotonic()
-    summarize(clip, out, make_scorer("coverage"), encoder, detector, SamplingConfig(step=None), show_progress=False)
+    summarize(clip, out, make_scorer("coverage"), encoder, detector, SamplingConfig(stride=None), show_progress=False)
     return time.monotonic() - start
 
 

@@ -78,7 +78,7 @@ def main() -> None:
             ("PyAV loop, every frame to RGB", lambda p=path: (*plain_loop(p, rgb=True)[:1], None)),
             ("PyAV loop, decode only", lambda p=path: (plain_loop(p, rgb=False)[0], 0)),
             ("semsum sampler, 2 fps, 224x224 RGB", lambda p=path: sampler(p, fps=2)[:2]),
-            ("semsum sampler, every 15th, 224x224 RGB", lambda p=path: sampler(p, step=15)[:2]),
+            ("semsum sampler, every 15th, 224x224 RGB", lambda p=path: sampler(p, stride=15)[:2]),
         ]
         best: dict[str, float] = {}
         counts: dict[str, tuple[int, int]] = {}

@@ -47,7 +47,7 @@ from semsum.video.decode import iter_sampled_frames, probe
 from semsum.video.write import Mp4Writer
 
 ROOT = Path(__file__).resolve().parents[1]
-KTS_STEP = 15
+KTS_STRIDE = 15
 JOIN_FPS, JOIN_SIZE = 25.0, (320, 180)
 
 # True hard cuts (first frame of each new shot) of the real clips. Found by the mean absolute RGB difference of
@@ -103,7 +103,7 @@ def piece(path: Path, start: float, seconds: float) -> np.ndarray:
     fps = probe(path).fps
     wanted = np.floor(start * fps + np.arange(round(seconds * JOIN_FPS)) * fps / JOIN_FPS).astype(np.int64)
     keep, frames = set(wanted.tolist()), {}
-    for picks, batch in iter_sampled_frames(path, step=1, batch_size=64, size=JOIN_SIZE):
+    for picks, batch in iter_sampled_frames(path, stride=1, batch_size=64, size=JOIN_SIZE):
         for i, frame in zip(picks.tolist(), batch, strict=True):
             if i in keep:
                 frames[i] = frame
@@ -135,7 +135,7 @@ def timed(fn: Callable, *args):
 def kts_shots(extractor, path: Path) -> tuple[np.ndarray, int, float]:
     """KTS shots of `path` as the pipeline makes them, the number of decoded frames, and the seconds of the KTS
     dynamic programme alone (what KTS adds to `semsum summarize`, which computes the features anyway)."""
-    sampler = iter_sampled_frames(path, step=KTS_STEP, batch_size=32, size=(224, 224))
+    sampler = iter_sampled_frames(path, stride=KTS_STRIDE, batch_size=32, size=(224, 224))
     picks, feats = [], []
     for batch_picks, frames in sampler:
         picks.append(batch_picks)
@@ -147,7 +147,7 @@ def kts_shots(extractor, path: Path) -> tuple[np.ndarray, int, float]:
 
 def decode_only(path: Path) -> int:
     """Decode every frame at TransNetV2's 48x27 and nothing else (the part of its time that is not the network)."""
-    return sum(len(frames) for _, frames in iter_sampled_frames(path, step=1, batch_size=50, size=FRAME_SIZE))
+    return sum(len(frames) for _, frames in iter_sampled_frames(path, stride=1, batch_size=50, size=FRAME_SIZE))
 
 
 def match(predicted: np.ndarray, truth: list[int], tolerance: int) -> list[tuple[int, int]]:
@@ -200,7 +200,7 @@ def main() -> None:
         for name, path, truth in videos:
             fps = probe(path).fps
             (shots_k, n_frames, dp), wall_k, cpu_k = timed(kts_shots, extractor, path)
-            video = SimpleNamespace(path=path, n_frames=n_frames, picks=np.arange(0, n_frames, KTS_STEP))
+            video = SimpleNamespace(path=path, n_frames=n_frames, picks=np.arange(0, n_frames, KTS_STRIDE))
             shots_t, wall_t, cpu_t = timed(detector, video)
             _, decode, _ = timed(decode_only, path)
             runs = (
@@ -241,7 +241,7 @@ def speed(extractor, detector: TransNetV2Detector, media: Path, repeats: int) ->
     for name in ("bikes.mp4", "big_buck_bunny_0_30.webm"):
         path = media / name
         (_, n_frames, _), _, _ = timed(kts_shots, extractor, path)
-        video = SimpleNamespace(path=path, n_frames=n_frames, picks=np.arange(0, n_frames, KTS_STEP))
+        video = SimpleNamespace(path=path, n_frames=n_frames, picks=np.arange(0, n_frames, KTS_STRIDE))
         k = min(timed(kts_shots, extractor, path)[2] for _ in range(repeats))
         t = min(timed(detector, video)[2] for _ in range(repeats))
         print(f"| {name} | {n_frames} | {k:.1f} | {n_frames / k:.0f} | {t:.1f} | {n_frames / t:.0f} | {t / k:.1f} |")

@@ -18,11 +18,11 @@ import torch
 
 from semsum.data.annotations import load_annotations
 from semsum.models import count_parameters, get_model
-from semsum.testing import STEP
+from semsum.testing import STRIDE
 
 
 def video_steps(dataset: str) -> list[int]:
-    return [int(np.ceil(a.n_frames / STEP)) for a in load_annotations(dataset).values()]
+    return [int(np.ceil(a.n_frames / STRIDE)) for a in load_annotations(dataset).values()]
 
 
 def time_epoch(name: str, width: int, steps: list[int], sample: int, device: torch.device) -> tuple[float, int]:

@@ -84,7 +84,7 @@ def test_evaluate_reads_summarize_scores_and_states_partial_coverage(tmp_path, s
 
 def _summarize(video, out, cache, *extra):
     env = {**os.environ, "SEMSUM_CACHE": str(cache)}
-    cmd = [sys.executable, "-m", "semsum", "summarize", str(video), "-o", str(out), *FAST, "--step", "1", *extra]
+    cmd = [sys.executable, "-m", "semsum", "summarize", str(video), "-o", str(out), *FAST, "--stride", "1", *extra]
     return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -92,7 +92,7 @@ def _summarize(video, out, cache, *extra):
 def test_an_interrupt_keeps_the_features_and_the_rerun_resumes(tmp_path, sig, status):
     """Plain progress lines when stderr is not a terminal; SIGTERM/Ctrl-C save the features computed so far."""
     video = tmp_path / "long.mp4"
-    make_scene_video(video, scene_seconds=(20, 20, 20), fps=15, size=(48, 36), audio=False)  # 900 picks at --step 1
+    make_scene_video(video, scene_seconds=(20, 20, 20), fps=15, size=(48, 36), audio=False)  # 900 picks at --stride 1
     cache, out = tmp_path / "cache", tmp_path / "out"
     proc = _summarize(video, out, cache, "--batch-size", "8")
     seen = ""

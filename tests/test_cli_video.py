@@ -11,7 +11,7 @@ import pytest
 from clitest import error_line, run_cli
 from semsum.data.annotations import load_annotations
 from semsum.data.h5 import BENCHMARK_KEYS, PartsWriter, VideoData, load_dataset
-from semsum.summary.keyshots import select_shots, shot_scores
+from semsum.summary.keyshots import select_units, unit_scores
 from semsum.video.synthetic import make_scene_video
 
 FEATURES = ("--random-googlenet", "--input-size", "32")  # features do not matter here: small is fast
@@ -54,7 +54,7 @@ def test_broken_inputs_give_one_line_errors_and_no_output(tmp_path, shared_media
     assert "GoogLeNet weights file not found" in error_line(
         run_cli("summarize", shared_media / "bikes.mp4", "--googlenet-weights", missing)
     )
-    assert "not both" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--step", 5, "--fps", 2, *FAST))
+    assert "not both" in error_line(run_cli("summarize", shared_media / "bikes.mp4", "--stride", 5, "--fps", 2, *FAST))
 
 
 def test_dataset_build_without_annotations_resumes(tmp_path, shared_media):
@@ -106,7 +106,7 @@ def test_dataset_build_with_benchmark_annotations(tmp_path, shared_data, dataset
         np.testing.assert_allclose(v.gtscore, ((mean - mean.min()) / (mean.max() - mean.min()))[v.picks], rtol=1e-5)
         assert v.user_summary.shape == (20, ann.n_frames)
         for user, summary in zip(ann.user_scores, v.user_summary, strict=True):
-            chosen = select_shots(shot_scores(user, v.change_points), v.change_points, v.n_frames, 0.15)
+            chosen = select_units(unit_scores(user, v.change_points), v.change_points, v.n_frames, 0.15)
             expected = np.zeros(v.n_frames)
             for i in chosen:
                 expected[v.change_points[i, 0] : v.change_points[i, 1] + 1] = 1

@@ -44,15 +44,15 @@ def test_an_option_goes_to_every_chosen_stage_that_takes_it():
     (fx, fx_options), (auto, auto_options), (run, run_options) = route(stages.options, stages.chosen())
     assert (fx.name, auto.name, run.name) == ("fx", "auto", "run")
     assert fx_options.mapper == run_options.mapper == "m.pt" and fx_options.input_size == 64
-    assert auto_options == auto.options_class(max_segment=0) and run_options.features == "mllm"
+    assert auto_options == auto.options_class(max_segment=0) and run_options.run_input == "mllm"
 
 
 def test_the_cli_refuses_a_pair_in_one_line_before_any_work(tmp_path, shared_media):
     clip = shared_media / "bikes.mp4"
     line = error_line(run_cli("summarize", clip, "-o", tmp_path / "o", "--shots", "transnetv2", "--max-segment", "50"))
     assert line == "error: shot detector transnetv2 takes no option --max-segment (its options: --threshold)"
-    line = error_line(run_cli("summarize", clip, "-o", tmp_path / "o", "--features", "mapped"))
-    assert line == "error: scorer coverage takes no option --features (its options: none)"
+    line = error_line(run_cli("summarize", clip, "-o", tmp_path / "o", "--run-input", "mapped"))
+    assert line == "error: scorer coverage takes no option --run-input (its options: none)"
     line = error_line(run_cli("dataset", "build", "--videos", tmp_path, "--out", tmp_path / "x.h5", "--threshold", "1"))
     assert line.startswith("error: shot detector kts takes no option --threshold")
     line = error_line(run_cli("dataset", "build", "--videos", tmp_path, "--out", tmp_path / "x.h5", "--actors", "2"))

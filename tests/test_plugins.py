@@ -42,7 +42,7 @@ def test_a_plugin_package_is_used_by_summarize(tmp_path, shared_media):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
     args = ["summarize", str(shared_media / "bikes.mp4"), "-o", str(out), "--encoder", "colour-grid"]
     done = subprocess.run(
-        [sys.executable, "-m", "semsum", *args, "--shots", "fixed", "--step", "5"],
+        [sys.executable, "-m", "semsum", *args, "--shots", "fixed", "--stride", "5"],
         env=env,
         capture_output=True,
         text=True,
@@ -111,7 +111,7 @@ def test_a_plugins_declared_option_reaches_summarize_and_the_app(tmp_path, share
         return subprocess.run([sys.executable, "-m", "semsum", *args], env=env, capture_output=True, text=True)
 
     clip, out = str(shared_media / "bikes.mp4"), tmp_path / "out"
-    fast = ["--encoder", "colour-grid", "--step", "5"]
+    fast = ["--encoder", "colour-grid", "--stride", "5"]
     done = semsum("summarize", clip, "-o", str(out), *fast, "--shots", "every", "--every-length", "50")
     assert done.returncode == 0, done.stderr
     doc = json.loads((out / "scores.json").read_text())

@@ -52,7 +52,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 @contextmanager
-def staged_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield an empty temp folder; if the block succeeds, move its files into `folder` (made if needed).
 
     On any failure the temp folder is removed and `folder` is left exactly as it was (not even created), so a

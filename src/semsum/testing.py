@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semsum.data.h5 import STEP, Dataset, VideoData, save_dataset
+from semsum.data.h5 import STRIDE, Dataset, VideoData, save_dataset
 
 
-def uniform_segments(n_frames: int, seg_len: int) -> np.ndarray:
-    """Inclusive [start, end] frame segments of `seg_len` frames (the last one shorter)."""
-    starts = np.arange(0, n_frames, seg_len)
-    return np.stack([starts, np.minimum(starts + seg_len, n_frames) - 1], axis=1)
+def uniform_shots(n_frames: int, shot_len: int) -> np.ndarray:
+    """Inclusive [start, end] frame shots of `shot_len` frames (the last one shorter)."""
+    starts = np.arange(0, n_frames, shot_len)
+    return np.stack([starts, np.minimum(starts + shot_len, n_frames) - 1], axis=1)
 
 
 def _smooth_features(rng: np.random.Generator, n: int, dim: int, dtype: type) -> np.ndarray:
@@ -48,12 +48,12 @@ def synthetic_video(
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     signal = signal if signal is not None else np.ones(dim) / np.sqrt(dim)
-    n_frames = n_steps * STEP
+    n_frames = n_steps * STRIDE
     features = _smooth_features(rng, n_steps, dim, np.float64).astype(np.float32)
     extra = {} if embed is None else {"features_mllm": embed(features).astype(np.float32)}
     gtscore = _hidden_score(extra.get("features_mllm", features), signal, noise, rng)
-    cps = uniform_segments(n_frames, 4 * STEP)
-    frame_score = np.repeat(gtscore, STEP)[:n_frames]
+    cps = uniform_shots(n_frames, 4 * STRIDE)
+    frame_score = np.repeat(gtscore, STRIDE)[:n_frames]
     user_summary = np.zeros((n_users, n_frames), dtype=np.float32)
     for u in range(n_users):
         noisy = frame_score + 0.3 * rng.normal(size=n_frames)
@@ -67,7 +67,7 @@ def synthetic_video(
     return VideoData(
         key=key,
         n_frames=n_frames,
-        picks=np.arange(0, n_frames, STEP, dtype=np.int64),
+        picks=np.arange(0, n_frames, STRIDE, dtype=np.int64),
         features={"features": features, **extra},
         gtscore=gtscore,
         user_summary=user_summary,

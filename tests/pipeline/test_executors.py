@@ -226,6 +226,6 @@ def test_parts_made_with_other_settings_are_not_mixed(videos, tmp_path):
     build = ("dataset", "build", "--videos", folder, "--out", tmp_path / "out.h5", *TINY)
     assert run_cli(*build).exit_code == 2
     (folder / "clip1.mp4").write_bytes((videos / "clip1.mp4").read_bytes())
-    result = run_cli(*build, "--step", "5")
+    result = run_cli(*build, "--stride", "5")
     assert result.exit_code == 1 and "were made with other settings (sampling)" in result.output, result.output
     assert run_cli(*build).exit_code == 0

@@ -20,7 +20,7 @@ from semsum.pipeline.extract import extract_to_h5, frames_at_picks, read_mapping
 from semsum.testing import make_tiny_videollava, synthetic_video
 
 CLIP = "bikes.mp4"  # 10 s, 250 frames at 25 fps
-STEP = 45  # 6 sampled frames, to keep the tests quick
+STRIDE = 45  # 6 sampled frames, to keep the tests quick
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +57,22 @@ def assert_same_file(a, b) -> None:
 
 def test_cli_on_a_real_clip_loose_video(tiny, shared_media, tmp_path):
     out = tmp_path / "clip.h5"
-    args = ["extract", "mllm", str(shared_media / CLIP), "--mllm-model", tiny, "--out", str(out), "--step", str(STEP)]
+    args = [
+        "extract",
+        "mllm",
+        str(shared_media / CLIP),
+        "--mllm-model",
+        tiny,
+        "--out",
+        str(out),
+        "--stride",
+        str(STRIDE),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = load_dataset(out)
     video = data["bikes"]
-    assert video.n_frames == 250 and video.picks.tolist() == list(range(0, 250, STEP))
+    assert video.n_frames == 250 and video.picks.tolist() == list(range(0, 250, STRIDE))
     assert video.features["features_mllm"].shape == (6, 64) and video.features["features_mllm"].dtype == np.float32
     assert video.extra["fps"] == pytest.approx(25.0) and video.video_name == CLIP
     assert ((video.extra["score_mllm"] >= 0) & (video.extra["score_mllm"] <= 1)).all()
@@ -89,7 +99,7 @@ def clip_dataset(path) -> Dataset:
         VideoData(
             key=f"video_{i}",
             n_frames=250,
-            picks=np.arange(0, 250, STEP),
+            picks=np.arange(0, 250, STRIDE),
             features={"features": rng.normal(size=(6, 16)).astype(np.float32)},
             gtscore=rng.random(6).astype(np.float32),
             user_summary=(rng.random((3, 250)) < 0.15).astype(np.float32),
@@ -154,6 +164,10 @@ def test_missing_model_is_one_clear_cli_error(tmp_path, shared_media):
     assert result.exit_code == 1 and error.startswith(f"error: {missing}: not in the local Hugging Face cache")
     assert model == "warning: `extract mllm --model` is deprecated (removed in 0.3): use --mllm-model"
     assert batch == "warning: `extract mllm --batch-size` is deprecated (removed in 0.3): use --windows-per-batch"
+    result = CliRunner().invoke(app, [*args, "--mllm-model", missing, "--step", "30"])
+    assert (
+        result.output.splitlines()[0] == "warning: `extract mllm --step` is deprecated (removed in 0.3): use --stride"
+    )
 
 
 def test_interrupted_run_resumes_to_the_identical_file(embedder, shared_media, tmp_path):
@@ -212,8 +226,10 @@ def test_summarize_zero_shot_on_a_real_clip(tiny, shared_media, tmp_path):
     """`semsum summarize --scorer zero-shot`: bikes.mp4 -> zero-shot scores -> knapsack -> summary.mp4."""
     out = tmp_path / "summary"
     args = ["summarize", str(shared_media / CLIP), "-o", str(out), "--scorer", "zero-shot", "--mllm-model", tiny]
-    result = CliRunner().invoke(app, [*args, "--step", str(STEP), "--random-googlenet", "--input-size", "64"])
+    result = CliRunner().invoke(app, [*args, "--step", str(STRIDE), "--random-googlenet", "--input-size", "64"])
     assert result.exit_code == 0, result.output
+    # --step is the old spelling of --stride: it still works for one release, and says so.
+    assert "warning: `summarize --step` is deprecated (removed in 0.3): use --stride" in result.output.splitlines()
     doc = json.loads((out / "scores.json").read_text())
     assert doc["scorer"].startswith("zero-shot") and (out / "summary.mp4").is_file() and doc["selected_units"]
     direct = direct_scores(tiny, shared_media / CLIP, doc["picks"])

@@ -15,7 +15,7 @@ from semsum.features.prompts import load_prompt
 from semsum.testing import make_synthetic_dataset, make_tiny_videollava
 from semsum.training import TrainConfig, load_run, train
 
-FAST = ("--random-googlenet", "--input-size", "32", "--step", "30", "--shots", "kts")
+FAST = ("--random-googlenet", "--input-size", "32", "--stride", "30", "--shots", "kts")
 TINY_WIDTH = 64  # hidden size of make_tiny_videollava's language model
 
 
@@ -63,7 +63,7 @@ def test_run_on_mllm_features_through_the_mapper(mllm_run, shared_media, tmp_pat
         out,
         "--run",
         run,
-        "--features",
+        "--run-input",
         "mapped",
         "--mapper",
         mapper,
@@ -98,24 +98,29 @@ def test_run_on_mllm_features_with_the_mllm_it_was_trained_on(mllm_run, shared_m
 def test_feature_source_errors(mllm_run, shared_media, tmp_path):
     run = mllm_run / "run"
     cases = [
-        (("--features", "mapped"), "the run needs features_mllm: pass --mapper FILE"),
+        (("--run-input", "mapped"), "the run needs features_mllm: pass --mapper FILE"),
         (
-            ("--features", "mapped", "--mapper", mllm_run / "wrong.pt"),
+            ("--run-input", "mapped", "--mapper", mllm_run / "wrong.pt"),
             "trained on 64-d features_mllm; summarize computes 16-d",
         ),
-        (("--features", "clip"), "unknown --features 'clip'"),
+        (("--run-input", "clip"), "unknown --run-input 'clip'"),
     ]
     for extra, message in cases:
         result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *extra, *FAST)
         assert result.exit_code == 1 and message in result.output, result.output
         assert not (tmp_path / "o").exists()
+    # The old spelling still works for one release, and says so.
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, "--features", "clip")
+    warning, error = result.output.splitlines()
+    assert warning == "warning: `summarize --features` is deprecated (removed in 0.3): use --run-input"
+    assert result.exit_code == 1 and error.startswith("error: unknown --run-input 'clip'")
 
 
 @pytest.mark.parametrize("encoder", ["videollava", "fx"])
 def test_mllm_space_encoders_feed_shots_and_scores(mllm_run, shared_media, tmp_path, encoder):
     out = tmp_path / encoder
     # Each encoder takes its own options only: GoogLeNet's go to fx (it runs GoogLeNet), not to videollava.
-    videollava = ("--mllm-model", mllm_run / "tiny", "--step", "30", "--shots", "kts")
+    videollava = ("--mllm-model", mllm_run / "tiny", "--stride", "30", "--shots", "kts")
     extra = videollava if encoder == "videollava" else ("--mapper", mllm_run / "mapper.pt", *FAST)
     result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--encoder", encoder, *extra)
     assert result.exit_code == 0, result.output
@@ -141,6 +146,6 @@ def test_unknown_or_incomplete_stage_choices_are_one_line_errors(shared_media, t
 def test_a_run_on_googlenet_features_needs_the_googlenet_encoder(mllm_run, shared_media, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(mllm_run / "run", run)
-    args = ("--features", "mapped", "--mapper", mllm_run / "mapper.pt", "--encoder", "fx")
+    args = ("--run-input", "mapped", "--mapper", mllm_run / "mapper.pt", "--encoder", "fx")
     result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *args, *FAST)
     assert result.exit_code == 1 and "needs GoogLeNet pool5 features; use --encoder googlenet" in result.output

@@ -26,13 +26,13 @@ def extractor():
 
 
 def test_each_stage_returns_an_immutable_result(shared_media, extractor):
-    video, _ = sample_video(shared_media / "bikes.mp4", extractor, SamplingConfig(step=15))
+    video, _ = sample_video(shared_media / "bikes.mp4", extractor, SamplingConfig(stride=15))
     shots = detect_shots(KTSDetector(), video)
     units = make_units(shots, video, max_steps=3)
     scores = score_video(CoverageScorer(), video, units)
     assert shots.detector == "kts" and len(units) >= len(shots.frames) and scores.steps.shape == (video.n_steps,)
-    assert units.steps[-1, 1] == video.n_steps - 1 and scores.frames.shape == (video.n_frames,)
-    for array in (video.picks, video.times, video.features["features"], shots.frames, units.steps, scores.steps):
+    assert units.segments[-1, 1] == video.n_steps - 1 and scores.frames.shape == (video.n_frames,)
+    for array in (video.picks, video.times, video.features["features"], shots.frames, units.segments, scores.steps):
         with pytest.raises(ValueError, match="read-only"):
             array[0] = 0
     with pytest.raises(TypeError):
@@ -99,3 +99,11 @@ def test_a_stage_key_is_its_name_and_declared_options():
         "options": {"max_segment": 7, "feature_key": "features"},
     }
     assert stage_key(_Undeclared()) is None
+
+
+def test_sampling_step_is_the_deprecated_name_of_stride():
+    with pytest.warns(DeprecationWarning, match=r"`SamplingConfig\(step=...\)` is deprecated .*: use stride="):
+        sampling = SamplingConfig(step=30)
+    assert sampling == SamplingConfig(stride=30) and sampling.to_dict() == {"step": 30}  # scores.json's key stays
+    with pytest.warns(DeprecationWarning, match="`SamplingConfig.step` is deprecated .*: use SamplingConfig.stride"):
+        assert sampling.step == 30

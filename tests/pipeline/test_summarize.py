@@ -16,7 +16,7 @@ from semsum.summary.shots import KTSDetector, content_units, step_segments
 from semsum.video.decode import probe
 from semsum.video.synthetic import make_scene_video
 
-STEP = 15
+STRIDE = 15
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def _check_outputs(result, budget=0.15):
     return doc
 
 
-def _near(boundaries, cuts, n_frames, tol=STEP):
+def _near(boundaries, cuts, n_frames, tol=STRIDE):
     """Every cut has a KTS boundary (or the video's end) within `tol` frames."""
     ends = np.concatenate([boundaries, [n_frames]])
     return all(np.abs(ends - c).min() <= tol for c in cuts)
@@ -62,7 +62,7 @@ def test_generated_five_scene_video_end_to_end(tmp_path, extractor):
     cuts = make_scene_video(video, scene_seconds=(12, 12, 12, 12, 12), fps=15, size=(96, 72))
     result = summarize(video, tmp_path / "out", CoverageScorer(), extractor, KTSDetector(), show_progress=False)
     boundaries = result.shots[1:, 0]
-    assert len(boundaries) == len(cuts) and np.abs(boundaries - np.array(cuts)).max() <= STEP
+    assert len(boundaries) == len(cuts) and np.abs(boundaries - np.array(cuts)).max() <= STRIDE
     doc = _check_outputs(result)
     assert doc["shot_boundaries"] == boundaries.tolist() and doc["duration"] == pytest.approx(60.0)
     assert result.summary_seconds <= 0.15 * 60 + 12
@@ -185,7 +185,7 @@ def test_feature_extraction_resumes_after_an_interruption(tmp_path, shared_media
     np.testing.assert_array_equal(cached.features["features"], video.features["features"])
     np.testing.assert_allclose(cached.times, np.arange(80) * 15 / 29.83, atol=0.02)  # each pick's time, for seeking
     other = _Counting(extractor)
-    sample_video(clip, other, SamplingConfig(step=30, batch_size=16), cache=cache)
+    sample_video(clip, other, SamplingConfig(stride=30, batch_size=16), cache=cache)
     assert other.frames == 40  # other settings: another entry
 
 

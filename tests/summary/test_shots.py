@@ -12,6 +12,7 @@ from semsum.errors import SemsumError
 from semsum.summary.kts import kts
 from semsum.summary.shots import (
     KTSDetector,
+    Units,
     boundaries_to_shots,
     check_shots,
     make_shot_detector,
@@ -79,3 +80,9 @@ def test_auto_runs_transnetv2_on_short_videos_and_kts_on_long_ones(shared_media)
     long = SimpleNamespace(path=clip, n_frames=3000, picks=np.arange(0, 3000, 25), features={"features": x})
     assert auto(long)[1:, 0].tolist() == [1500] and auto.name_for(long) == "auto: kts"
     assert auto.name == "auto" and auto.name_for(short) == "auto: transnetv2"  # no state left by the last video
+
+
+def test_units_steps_is_the_deprecated_name_of_segments():
+    units = Units(np.array([[0, 29], [30, 99]]), np.array([[0, 1], [2, 6]]))
+    with pytest.warns(DeprecationWarning, match="`Units.steps` is deprecated .*: use Units.segments"):
+        assert units.steps is units.segments

@@ -35,7 +35,7 @@ class Clip:
 def _frames(path: Path, first: int, count: int, size: tuple[int, int]) -> np.ndarray:
     """Frames first .. first + count - 1 of `path` at `size` (decoding stops there)."""
     batches = []
-    for picks, frames in iter_sampled_frames(path, step=1, batch_size=64, size=size):
+    for picks, frames in iter_sampled_frames(path, stride=1, batch_size=64, size=size):
         batches.append(frames)
         if picks[-1] >= first + count - 1:
             break

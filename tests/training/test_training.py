@@ -12,11 +12,11 @@ from click.testing import Result
 import semsum
 from clitest import PROGRESS_LINE, error_line, run_cli
 from semsum.data.annotations import annotations_from_h5, load_annotations
-from semsum.data.h5 import STEP, Dataset, VideoData, load_dataset, save_dataset
+from semsum.data.h5 import STRIDE, Dataset, VideoData, load_dataset, save_dataset
 from semsum.errors import SemsumError
 from semsum.evaluation.metrics import rank_correlations
 from semsum.evaluation.protocols import evaluate
-from semsum.testing import make_synthetic_dataset, uniform_segments
+from semsum.testing import make_synthetic_dataset, uniform_shots
 from semsum.training import TrainConfig, load_run, train
 
 
@@ -217,9 +217,9 @@ def summe_like_file(path: Path, data_dir: Path, extra_frames: int = 0) -> Path:
     for key in SUMME_SHORTEST:
         a = anns[key]
         n_frames = a.n_frames + extra_frames
-        picks = np.arange(0, n_frames, STEP)
+        picks = np.arange(0, n_frames, STRIDE)
         gtscore = a.gt_score[np.minimum(picks, a.n_frames - 1)]
-        shots = uniform_segments(n_frames, 60)
+        shots = uniform_shots(n_frames, 60)
         videos[key] = VideoData(
             key=key,
             n_frames=n_frames,

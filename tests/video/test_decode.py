@@ -29,7 +29,7 @@ def test_probe_and_step_sampling_on_real_clips(shared_media, name):
     assert (info.n_frames, info.width, info.height, info.has_audio) == (n_frames, width, height, has_audio)
     assert info.fps == pytest.approx(fps, rel=1e-6)
     assert info.duration == pytest.approx(n_frames / fps, abs=0.1)
-    sampler = iter_sampled_frames(shared_media / name, step=15, batch_size=16, size=(64, 48))
+    sampler = iter_sampled_frames(shared_media / name, stride=15, batch_size=16, size=(64, 48))
     picks = []
     for batch_picks, frames in sampler:
         assert frames.dtype == np.uint8 and frames.shape[1:] == (48, 64, 3) and len(frames) == len(batch_picks)
@@ -54,7 +54,7 @@ def test_fps_sampling_uses_timestamps(shared_media):
 
 
 def test_full_size_frames_match_the_stream(shared_media):
-    picks, frames = next(iter(iter_sampled_frames(shared_media / "bikes.mp4", step=100, batch_size=8)))
+    picks, frames = next(iter(iter_sampled_frames(shared_media / "bikes.mp4", stride=100, batch_size=8)))
     assert list(picks) == [0, 100, 200] and frames.shape == (3, 272, 640, 3)
 
 
@@ -75,10 +75,10 @@ def test_broken_inputs_give_one_line_errors(broken_videos):
 def test_invalid_sampling_arguments(shared_media, tmp_path):
     clip = tmp_path / "bikes.mp4"
     shutil.copy(shared_media / "bikes.mp4", clip)
-    with pytest.raises(SemsumError, match="either step or fps"):
-        iter_sampled_frames(clip, step=15, fps=2)
+    with pytest.raises(SemsumError, match="either stride or fps"):
+        iter_sampled_frames(clip, stride=15, fps=2)
     with pytest.raises(SemsumError, match="invalid sampling"):
-        iter_sampled_frames(clip, step=0)
+        iter_sampled_frames(clip, stride=0)
 
 
 def _write(path, times, size=(64, 48), rotation=0, codec="libx264", pix_fmt="yuv420p", **options):
@@ -112,7 +112,7 @@ def test_variable_frame_rate_is_sampled_by_time(tmp_path):
     list(whole)
     resumed = iter_sampled_frames(path, fps=4, resume=(picks[:3], np.asarray(whole.times[:3])))
     assert [int(p) for batch, _ in resumed for p in batch] == [8, 10, 20, 30, 40]  # the time grid continues
-    step = np.concatenate([p for p, _ in iter_sampled_frames(path, step=15)])
+    step = np.concatenate([p for p, _ in iter_sampled_frames(path, stride=15)])
     assert list(step) == [0, 15, 30, 45]
 
 
@@ -123,7 +123,7 @@ def test_display_rotation_is_applied(tmp_path, rotation, corner):
     info = probe(path)
     assert info.rotation == rotation % 360
     assert (info.width, info.height) == ((48, 64) if rotation % 180 else (64, 48))
-    _, frames = next(iter(iter_sampled_frames(path, step=1)))
+    _, frames = next(iter(iter_sampled_frames(path, stride=1)))
     assert frames.shape[1:3] == (info.height, info.width)
     # The white block starts top-left; a counter-clockwise quarter turn moves it to the bottom-left.
     assert frames[0][corner][0] > 200 and frames[0][0, 0, 0] < 200
@@ -133,7 +133,7 @@ def test_odd_sizes_decode_as_is(tmp_path):
     path = tmp_path / "odd.mkv"
     _write(path, np.arange(10) / 25, size=(65, 49), codec="ffv1")
     assert (probe(path).width, probe(path).height) == (65, 49)
-    _, frames = next(iter(iter_sampled_frames(path, step=5)))
+    _, frames = next(iter(iter_sampled_frames(path, stride=5)))
     assert frames.shape == (2, 49, 65, 3)
 
 
@@ -160,7 +160,7 @@ def test_truncated_and_audio_only_files(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "sampling"),
-    [("bikes.mp4", {"step": 15}), ("big_buck_bunny_0_30.webm", {"fps": 2.0}), ("vtest.avi", {"step": 7})],
+    [("bikes.mp4", {"stride": 15}), ("big_buck_bunny_0_30.webm", {"fps": 2.0}), ("vtest.avi", {"stride": 7})],
 )
 def test_a_resumed_sampler_seeks_past_the_prefix(shared_media, monkeypatch, name, sampling):
     """Resuming after a prefix of picks decodes from the keyframe before its last pick, not from the start, and

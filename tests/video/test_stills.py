@@ -19,7 +19,7 @@ def test_stills_are_the_frames_shown_at_those_times(shared_media, name):
     height, width = stills[0].shape[:2]
     assert height == 90 and width % 2 == 0 and width == pytest.approx(90 * info.width / info.height, abs=2)
     decoded = {}
-    for picks, frames in iter_sampled_frames(path, step=1, batch_size=64, size=(width, height)):
+    for picks, frames in iter_sampled_frames(path, stride=1, batch_size=64, size=(width, height)):
         decoded.update((int(p), f) for p, f in zip(picks, frames, strict=True) if p in wanted)
     for index, still in zip(wanted, stills, strict=True):
         assert np.array_equal(still, decoded[index]), f"{name}: frame {index}"

@@ -31,7 +31,7 @@ def test_scene_video_and_its_summary(tmp_path):
     assert (got.n_frames, got.fps, got.width, got.height, got.has_audio) == (20, 20.0, 48, 36, True)
     assert _audio_seconds(out) == pytest.approx(1.0, abs=0.07)  # AAC pads to whole 1024-sample frames
     # Frame k of the summary looks like the source frame it came from (scene 0 then scene 2).
-    _, frames = next(iter(iter_sampled_frames(out, step=10)))
+    _, frames = next(iter(iter_sampled_frames(out, stride=10)))
     for frame, (scene, t) in zip(frames, [(0, 5 / 20), (2, 0)], strict=True):
         expected = scene_frame(scene, t, 48, 36).astype(float)
         assert np.abs(frame.astype(float) - expected).mean() < 20
@@ -58,7 +58,7 @@ def test_real_clip_audio_is_kept_and_odd_sizes_become_even(tmp_path, shared_medi
 
 def test_failures_leave_no_output(tmp_path, shared_media):
     out = tmp_path / "summary.mp4"
-    with pytest.raises(SemsumError, match="no shots selected"):
+    with pytest.raises(SemsumError, match="no units selected"):
         write_summary(shared_media / "bikes.mp4", out, [])
     with pytest.raises(SemsumError, match="beyond the video's last frame"):
         write_summary(shared_media / "bikes.mp4", out, [(300, 310)])
@@ -100,20 +100,20 @@ def bunny_mp4(shared_media, tmp_path_factory):
 def test_seeking_to_the_stretches_writes_the_same_frames(tmp_path, shared_media, bunny_mp4, name):
     """With anchors (picks and their times from the sampling pass) the writer seeks instead of decoding all."""
     src = bunny_mp4 if name == "bunny" else shared_media / name
-    sampler = iter_sampled_frames(src, step=15, size=(16, 16))
+    sampler = iter_sampled_frames(src, stride=15, size=(16, 16))
     picks = np.concatenate([p for p, _ in sampler])
     n = sampler.n_decoded
-    segments = [
+    units = [
         (3, 20),
         (int(n * 0.4), int(n * 0.4) + 17),
         (n - 30, n - 12),
         (n - 11, n - 1),
     ]  # far apart, then adjacent
-    full = write_summary(src, tmp_path / "full.mp4", segments)
-    sought = write_summary(src, tmp_path / "sought.mp4", segments, anchors=(picks, np.asarray(sampler.times)))
+    full = write_summary(src, tmp_path / "full.mp4", units)
+    sought = write_summary(src, tmp_path / "sought.mp4", units, anchors=(picks, np.asarray(sampler.times)))
     assert (sought.n_frames, sought.has_audio) == (full.n_frames, full.has_audio)
     a, b = _decoded(tmp_path / "full.mp4"), _decoded(tmp_path / "sought.mp4")
-    assert len(a) == len(b) == sum(e - s + 1 for s, e in segments)
+    assert len(a) == len(b) == sum(e - s + 1 for s, e in units)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     if not full.has_audio:
         return
@@ -127,7 +127,7 @@ def test_seeking_to_the_stretches_writes_the_same_frames(tmp_path, shared_media,
         assert np.sqrt(np.mean((y - x) ** 2)) < 1e-3 and np.abs(y - x).max() < 0.01
         return
     rate = 44_100
-    starts = np.cumsum([0] + [round((e - s + 1) / 24 * rate) for s, e in segments])  # Big Buck Bunny: 24 fps
+    starts = np.cumsum([0] + [round((e - s + 1) / 24 * rate) for s, e in units])  # Big Buck Bunny: 24 fps
     for a, b in zip(starts[:-1] + 2048, starts[1:] - 2048, strict=True):  # inside each span, away from its edges
         best = max(np.corrcoef(x[0, a:b], y[0, a + k : b + k])[0, 1] for k in range(-44, 45))
         assert best > 0.99

@@ -129,23 +129,25 @@ class _Trainer:
             self.inverse = ResidualMLP(out_dim, in_dim, max(cfg.depth, 1), cfg.width).to(device)
             self.disc_x = losses.Discriminator(in_dim, cfg.d_width, cfg.d_depth, 0, cfg.spectral_norm).to(device)
             self.opt_d = _adam([*self.disc.parameters(), *self.disc_x.parameters()], cfg.lr_d, True)
-        self.set_stage("regression" if cfg.mode == "regression" or cfg.warmup > 0 else "adversarial")
+        self.set_phase("regression" if cfg.mode == "regression" or cfg.warmup > 0 else "adversarial")
 
-    def set_stage(self, stage: str) -> None:
-        """(Re)create the generator optimiser: regression uses `lr`, adversarial stages `lr_g`."""
-        self.stage = stage
+    def set_phase(self, phase: str) -> None:
+        """Enter a training phase ("regression" or "adversarial"): (re)create the generator optimiser, with `lr`
+        for regression and `lr_g` for the adversarial phase."""
+        self.phase = phase
         params = list(self.net.parameters()) + (list(self.inverse.parameters()) if self.inverse else [])
-        if stage == "regression":
+        if phase == "regression":
             self.opt_g = _adam(params, self.cfg.lr, False, self.cfg.weight_decay)
         else:
             self.opt_g = _adam(params, self.cfg.adversarial_lr, True, self.cfg.weight_decay)
 
     def epoch(self, epoch: int, xz: torch.Tensor, yz: torch.Tensor, rng: np.random.Generator) -> dict[str, Any]:
         """One pass over the (z-scored) pairs in shuffled batches, a second shuffle giving the unpaired targets;
-        the stage and the mean of each loss. The adversarial stage starts after `warmup` epochs."""
+        the phase (logged as "stage") and the mean of each loss. The adversarial phase starts after `warmup`
+        epochs."""
         cfg = self.cfg
         if cfg.mode != "regression" and epoch == cfg.warmup and epoch > 0:
-            self.set_stage("adversarial")
+            self.set_phase("adversarial")
         self.mapper.train()
         n = len(xz)
         bs = min(cfg.batch_size, n)
@@ -155,27 +157,28 @@ class _Trainer:
         batches = 0
         for i in range(0, n - bs + 1, bs):
             idx, jdx = perm[i : i + bs], other[i : i + bs]
-            for k, v in self.step(xz[idx], yz[idx], yz[jdx]).items():
+            for k, v in self.update(xz[idx], yz[idx], yz[jdx]).items():
                 sums[k] = sums.get(k, 0.0) + v
             batches += 1
-        return {"stage": self.stage, **{k: v / batches for k, v in sums.items()}}
+        return {"stage": self.phase, **{k: v / batches for k, v in sums.items()}}
 
     def _d_logit(self, disc, y, cond):
         return disc(y, cond if disc.cond_dim else None)
 
-    def step(self, x: torch.Tensor, y: torch.Tensor, y_unpaired: torch.Tensor) -> dict[str, float]:
-        """One batch: a discriminator update (if any), then a generator update. x, y are z-scored."""
+    def update(self, x: torch.Tensor, y: torch.Tensor, y_unpaired: torch.Tensor) -> dict[str, float]:
+        """One optimiser update on a batch: the discriminator's (if any), then the generator's. x, y are
+        z-scored."""
         cfg = self.cfg
         out: dict[str, float] = {}
-        paired = self.stage == "regression" or cfg.mode in ("conditional", "regression+adversarial")
+        paired = self.phase == "regression" or cfg.mode in ("conditional", "regression+adversarial")
         real = y if paired else y_unpaired
         fake = self.net(x)
-        adversarial = self.stage == "adversarial"
+        adversarial = self.phase == "adversarial"
         if adversarial:
-            d_loss = self._d_step(x, real, fake)
+            d_loss = self._d_update(x, real, fake)
             out["loss_d"] = d_loss
         g_loss = torch.zeros((), device=x.device)
-        if self.stage == "regression" or cfg.mode == "regression+adversarial":
+        if self.phase == "regression" or cfg.mode == "regression+adversarial":
             reg = losses.regression_loss(fake, y, cfg.cos_weight)
             g_loss = g_loss + reg
             out["loss_reg"] = reg.item()
@@ -198,7 +201,7 @@ class _Trainer:
         out["loss_g"] = g_loss.item()
         return out
 
-    def _d_step(self, x: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> float:
+    def _d_update(self, x: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> float:
         cfg = self.cfg
         real_logit, _ = self._d_logit(self.disc, real, x)
         fake_logit, _ = self._d_logit(self.disc, fake.detach(), x)
@@ -234,8 +237,8 @@ class _Trainer:
             asdict(self.cfg),
             self.modules,
             rng=rng,
-            extra=lambda: {"stage": self.stage},
-            restore=lambda extra: self.set_stage(extra["stage"]),
+            extra=lambda: {"stage": self.phase},  # the checkpoint key stays "stage"
+            restore=lambda extra: self.set_phase(extra["stage"]),
             writer=writer,
             tag="align",
             progress=bar,

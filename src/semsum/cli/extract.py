@@ -13,10 +13,18 @@ from semsum.cli.declared import Declaration, declared_command, values
 from semsum.cli.stages import EXECUTOR, RAY, executor
 from semsum.registry import ENCODERS, find
 
-VIDEOLLAVA = Declaration.registered(lambda: [find(ENCODERS, "videollava")])
+VIDEOLLAVA = Declaration.registered(
+    lambda: [find(ENCODERS, "videollava")], renamed={"--model": "mllm_model", "--batch-size": "windows_per_batch"}
+)
+_STRIDE = Declaration.of(
+    "semsum.pipeline.mllm_job:MllmJob",
+    only=("stride",),
+    help={"stride": "Loose videos: sample every STRIDE-th frame."},
+    renamed={"--step": "stride"},
+)
 
 
-@extract_app.command("mllm", cls=declared_command(VIDEOLLAVA, EXECUTOR, RAY))
+@extract_app.command("mllm", cls=declared_command(VIDEOLLAVA, _STRIDE, EXECUTOR, RAY))
 def extract_mllm(
     ctx: typer.Context,
     videos: Annotated[
@@ -35,7 +43,6 @@ def extract_mllm(
             "(video_id -> {youtube_id}.mp4 in --videos; one window per second).",
         ),
     ] = None,
-    step: Annotated[int, typer.Option("--step", help="Loose videos: sample every STEP-th frame.")] = 15,
     device: Device = "auto",
     replace_features: Annotated[
         bool, typer.Option("--replace-features", help="Write the embeddings as `features` instead of features_mllm.")
@@ -43,10 +50,6 @@ def extract_mllm(
     store_dtype: Annotated[str, typer.Option("--store-dtype", help="float32 or float16.")] = "float32",
     scores_out: Annotated[
         Path | None, typer.Option("--scores-out", help="Also write the zero-shot frame scores for `semsum evaluate`.")
-    ] = None,
-    model: Annotated[str | None, typer.Option("--model", hidden=True, help="Deprecated: --mllm-model.")] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", hidden=True, help="Deprecated: --windows-per-batch.")
     ] = None,
 ) -> None:
     """MLLM semantic embeddings (paper Eq. 1) per sampled frame, plus zero-shot scores; resumable per video.
@@ -57,12 +60,7 @@ def extract_mllm(
     from semsum.pipeline.mllm_job import MllmJob, run_mllm_job
 
     options = values(ctx, VIDEOLLAVA) | {"device": device}
-    for old, value, new in (("--model", model, "mllm_model"), ("--batch-size", batch_size, "windows_per_batch")):
-        if value is not None:
-            flag = "--" + new.replace("_", "-")
-            typer.echo(f"warning: `extract mllm {old}` is deprecated (removed in 0.3): use {flag}", err=True)
-            options.setdefault(new, value)
-    job = MllmJob(out, videos or (), h5, videos_dir, mapping, step, options, executor(ctx))
+    job = MllmJob(out, videos or (), h5, videos_dir, mapping, values(ctx, _STRIDE)["stride"], options, executor(ctx))
     with failures_exit_2():
         dataset = run_mllm_job(job, typer.echo, replace_features=replace_features, store_dtype=store_dtype)
     console.print(f"wrote {out}: {len(dataset)} videos, {sum(v.n_steps for v in dataset)} windows")

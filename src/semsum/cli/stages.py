@@ -43,14 +43,17 @@ ScorerName = Annotated[
 SAMPLING = Declaration.of(
     "semsum.pipeline.sampling:SamplingConfig",
     help={
-        "step": "Sample every STEP-th frame (default: 15, the benchmarks'; summarize: finer for short videos).",
-        "fps": "Sample at this rate (timestamps) instead of --step.",
+        "stride": "Sample every STRIDE-th frame (default: 15, the benchmarks'; summarize: finer for short videos).",
+        "fps": "Sample at this rate (timestamps) instead of --stride.",
         "batch_size": "Frames per decoded and encoded batch.",
     },
-    defaults={"step": None},  # automatic: the job chooses
+    defaults={"stride": None},  # automatic: the job chooses
+    renamed={"--step": "stride"},
 )
 # Every option of every registered encoder, shot detector and scorer; `summarize` and `app` take them all.
-SCORING_STAGES = Declaration.registered(lambda: implementations(ENCODERS, SHOT_DETECTORS, SCORERS))
+SCORING_STAGES = Declaration.registered(
+    lambda: implementations(ENCODERS, SHOT_DETECTORS, SCORERS), renamed={"--features": "run_input"}
+)
 # Dataset files run no scorer.
 FEATURE_STAGES = Declaration.registered(lambda: implementations(ENCODERS, SHOT_DETECTORS))
 

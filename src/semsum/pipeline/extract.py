@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from semsum.data.h5 import STEP, Dataset, PartsWriter, VideoData, load_dataset
+from semsum.data.h5 import STRIDE, Dataset, PartsWriter, VideoData, load_dataset
 from semsum.data.mrhisum import MrHiSumFile, write_with_arrays
-from semsum.errors import SemsumError
+from semsum.errors import SemsumError, renamed_keywords
 from semsum.features.encoders import make_encoder
 from semsum.features.mllm import FEATURE_KEY, SCORE_KEY, MLLMEmbedder
 from semsum.pipeline.executors import Executor, LocalExecutor, Merge, run_videos
@@ -27,12 +27,12 @@ from semsum.video.decode import VIDEO_SUFFIXES, iter_sampled_frames, probe
 @dataclass(frozen=True)
 class ExtractJob:
     """One video of an extraction run: its group (copied) and the file its frames come from. Without a group
-    (loose videos) the worker probes the file for one, sampled every `step` frames: a bad file fails alone."""
+    (loose videos) the worker probes the file for one, sampled every `stride` frames: a bad file fails alone."""
 
     key: str
     path: Path
     video: VideoData | None = None
-    step: int = STEP
+    stride: int = STRIDE
 
 
 def embed_video(
@@ -43,7 +43,7 @@ def embed_video(
     store_dtype: str,
 ) -> VideoData:
     """The job's group plus its MLLM embeddings under `key` (and zero-shot scores). Every executor calls this."""
-    video = job.video if job.video is not None else loose_video(job.path, job.step)
+    video = job.video if job.video is not None else loose_video(job.path, job.stride)
     result = embedder.embed_stream(frames_of(video))
     if len(result.embeddings) != video.n_steps:
         raise SemsumError(
@@ -142,7 +142,7 @@ def frames_at_picks(
     sign of a wrong video for this key).
     """
     picks = np.asarray(picks, dtype=np.int64)
-    sampler = iter_sampled_frames(path, step=max(1, int(np.gcd.reduce(picks))), batch_size=batch_size)
+    sampler = iter_sampled_frames(path, stride=max(1, int(np.gcd.reduce(picks))), batch_size=batch_size)
     found = 0
     for got, frames in sampler:
         keep = np.isin(got, picks)
@@ -213,14 +213,14 @@ def resolve_videos(dataset: Dataset, videos_dir: str | Path, mapping: str | Path
     return found
 
 
-def loose_video(path: str | Path, step: int = 15) -> VideoData:
-    """The eccv16 group of a video with no annotations: exact n_frames (decoded), picks every `step`, fps."""
+def loose_video(path: str | Path, stride: int = STRIDE) -> VideoData:
+    """The eccv16 group of a video with no annotations: exact n_frames (decoded), picks every `stride`, fps."""
     path = Path(path)
     info = probe(path, exact=True)
     return VideoData(
         key=path.stem,
         n_frames=info.n_frames,
-        picks=np.arange(0, info.n_frames, step, dtype=np.int64),
+        picks=np.arange(0, info.n_frames, stride, dtype=np.int64),
         video_name=path.name,
         extra={"fps": np.float64(info.fps)},
     )
@@ -240,16 +240,18 @@ def extract_dataset(
     return extract_to_h5(embedder, list(dataset), FramesAtPicks(paths), out, attrs=dataset.attrs, paths=paths, **kwargs)
 
 
+@renamed_keywords(step="stride")
 def extract_videos(
-    embedder: MLLMEmbedder | None, videos: Sequence[str | Path], out: str | Path, step: int = 15, **kwargs: Any
+    embedder: MLLMEmbedder | None, videos: Sequence[str | Path], out: str | Path, stride: int = STRIDE, **kwargs: Any
 ) -> Dataset:
-    """`extract_to_h5` for loose video files: a group per file (key = file stem), sampled every `step` frames."""
+    """`extract_to_h5` for loose video files: a group per file (key = file stem), sampled every `stride` frames
+    (`step=` is the deprecated name of `stride=`)."""
     paths = [Path(p) for p in videos]
     keys = [p.stem for p in paths]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise SemsumError(f"{out}: several videos share the name {dupes[0]!r}; rename one (keys are file stems)")
-    jobs = [ExtractJob(p.stem, p, step=step) for p in paths]
+    jobs = [ExtractJob(p.stem, p, stride=stride) for p in paths]
     return extract_to_h5(embedder, jobs, FramesAtPicks(dict(zip(keys, paths, strict=True))), out, **kwargs)
 
 

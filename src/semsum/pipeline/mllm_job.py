@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from semsum.data.h5 import STEP, Dataset
+from semsum.data.h5 import STRIDE, Dataset
 from semsum.data.mrhisum import is_mrhisum_file
 from semsum.errors import SemsumError
 from semsum.features.encoders import make_encoder
@@ -18,7 +18,7 @@ from semsum.pipeline.executors import Executor, LocalExecutor
 
 @dataclass(frozen=True)
 class MllmJob:
-    """What to embed and where: loose `videos` (sampled every `step` frames), or the dataset `h5` (eccv16, or
+    """What to embed and where: loose `videos` (sampled every `stride` frames), or the dataset `h5` (eccv16, or
     Mr.HiSum with `mapping` its metadata.csv) with its videos in `videos_dir`. `encoder_options`: the `videollava`
     encoder's options by dest, and `device`."""
 
@@ -27,7 +27,7 @@ class MllmJob:
     h5: Path | None = None
     videos_dir: Path | None = None
     mapping: Path | None = None
-    step: int = STEP
+    stride: int = STRIDE
     encoder_options: Mapping[str, Any] = field(default_factory=dict)
     executor: Executor = field(default_factory=LocalExecutor)
 
@@ -45,7 +45,7 @@ def run_mllm_job(job: MllmJob, note: Callable[[str], None] = print, **options: A
     encoder = make_encoder("videollava", **job.encoder_options) if job.executor.name == "local" else None
     options |= {"progress": True, "executor": job.executor, "model_options": dict(job.encoder_options)}
     if job.h5 is None:
-        return extract.extract_videos(encoder, job.videos, job.out, job.step, **options)
+        return extract.extract_videos(encoder, job.videos, job.out, job.stride, **options)
     if not is_mrhisum_file(job.h5):
         return extract.extract_dataset(encoder, job.h5, job.videos_dir, job.out, job.mapping, **options)
     if job.mapping is None:

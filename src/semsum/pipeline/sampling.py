@@ -17,8 +17,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from semsum.data.h5 import STEP
-from semsum.errors import SemsumError
+from semsum.data.h5 import STRIDE
+from semsum.errors import SemsumError, renamed_keywords, warn_deprecated
 from semsum.features.encoders import FrameEncoder, WindowEncoder, check_features, describe, encode_batches
 from semsum.pipeline.cache import CachedVideo, FeatureCache, stage_key
 from semsum.prefetch import prefetch
@@ -32,38 +32,45 @@ THUMB_HEIGHT = 54
 class SamplingConfig:
     """Which frames of a video are sampled and how many are decoded per batch.
 
-    With neither `step` nor `fps` the sampling is automatic (`is_auto`): the job resolves it (dataset files: every
-    15th frame, the benchmarks'; `summarize`: fine enough for short videos, see `semsum.pipeline.summarize`).
+    With neither `stride` nor `fps` the sampling is automatic (`is_auto`): the job resolves it (dataset files:
+    every 15th frame, the benchmarks'; `summarize`: fine enough for short videos, see `semsum.pipeline.summarize`).
+    `step` (keyword and attribute) is the deprecated name of `stride`.
     """
 
-    step: int | None = STEP  # every step-th frame (the benchmarks': 15), or
+    stride: int | None = STRIDE  # every stride-th frame (the benchmarks': 15), or
     fps: float | None = None  # this many frames per second (timestamps) instead
     batch_size: int = 32  # frames per decoded (and encoded) batch
 
     def __post_init__(self) -> None:
-        if self.step is not None and self.fps is not None:
-            raise SemsumError("give --step or --fps, not both")
-        if (self.step is not None and self.step < 1) or (self.fps is not None and not self.fps > 0):
-            raise SemsumError(f"invalid sampling: step={self.step}, fps={self.fps}")
+        if self.stride is not None and self.fps is not None:
+            raise SemsumError("give --stride or --fps, not both")
+        if (self.stride is not None and self.stride < 1) or (self.fps is not None and not self.fps > 0):
+            raise SemsumError(f"invalid sampling: stride={self.stride}, fps={self.fps}")
         if self.batch_size < 1:
             raise SemsumError(f"--batch-size must be at least 1, got {self.batch_size}")
 
     @property
     def is_auto(self) -> bool:
-        return self.step is None and self.fps is None
+        return self.stride is None and self.fps is None
 
-    def resolve(self, step: int = STEP) -> SamplingConfig:
-        """This sampling, or every `step`-th frame if it is automatic."""
-        return replace(self, step=step) if self.is_auto else self
+    @property
+    def step(self) -> int | None:
+        """Deprecated name of `stride`."""
+        warn_deprecated("SamplingConfig.step", "SamplingConfig.stride")
+        return self.stride
+
+    def resolve(self, stride: int = STRIDE) -> SamplingConfig:
+        """This sampling, or every `stride`-th frame if it is automatic."""
+        return replace(self, stride=stride) if self.is_auto else self
 
     def frames_per_step(self, fps: float) -> float:
         """Video frames between two picks, for a video at `fps`."""
-        return float(self.step) if self.step else fps / self.fps
+        return float(self.stride) if self.stride else fps / self.fps
 
     def expected_steps(self, info: VideoInfo) -> int:
         """About how many frames sampling will keep (the probe's frame count may be an estimate)."""
-        if self.step:
-            return max(1, int(np.ceil(info.n_frames / self.step)))
+        if self.stride:
+            return max(1, int(np.ceil(info.n_frames / self.stride)))
         return max(1, int(np.ceil(info.duration * self.fps)))
 
     def sampler(
@@ -78,11 +85,15 @@ class SamplingConfig:
         after a `resume` prefix (picks, times) if given, decoded by `threads` threads (0: FFmpeg's choice)."""
         batch = batch_size or self.batch_size
         return iter_sampled_frames(
-            path, step=self.step, fps=self.fps, batch_size=batch, size=size, resume=resume, threads=threads
+            path, stride=self.stride, fps=self.fps, batch_size=batch, size=size, resume=resume, threads=threads
         )
 
     def to_dict(self) -> dict[str, float]:
-        return {"step": self.step} if self.step else {"fps": self.fps}
+        """The sampling as scores.json and the features cache key record it (the key is "step", as ever)."""
+        return {"step": self.stride} if self.stride else {"fps": self.fps}
+
+
+SamplingConfig.__init__ = renamed_keywords(step="stride")(SamplingConfig.__init__)  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)

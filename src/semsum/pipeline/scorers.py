@@ -13,10 +13,10 @@ scores [n_steps] (higher = more important; any scale):
 A `SampledVideo` (`semsum.pipeline.sampling`) carries the video's probe info, the sampled frame indices (`picks`),
 the decoded frame count, the features already computed (`features["features"]`: the frame encoder's, by default
 GoogLeNet pool5 [n_steps, 1024]), and `iter_frames()` to stream the sampled frames again (same picks) for scorers
-that look at pixels themselves; `Units` (`semsum.summary.shots`) the selection units in frames and in steps
-(`units.steps`). Both are immutable. `score_video` runs a scorer as the pipeline's scoring stage. Scorers are
-registered by name (entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's `--scorer`), or given as
-objects to `semsum.pipeline.summarize`.
+that look at pixels themselves; `Units` (`semsum.summary.shots`) the selection units in frames and their step
+segments (`units.segments`). Both are immutable. `score_video` runs a scorer as the pipeline's scoring stage.
+Scorers are registered by name (entry-point group `semsum.scorers`, built by `make_scorer`: the CLI's
+`--scorer`), or given as objects to `semsum.pipeline.summarize`.
 
 Built in:
 * `CoverageScorer` (the default, training-free, no labels): how much of the video each selection unit covers.
@@ -33,8 +33,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from semsum.data.h5 import STEP
-from semsum.errors import SemsumError
+from semsum.data.h5 import STRIDE
+from semsum.errors import SemsumError, renamed_keywords
 from semsum.features.mllm import DEFAULT_MODEL, EmbedResult, MLLMEmbedder
 from semsum.features.videollava import MllmModelOptions
 from semsum.pipeline.encoders import MapperOptions
@@ -47,7 +47,7 @@ from semsum.summary.shots import Units, readonly
 class Scorer(Protocol):
     """Anything with a `name` that maps a SampledVideo and its selection units to scores [n_steps].
 
-    A scorer made for one sampling (a run trained on 2 fps features) says so with `sampling_step = 15`; automatic
+    A scorer made for one sampling (a run trained on 2 fps features) says so with `sampling_stride = 15`; automatic
     sampling in `summarize` then uses it.
     """
 
@@ -91,12 +91,12 @@ class CoverageScorer:
     """Training-free: score each unit by its greedy gain in how well the chosen units cover the whole video.
 
     Features are centred on the video's mean (what all frames share says nothing about which to keep) and
-    L2-normalised. A set of shots S covers sampled frame i to the degree max(0, max_{s in S} cos(x_i, c_s)),
-    with c_s shot s's mean (normalised) feature; coverage F(S) sums that over all frames. This
-    facility-location function rewards representativeness (a shot like much of the video covers a lot) and
-    diversity (a shot like one already chosen adds little). Shots are taken greedily; a shot's score is its
+    L2-normalised. A set of units S covers sampled frame i to the degree max(0, max_{s in S} cos(x_i, c_s)),
+    with c_s the mean (normalised) feature of unit s's segment; coverage F(S) sums that over all frames. This
+    facility-location function rewards representativeness (a unit like much of the video covers a lot) and
+    diversity (a unit like one already chosen adds little). Units are taken greedily; a unit's score is its
     marginal gain when taken divided by the first (largest) gain, so scores fall in [0, 1]. Every
-    step of a shot gets the shot's score. Needs no labels and no training, only the features.
+    step of a segment gets its unit's score. Needs no labels and no training, only the features.
     """
 
     name = "coverage (training-free: greedy facility-location coverage of the video's features by its shots)"
@@ -110,11 +110,11 @@ class CoverageScorer:
         x = np.asarray(video.features[self.feature_key], dtype=np.float64)
         x = x - x.mean(axis=0)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        segs = units.steps
-        shot_of_step = np.repeat(np.arange(len(segs)), segs[:, 1] - segs[:, 0] + 1)
+        segs = units.segments
+        segment_of_step = np.repeat(np.arange(len(segs)), segs[:, 1] - segs[:, 0] + 1)
         centres = np.stack([x[s : e + 1].mean(axis=0) for s, e in segs])
         centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-        sim = np.clip(x @ centres.T, 0.0, None)  # [n_steps, n_shots]
+        sim = np.clip(x @ centres.T, 0.0, None)  # [n_steps, n_segments]
         covered = np.zeros(len(x))
         gains = np.zeros(len(segs))
         remaining = np.ones(len(segs), dtype=bool)
@@ -126,11 +126,11 @@ class CoverageScorer:
             remaining[best] = False
             covered = np.maximum(covered, sim[:, best])
         top = gains.max()
-        shot_scores = gains / top if top > 0 else np.ones(len(segs))
-        return shot_scores[shot_of_step]
+        segment_scores = gains / top if top > 0 else np.ones(len(segs))
+        return segment_scores[segment_of_step]
 
 
-FEATURE_SOURCES = ("mllm", "mapped")
+RUN_INPUTS = ("mllm", "mapped")  # how a run's features_mllm input is made for a new video
 
 
 def googlenet_features(video: SampledVideo) -> np.ndarray:
@@ -147,7 +147,7 @@ class FeatureSource:
     """One feature key a trained run needs, computed for a new video, with its width known before decoding.
 
     `features`: GoogLeNet pool5, which the pipeline always computes. `features_mllm`: Video-LLaVA embeddings of
-    the sampled frames (paper Eq. 1), or, with `features="mapped"`, F(pool5) from an alignment mapper (the
+    the sampled frames (paper Eq. 1), or, with `run_input="mapped"`, F(pool5) from an alignment mapper (the
     paper's cheap path, no MLLM at inference). `features_mapped`: F(pool5) from the mapper.
     """
 
@@ -158,7 +158,7 @@ class FeatureSource:
     def for_key(
         cls,
         key: str,
-        features: str = "mllm",
+        run_input: str = "mllm",
         mapper_path: str | os.PathLike[str] | None = None,
         mllm_model: str | None = None,
         device: str = "cpu",
@@ -168,7 +168,7 @@ class FeatureSource:
         prompt, window padding): new videos get the same, unless `mllm_model` names another model."""
         if key == "features":
             return cls(key, 1024, googlenet_features)
-        if key == "features_mapped" or (key == "features_mllm" and features == "mapped"):
+        if key == "features_mapped" or (key == "features_mllm" and run_input == "mapped"):
             if mapper_path is None:
                 raise SemsumError(f"the run needs {key}: pass --mapper FILE (from `semsum align train`)")
             from semsum.align.mapper import apply_mapper, load_mapper
@@ -205,38 +205,39 @@ class FeatureSource:
 class RunScorer:
     """Scores from a run trained with `semsum train` (mean over its fold models, or one `fold`).
 
-    Runs are trained on eccv16 files, sampled every 15th frame: automatic sampling keeps that (`sampling_step`).
+    Runs are trained on eccv16 files, sampled every 15th frame: automatic sampling keeps that (`sampling_stride`).
 
     Every feature key the run was trained on is computed for the new video by a `FeatureSource`; the total width
     is checked against the run when it is loaded, before any video is decoded.
     """
 
+    @renamed_keywords(features="run_input")
     def __init__(
         self,
         run_dir: str | os.PathLike[str],
         fold: int | None = None,
         device: str = "cpu",
-        features: str = "mllm",
+        run_input: str = "mllm",
         mapper: str | os.PathLike[str] | None = None,
         mllm_model: str | None = None,
         mllm_device: str = "auto",
     ):
         from semsum.training import load_run
 
-        if features not in FEATURE_SOURCES:
-            raise SemsumError(f"unknown --features {features!r}: choose one of {', '.join(FEATURE_SOURCES)}")
-        self.sampling_step = STEP
+        if run_input not in RUN_INPUTS:
+            raise SemsumError(f"unknown --run-input {run_input!r}: choose one of {', '.join(RUN_INPUTS)}")
+        self.sampling_stride = STRIDE
         mapper_path = None if mapper is None else str(mapper)
         self.options = RunOptions(
-            mllm_model=mllm_model, mapper=mapper_path, run=str(run_dir), features=features, fold=fold
+            mllm_model=mllm_model, mapper=mapper_path, run=str(run_dir), run_input=run_input, fold=fold
         )
         self.run = load_run(run_dir, fold=fold, device=device)
         self.feature_keys = list(self.run.feature_keys)
         self.sources = [
-            FeatureSource.for_key(k, features, mapper, mllm_model, mllm_device, self.run.feature_provenance)
+            FeatureSource.for_key(k, run_input, mapper, mllm_model, mllm_device, self.run.feature_provenance)
             for k in self.feature_keys
         ]
-        via = " via F(x)" if features == "mapped" and "features_mllm" in self.feature_keys else ""
+        via = " via F(x)" if run_input == "mapped" and "features_mllm" in self.feature_keys else ""
         self.name = f"run {run_dir} ({' + '.join(self.feature_keys)}{via})"
         width = sum(s.width for s in self.sources)
         if self.run.in_dim != width:
@@ -267,7 +268,7 @@ class ZeroShotScorer:
     """
 
     name = "zero-shot (training-free: Video-LLaVA's expected answer to the paper's Importance Score prompt)"
-    sampling_step = STEP  # the paper's windows: 8 frames at 2 fps
+    sampling_stride = STRIDE  # the paper's windows: 8 frames at 2 fps
 
     def __init__(self, embedder: MLLMEmbedder):
         if not embedder.score:
@@ -289,7 +290,7 @@ class RunOptions(MapperOptions, MllmModelOptions):
     run: str | None = option(
         None, "A run trained with `semsum train` (on features, features_mllm and/or features_mapped)."
     )
-    features: str = option(
+    run_input: str = option(
         "mllm", "How a run's features_mllm input is made: mllm (Video-LLaVA) or mapped (F(x) of GoogLeNet, --mapper)."
     )
     fold: int | None = option(None, "Score with this fold's model of the run (default: the mean over its folds).")
@@ -317,7 +318,7 @@ def make_run(options: RunOptions, device: str = "auto") -> RunScorer:
         options.run,
         options.fold,
         device="cpu" if device == "auto" else device,
-        features=options.features,
+        run_input=options.run_input,
         mapper=options.mapper,
         mllm_model=options.mllm_model,
         mllm_device=device,

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from semsum.atomic import staged_folder, write_json
-from semsum.data.h5 import STEP
+from semsum.atomic import atomic_folder, write_json
+from semsum.data.h5 import STRIDE
 from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder
 from semsum.pipeline.cache import FeatureCache, StageEntry, default_cache_dir, stage_key
@@ -106,8 +106,8 @@ def auto_sampling(sampling: SamplingConfig, scorer: Scorer, info: VideoInfo) -> 
     every 15th frame unless a unit of the default summary would then hold fewer than `PICKS_PER_UNIT` picks (short
     videos). It depends on the video alone, not on --budget or --max-unit, so re-runs with others reuse the cache."""
     longest = unit_frames(info.fps, info.n_frames, DEFAULT_BUDGET, MAX_UNIT_SECONDS)
-    step = getattr(scorer, "sampling_step", None) or int(np.clip(longest // PICKS_PER_UNIT, 1, STEP))
-    return sampling.resolve(step)
+    stride = getattr(scorer, "sampling_stride", None) or int(np.clip(longest // PICKS_PER_UNIT, 1, STRIDE))
+    return sampling.resolve(stride)
 
 
 @contextmanager
@@ -149,7 +149,7 @@ def summarize(
     if given, else to bars on stderr unless `show_progress` is False.
     """
     info, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
-    with staged_folder(out_dir) as stage, progress_lines(show_progress and progress is None, encoder.name) as bars:
+    with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), info, encoder, sampling, N_THUMBNAILS)
         video, thumbs = _sample(video_path, encoder, sampling, entry, report)
@@ -160,7 +160,7 @@ def summarize(
         report("scores", 0, None)
         scores = score_video(scorer, video, units)
         selected, unit_scores, warnings = _select(video, scores, units, budget)
-        written = _write_summary(stage / "summary.mp4", video, units.frames[selected], report)
+        written = _write_summary(tmp / "summary.mp4", video, units.frames[selected], report)
         result = SummaryResult(
             Path(out_dir),
             scores.scorer,
@@ -178,7 +178,7 @@ def summarize(
             warnings,
             entry.path if entry is not None else None,
         )
-        _write_reports(stage, result, thumbs, budget)
+        _write_reports(tmp, result, thumbs, budget)
     return result
 
 
@@ -191,7 +191,7 @@ def _plan(
     if not max_unit > 0:
         raise SemsumError(f"--max-unit must be positive, got {max_unit}")
     info = probe(path, count=False)
-    sampling = sampling or SamplingConfig(step=None)
+    sampling = sampling or SamplingConfig(stride=None)
     return info, auto_sampling(sampling, scorer, info) if sampling.is_auto else sampling
 
 
@@ -220,14 +220,14 @@ def _select(
     (then the best unit alone, over the budget)."""
     chosen = select_keyshots(scores.frames, units.frames, budget)
     if chosen.selected:
-        return chosen.selected, chosen.shot_scores, []
-    best = int(np.argmax(chosen.shot_scores))
+        return chosen.selected, chosen.unit_scores, []
+    best = int(np.argmax(chosen.unit_scores))
     length = (units.frames[best, 1] - units.frames[best, 0] + 1) / video.info.fps
     warning = (
         f"{video.path}: {budget:.0%} of this {video.n_frames / video.info.fps:.1f} s video is shorter than "
         f"any unit; the summary is its best unit ({length:.1f} s), over the budget (raise --budget to fit)"
     )
-    return [best], chosen.shot_scores, [warning]
+    return [best], chosen.unit_scores, [warning]
 
 
 def _write_summary(path: Path, video: SampledVideo, spans: np.ndarray, report: Progress) -> SummaryVideo:

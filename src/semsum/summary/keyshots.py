@@ -1,8 +1,9 @@
 """The field's standard step from per-sampled-frame scores to a frame-level 0/1 keyshot summary.
 
-scores [n_steps] at `picks` -> frame scores (each pick's score held until the next pick) -> shot score
-(mean over the shot's frames) -> 0/1 knapsack with shot lengths as weights and `budget` x n_frames as
-capacity -> the selected shots' frames set to 1.
+scores [n_steps] at `picks` -> frame scores (each pick's score held until the next pick) -> unit score
+(mean over the unit's frames) -> 0/1 knapsack with unit lengths as weights and `budget` x n_frames as
+capacity -> the selected units' frames set to 1. Units are frame ranges: a dataset file's shots, or the units
+`summarize` builds (`semsum.summary.shots.content_units`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semsum.errors import SemsumError
+from semsum.errors import SemsumError, renamed_keywords, warn_deprecated
 from semsum.summary.knapsack import knapsack
 
 
@@ -30,52 +31,72 @@ def frame_scores(scores: np.ndarray, picks: np.ndarray, n_frames: int) -> np.nda
     return out
 
 
-def shot_scores(frame_level: np.ndarray, shots: np.ndarray) -> np.ndarray:
-    """Mean frame score of each inclusive [start, end] frame shot."""
-    shots = np.asarray(shots, dtype=np.int64)
+def unit_scores(frame_level: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """Mean frame score of each inclusive [start, end] frame unit."""
+    units = np.asarray(units, dtype=np.int64)
     csum = np.concatenate([[0.0], np.cumsum(frame_level)])
-    return (csum[shots[:, 1] + 1] - csum[shots[:, 0]]) / (shots[:, 1] - shots[:, 0] + 1)
+    return (csum[units[:, 1] + 1] - csum[units[:, 0]]) / (units[:, 1] - units[:, 0] + 1)
 
 
-def select_shots(shot_values: np.ndarray, shots: np.ndarray, n_frames: int, budget: float = 0.15) -> list[int]:
-    """Indices of the shots a 0/1 knapsack keeps within `budget` of the video's frames."""
-    shots = np.asarray(shots, dtype=np.int64)
-    return knapsack(shot_values, shots[:, 1] - shots[:, 0] + 1, int(n_frames * budget))
+def select_units(unit_values: np.ndarray, units: np.ndarray, n_frames: int, budget: float = 0.15) -> list[int]:
+    """Indices of the units a 0/1 knapsack keeps within `budget` of the video's frames."""
+    units = np.asarray(units, dtype=np.int64)
+    return knapsack(unit_values, units[:, 1] - units[:, 0] + 1, int(n_frames * budget))
 
 
 @dataclass
 class Keyshots:
-    """The keyshot step's result: each shot's score, the shots kept, and the frame-level 0/1 summary."""
+    """The keyshot step's result: each unit's score, the units kept, and the frame-level 0/1 summary."""
 
-    shot_scores: np.ndarray  # float64 [n_shots]: mean frame score of each shot
-    selected: list[int]  # ascending indices of the kept shots
-    summary: np.ndarray  # uint8 [n_frames]: 1 on the kept shots' frames
+    unit_scores: np.ndarray  # float64 [n_units]: mean frame score of each unit
+    selected: list[int]  # ascending indices of the kept units
+    summary: np.ndarray  # uint8 [n_frames]: 1 on the kept units' frames
+
+    @property
+    def shot_scores(self) -> np.ndarray:
+        """Deprecated name of `unit_scores`."""
+        warn_deprecated("Keyshots.shot_scores", "Keyshots.unit_scores")
+        return self.unit_scores
 
 
-def select_keyshots(frame_level: np.ndarray, shots: np.ndarray, budget: float = 0.15) -> Keyshots:
-    """Frame scores [n_frames] and inclusive [start, end] frame shots -> the field's 15 % keyshot summary.
+@renamed_keywords(shots="units")
+def select_keyshots(frame_level: np.ndarray, units: np.ndarray, budget: float = 0.15) -> Keyshots:
+    """Frame scores [n_frames] and inclusive [start, end] frame units -> the field's 15 % keyshot summary.
 
     The one keyshot step every caller uses: evaluation (machine summaries), dataset building and caption files
-    (TVSum's user summaries), and `summarize` (the summary video).
+    (TVSum's user summaries), and `summarize` (the summary video). `shots=` is the deprecated name of `units=`.
     """
     frame_level = np.asarray(frame_level, dtype=np.float64).reshape(-1)
-    shots = np.asarray(shots, dtype=np.int64)
+    units = np.asarray(units, dtype=np.int64)
     n_frames = len(frame_level)
-    values = shot_scores(frame_level, shots)
-    selected = select_shots(values, shots, n_frames, budget)
+    values = unit_scores(frame_level, units)
+    selected = select_units(values, units, n_frames, budget)
     summary = np.zeros(n_frames, dtype=np.uint8)
     for i in selected:
-        summary[shots[i, 0] : shots[i, 1] + 1] = 1
+        summary[units[i, 0] : units[i, 1] + 1] = 1
     return Keyshots(values, selected, summary)
 
 
-def user_summaries(user_scores: np.ndarray, shots: np.ndarray, binary: bool, budget: float = 0.15) -> np.ndarray:
+@renamed_keywords(shots="units")
+def user_summaries(user_scores: np.ndarray, units: np.ndarray, binary: bool, budget: float = 0.15) -> np.ndarray:
     """Each annotator's 0/1 summary, float32 [n_users, n_frames], as the eccv16 files hold them.
 
     `binary` (SumMe): the annotators' own selections, `user_scores > 0`. Otherwise (TVSum): each annotator's
-    frame scores turned into a keyshot summary over `shots` with the 15 % knapsack.
+    frame scores turned into a keyshot summary over `units` (the file's shots) with the 15 % knapsack.
+    `shots=` is the deprecated name of `units=`.
     """
     scores = np.asarray(user_scores, dtype=np.float64)
     if binary:
         return (scores > 0).astype(np.float32)
-    return np.stack([select_keyshots(u, shots, budget).summary for u in scores]).astype(np.float32)
+    return np.stack([select_keyshots(u, units, budget).summary for u in scores]).astype(np.float32)
+
+
+def __getattr__(name: str) -> object:
+    """The deprecated names `shot_scores` and `select_shots`, with a DeprecationWarning."""
+    if name in _RENAMED:
+        warn_deprecated(f"semsum.summary.keyshots.{name}", _RENAMED[name])
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_RENAMED = {"shot_scores": "unit_scores", "select_shots": "select_units"}

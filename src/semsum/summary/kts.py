@@ -17,9 +17,9 @@ This implementation gives the same result with two changes, one exact and one a 
   benchmark-sized sequences). `max_segment=None` runs the unbounded algorithm (O(n^2) memory).
   A shot longer than 15% of the video can never be selected by the keyshot knapsack anyway.
 
-Change points are returned as the reference returns them: step boundaries, the index of the first step of every
-segment after the first. `semsum.summary.shots.boundaries_to_shots` turns them into the eccv16 file's
-`change_points`, inclusive [start, end] frame shots; the `kts` shot detector there does both.
+The result is what the reference returns (it calls them change points): step boundaries, the index of the
+first step of every segment after the first. `semsum.summary.shots.boundaries_to_shots` turns them into the
+eccv16 file's `change_points`, inclusive [start, end] frame shots; the `kts` shot detector there does both.
 """
 
 from __future__ import annotations
@@ -72,10 +72,10 @@ def kts(
     normalize: bool = True,
     max_segment: int | None = MAX_SEGMENT,
 ) -> np.ndarray:
-    """Change points (int64, ascending step indices where a new segment starts) of `features` [n, D].
+    """Step boundaries (int64, ascending step indices where a new segment starts) of `features` [n, D].
 
-    Linear kernel on the (by default L2-normalised) features; the number of change points is chosen
-    automatically as in `cpd_auto`, among 0..`max_change_points` (default n - 1).
+    Linear kernel on the (by default L2-normalised) features; the number of boundaries is chosen
+    automatically as in `cpd_auto`, among 0..`max_change_points` (default n - 1; the reference's name).
     """
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or len(x) == 0:

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from semsum.errors import SemsumError
+from semsum.errors import SemsumError, warn_deprecated
 from semsum.registry import SHOT_DETECTORS, create, declares, option
 from semsum.summary.kts import MAX_SEGMENT, kts
 
@@ -74,11 +74,17 @@ class Units:
     """The selection units the knapsack picks from, as frames and as the step segments scorers read."""
 
     frames: np.ndarray  # int64 [n_units, 2]: inclusive first and last frame of each unit
-    steps: np.ndarray  # int64 [n_segments, 2]: inclusive first and last step of the units holding a pick
+    segments: np.ndarray  # int64 [n_segments, 2]: inclusive first and last step of the units holding a pick
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frames", readonly(self.frames, np.int64))
-        object.__setattr__(self, "steps", readonly(self.steps, np.int64))
+        object.__setattr__(self, "segments", readonly(self.segments, np.int64))
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Deprecated name of `segments`."""
+        warn_deprecated("Units.steps", "Units.segments")
+        return self.segments
 
     def __len__(self) -> int:
         return len(self.frames)

@@ -145,7 +145,7 @@ class TransNetV2Detector:
 
     def __call__(self, video: Video) -> np.ndarray:
         """Shots of `video` (its file decoded again, every frame at 48x27): int64 [n_shots, 2], inclusive frames."""
-        sampler = iter_sampled_frames(video.path, step=1, batch_size=STRIDE, size=FRAME_SIZE)
+        sampler = iter_sampled_frames(video.path, stride=1, batch_size=STRIDE, size=FRAME_SIZE)
         probs = self._predict(frames for _, frames in sampler)
         if sampler.n_decoded != video.n_frames:
             raise SemsumError(

@@ -1,6 +1,6 @@
 """Probe a video file and stream its sampled frames in bounded batches (PyAV / FFmpeg).
 
-Sampling follows the benchmarks: every `step`-th decoded frame (eccv16 uses 15, i.e. 2 fps at 30 fps), or a
+Sampling follows the benchmarks: every `stride`-th decoded frame (eccv16 uses 15, i.e. 2 fps at 30 fps), or a
 target rate `fps` chosen from presentation timestamps so that variable-frame-rate files are sampled evenly
 in time. Frame indices (`picks`) always count decoded frames from 0, which is what the eccv16 schema's
 `picks`, `n_frames` and `change_points` mean. Every frame must be decoded anyway (inter-frame codecs), but
@@ -195,8 +195,8 @@ def to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndar
 class FrameSampler:
     """Iterate `(picks, frames)` batches: int64 [b] frame indices and uint8 RGB [b, H, W, 3] frames.
 
-    Exactly one of `step` (every step-th decoded frame, starting at frame 0) and `fps` (the first frame at
-    or after each multiple of 1/fps seconds from the first timestamp) applies; `step=15` by default.
+    Exactly one of `stride` (every stride-th decoded frame, starting at frame 0) and `fps` (the first frame at
+    or after each multiple of 1/fps seconds from the first timestamp) applies; `stride=15` by default.
     After iteration, `n_decoded` is the number of frames the file actually decoded to; `times` holds each pick's
     presentation time in seconds (the stream's clock), which is what a later seek to that frame needs.
 
@@ -209,21 +209,21 @@ class FrameSampler:
     def __init__(
         self,
         path: str | os.PathLike[str],
-        step: int | None = None,
+        stride: int | None = None,
         fps: float | None = None,
         batch_size: int = 32,
         size: tuple[int, int] | None = None,
         resume: tuple[np.ndarray, np.ndarray] | None = None,
         threads: int = 0,
     ):
-        if step is not None and fps is not None:
-            raise SemsumError("give either step or fps, not both")
-        if fps is None and step is None:
-            step = 15
-        if (step is not None and step < 1) or (fps is not None and not fps > 0) or batch_size < 1:
-            raise SemsumError(f"invalid sampling: step={step}, fps={fps}, batch_size={batch_size}")
+        if stride is not None and fps is not None:
+            raise SemsumError("give either stride or fps, not both")
+        if fps is None and stride is None:
+            stride = 15
+        if (stride is not None and stride < 1) or (fps is not None and not fps > 0) or batch_size < 1:
+            raise SemsumError(f"invalid sampling: stride={stride}, fps={fps}, batch_size={batch_size}")
         self.path = Path(path)
-        self.step, self.fps, self.batch_size, self.size = step, fps, batch_size, size
+        self.stride, self.fps, self.batch_size, self.size = stride, fps, batch_size, size
         self.n_decoded: int | None = None
         self.times: list[float] = []
         self.resume = resume if resume is not None and len(resume[0]) else None
@@ -247,8 +247,8 @@ class FrameSampler:
         for frame in decoded:
             index += 1
             t = frame.pts * tb if frame.pts is not None and tb else index / rate
-            if self.step is not None:
-                picked = index % self.step == 0
+            if self.stride is not None:
+                picked = index % self.stride == 0
             else:
                 start = t if start is None else start
                 picked = t - start >= next_time - 1e-9

@@ -1,7 +1,7 @@
-"""Write H.264/AAC mp4 files: the summary video of selected shots, and generated sample videos.
+"""Write H.264/AAC mp4 files: the summary video of selected units, and generated sample videos.
 
-The summary keeps the original frame rate and the frames of the selected shots in order; when the input
-has audio, the audio of exactly those shots (the same time spans) is re-encoded to AAC beside it. Odd frame
+The summary keeps the original frame rate and the frames of the selected units (frame ranges) in order; when the
+input has audio, the audio of exactly those units (the same time spans) is re-encoded to AAC beside it. Odd frame
 sizes are cropped by one pixel to the even size H.264 with 4:2:0 chroma needs. Output is written through
 `atomic_path`, so a failure never leaves a half-written file.
 """
@@ -109,11 +109,11 @@ class SummaryVideo:
 def write_summary(
     video: str | os.PathLike[str],
     out: str | os.PathLike[str],
-    segments: Sequence[tuple[int, int]] | np.ndarray,
+    units: Sequence[tuple[int, int]] | np.ndarray,
     progress: Callable[[int], None] | None = None,
     anchors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SummaryVideo:
-    """Write the frames of the inclusive [start, end] `segments` of `video` (in order) to `out` (mp4).
+    """Write the frames of the inclusive [start, end] frame `units` of `video` (in order) to `out` (mp4).
 
     With `anchors` (frame indices and their presentation times in seconds, e.g. the picks of a sampling pass),
     only the selected stretches are decoded: for each one the file is sought to the keyframe before the last
@@ -121,11 +121,11 @@ def write_summary(
     `progress`, if given, is called with the number of frames written so far.
     """
     src = Path(video)
-    segs = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
-    if len(segs) == 0:
-        raise SemsumError(f"{src}: no shots selected, nothing to write")
-    keep = np.zeros(int(segs[:, 1].max()) + 1, dtype=bool)
-    for s, e in segs:
+    spans = np.asarray(units, dtype=np.int64).reshape(-1, 2)
+    if len(spans) == 0:
+        raise SemsumError(f"{src}: no units selected, nothing to write")
+    keep = np.zeros(int(spans[:, 1].max()) + 1, dtype=bool)
+    for s, e in spans:
         keep[s : e + 1] = True
     with atomic_path(out) as tmp, _open(src) as container:
         stream = _stream(container)
