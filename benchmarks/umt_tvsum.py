@@ -110,15 +110,18 @@ def main() -> None:
         default=None,
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--control", nargs="*", default=["vasnet"], help="models of the shuffled-label control")
+    p.add_argument("--control", nargs="*", default=[], help="models of the shuffled-label control (among --model)")
     p.add_argument("--control-seeds", nargs="+", type=int, default=[1])
-    p.add_argument("--modalities", nargs="*", default=[], help="models also trained with audio / title added")
+    p.add_argument("--modalities", nargs="*", default=[], help="models also trained with audio / title (among --model)")
     p.add_argument("--modality-seeds", nargs="+", type=int, default=[1])
     p.add_argument("--ridge", action=argparse.BooleanOptionalAction, default=True, help="the ridge row (visual)")
     p.add_argument("--ridge-modalities", action="store_true", help="ridge on every feature set, not only visual")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     specs = args.model or [("vasnet", 4, 1e-4), ("pgl-sum", 3, 1e-3), ("csta", 3, 1e-3)]  # as RESULTS.md ran
+    unknown = set(args.control + args.modalities) - {m for m, _, _ in specs}
+    if unknown:
+        p.error(f"--control/--modalities name models this run does not train (add them with --model): {unknown}")
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     h5 = args.h5 or args.out / "tvsum_i3d.h5"
