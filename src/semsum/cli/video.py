@@ -42,15 +42,29 @@ def summarize_cmd(
             "--max-unit", help="Longest moment in seconds: longer shots are split where their content changes."
         ),
     ] = 4.0,
+    export: Annotated[
+        str | None,
+        typer.Option(
+            "--export",
+            help="Also write the moments kept, comma-separated: otio, edl, fcpxml (editor timelines), vtt (chapters).",
+        ),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", help="A request to focus on: importance is rated for it (zero-shot, or an MLLM run)."),
+    ] = None,
 ) -> None:
     """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
     from semsum.pipeline import summarize
+    from semsum.summary.export import FILES, parse_formats
 
+    formats = parse_formats(export)  # before any model loads
     out = out if out is not None else Path(f"{video.stem}_summary")
     stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device, scorer)
     chosen = stages.build_scorer()
     frame_encoder, detector = stages.build()
-    r = summarize(video, out, chosen, frame_encoder, detector, stages.sampling, budget, max_unit=max_unit)
+    extra = {"max_unit": max_unit, "export": formats, "query": query}
+    r = summarize(video, out, chosen, frame_encoder, detector, stages.sampling, budget, **extra)
     for warning in r.warnings:
         typer.echo(f"warning: {warning}", err=True)
     console.print(
@@ -59,6 +73,7 @@ def summarize_cmd(
         f"{r.summary_seconds:.1f} s of {r.video.n_frames / r.video.info.fps:.1f} s"
         f"{' with audio' if r.summary_has_audio else ''}\n"
         f"wrote {r.summary_path}, {r.scores_path}, {r.timeline_path}"
+        + "".join(f", {r.out_dir / FILES[f]}" for f in r.exports)
     )
 
 
