@@ -25,6 +25,7 @@ Loading the model (device, dtype, attention, quantization, local folders) is `se
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -193,6 +194,15 @@ class MLLMEmbedder:
             "mllm_pooling": POOLING,
             "mllm_score": SCORING if self.score else "none",
         }
+
+    def with_prompt(self, prompt: Prompt) -> MLLMEmbedder:
+        """The same loaded model with another prompt of as many images (e.g. with a user's query added)."""
+        if prompt.n_images != self.window:
+            raise SemsumError(f"prompt {prompt.name}: has {prompt.n_images} images, window is {self.window}")
+        other = copy.copy(self)
+        other.prompt, other._token_cache = prompt, {}
+        other.score = self.score and prompt.score_suffix is not None
+        return other
 
     # ---- text side
     def tokens(self, text: str) -> tuple[list[int], int]:
