@@ -40,6 +40,14 @@ def parse_formats(spec: str | Iterable[str] | None) -> tuple[str, ...]:
     return formats
 
 
+def supported_formats(fps: float) -> tuple[str, ...]:
+    """The formats a video at `fps` can be exported to: all but `edl` where the rate has no timecode (12.5, 10)."""
+    import opentimelineio as otio
+
+    timecode = otio.opentime.RationalTime.is_valid_timecode_rate(float(frame_rate(fps)))
+    return tuple(f for f in FILES if timecode or f != "edl")
+
+
 def frame_rate(fps: float) -> Fraction:
     """The rational frame rate a float rate stands for (29.97002997 -> 30000/1001, 25.0 -> 25)."""
     return Fraction(fps).limit_denominator(MAX_DENOMINATOR)
@@ -118,7 +126,7 @@ def export_text(doc: dict[str, Any], fmt: str, source_url: str) -> str:
     import opentimelineio as otio
 
     timeline = summary_timeline(doc, source_url)
-    if fmt == "edl" and not otio.opentime.RationalTime.is_valid_timecode_rate(float(frame_rate(doc["fps"]))):
+    if fmt not in supported_formats(doc["fps"]):
         raise SemsumError(
             f"{doc['video']}: --export edl needs a timecode frame rate (24, 25, 30, 29.97, 50, 60, ...), this video "
             f"has {doc['fps']:.4g} fps; use otio or fcpxml"
