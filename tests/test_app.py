@@ -85,10 +85,12 @@ def test_api_summarizes_a_real_clip_keeping_audio(server, shared_media, tmp_path
     # The timelines and chapters, pointing at the user's file by name; 12.5 fps has no timecode: no EDL.
     files = {f.name.removeprefix("car-detection_"): f for f in out["files"]}
     assert sorted(files) == ["chapters.vtt", "scores.json", "summary.mp4", "timeline.fcpxml", "timeline.otio"]
-    clips = otio.adapters.read_from_file(str(files["timeline.otio"])).find_clips()
-    spans = [(u["start_frame"], u["end_frame"] - u["start_frame"] + 1) for u in kept]
-    assert sorted((c.source_range.start_time.value, c.source_range.duration.value) for c in clips) == sorted(spans)
-    assert {c.media_reference.target_url for c in clips} == {"car-detection.mp4"}
+    timeline = otio.adapters.read_from_file(str(files["timeline.otio"]))
+    spans = sorted((u["start_frame"], u["end_frame"] - u["start_frame"] + 1) for u in kept)
+    for track in timeline.tracks:  # video, and audio: the clip has sound
+        assert [(c.source_range.start_time.value, c.source_range.duration.value) for c in track] == spans
+    assert [t.kind for t in timeline.tracks] == ["Video", "Audio"]
+    assert {c.media_reference.target_url for c in timeline.find_clips()} == {"car-detection.mp4"}
     assert server.request_folders() == []  # each request's work folder is gone once it answered
 
 

@@ -22,21 +22,27 @@ NTSC = 30000 / 1001
 UNITS = [(0, 99, 0.1), (100, 249, 0.5), (250, 399, 0.2), (400, 599, 0.9), (600, 617, 0.3)]
 
 
-def _doc(fps: float, selected: list[int], video: str = "/media/my clip.mp4") -> dict:
+def _doc(fps: float, selected: list[int], has_audio: bool = False, video: str = "/media/my clip.mp4") -> dict:
     """The fields of scores.json that the exports read."""
     units = [
         {"start_frame": s, "end_frame": e, "score": v, "selected": i in selected} for i, (s, e, v) in enumerate(UNITS)
     ]
     return {"video": video, "fps": fps, "n_frames": 618, "scorer": "coverage", "budget": 0.15, "units": units,
-            "selected_units": selected}  # fmt: skip
+            "selected_units": selected, "has_audio": has_audio}  # fmt: skip
 
 
-def _read_back(text: str, fmt: str, fps: float) -> list[tuple[int, int]]:
-    """(first frame, frame count) of each clip, as the format's own OpenTimelineIO adapter reads it."""
+def _read_back(text: str, fmt: str, fps: float) -> dict[str, list[tuple[int, int]]]:
+    """(first frame, frame count) of each clip of each track kind, as the format's own OpenTimelineIO adapter reads
+    it."""
     extra = {"rate": fps} if fmt == "edl" else {}
     timeline = otio.adapters.read_from_string(text, adapter_name=ADAPTERS[fmt], **extra)
-    ranges = [c.source_range for c in timeline.find_clips()]
-    return [(round(r.start_time.rescaled_to(fps).value), round(r.duration.rescaled_to(fps).value)) for r in ranges]
+    return {
+        track.kind: [
+            (round(r.start_time.rescaled_to(fps).value), round(r.duration.rescaled_to(fps).value))
+            for r in (c.source_range for c in track.find_clips())
+        ]
+        for track in timeline.tracks
+    }
 
 
 def _expected(doc: dict) -> list[tuple[int, int]]:
@@ -45,10 +51,13 @@ def _expected(doc: dict) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("fps", [25.0, 24.0, NTSC, 24000 / 1001])
 @pytest.mark.parametrize("fmt", ["otio", "edl"])
-def test_timelines_read_back_to_the_selected_units(fmt, fps):
-    doc = _doc(fps, [3, 1, 4])  # selection order is not time order: clips are in time order
-    text = export_text(doc, fmt, "file:///media/my%20clip.mp4")
-    assert _read_back(text, fmt, fps) == [(100, 150), (400, 200), (600, 18)] == _expected(doc)
+@pytest.mark.parametrize("has_audio", [False, True])
+def test_timelines_read_back_to_the_selected_units(fmt, fps, has_audio):
+    doc = _doc(fps, [3, 1, 4], has_audio)  # selection order is not time order: clips are in time order
+    spans = [(100, 150), (400, 200), (600, 18)]
+    assert spans == _expected(doc)
+    tracks = {"Video": spans} | ({"Audio": spans} if has_audio and fmt != "edl" else {})  # an EDL: video events
+    assert _read_back(export_text(doc, fmt, "file:///media/my%20clip.mp4"), fmt, fps) == tracks
 
 
 def test_otio_clips_reference_the_source_at_its_rate_with_the_scores():
@@ -73,18 +82,19 @@ def test_an_edl_needs_a_timecode_rate():
         export_text(_doc(12.5, [1]), "edl", "file:///m.mp4")
 
 
-@pytest.mark.parametrize("fps", [25.0, 10.0])
-def test_fcpxml_reads_back_through_its_adapter(fps):
-    text = export_text(_doc(fps, [1, 3]), "fcpxml", "file:///m.mp4")
+@pytest.mark.parametrize(("fps", "has_audio"), [(25.0, False), (25.0, True), (10.0, False)])
+def test_fcpxml_reads_back_through_its_adapter(fps, has_audio):
+    text = export_text(_doc(fps, [1, 3], has_audio), "fcpxml", "file:///m.mp4")
     assert ET.fromstring(text.split("\n", 2)[2]).get("version") == "1.8"
-    assert _read_back(text, "fcpxml", fps) == [(100, 150), (400, 200)]
+    spans = [(100, 150), (400, 200)]
+    assert _read_back(text, "fcpxml", fps) == {"Video": spans} | ({"Audio": spans} if has_audio else {})
 
 
 @pytest.mark.parametrize("fps", [NTSC, 24000 / 1001, 179 / 6, 12.5])
 def test_fcpxml_times_are_exact_at_rational_rates(fps):
     """The adapter's reader rounds a rate down to an int (29.97 -> 29), so the XML's rational times are read here:
     each clip starts and lasts an exact number of the format's frames."""
-    root = ET.fromstring(export_text(_doc(fps, [1, 3]), "fcpxml", "file:///m.mp4").split("\n", 2)[2])
+    root = ET.fromstring(export_text(_doc(fps, [1, 3], True), "fcpxml", "file:///m.mp4").split("\n", 2)[2])
     frame = Fraction(root.find("resources/format").get("frameDuration").removesuffix("s"))
     assert frame == 1 / frame_rate(fps)
     clips = root.findall("project/sequence/spine/clip")
@@ -130,8 +140,10 @@ def test_a_real_clips_exports_give_the_units_of_scores_json(tmp_path, shared_med
     doc = json.loads(result.scores_path.read_text())
     assert doc["exports"] == list(FILES.values()) and doc["fps"] == fps and doc["query"] is None
     units = [(u["start_frame"], u["end_frame"] - u["start_frame"] + 1) for u in doc["units"] if u["selected"]]
+    assert doc["has_audio"] == (name != "bikes.mp4")
     for fmt in ("otio", "edl", "fcpxml"):
-        assert _read_back((out / FILES[fmt]).read_text(), fmt, fps) == units, fmt
+        tracks = {"Video": units} | ({"Audio": units} if doc["has_audio"] and fmt != "edl" else {})
+        assert _read_back((out / FILES[fmt]).read_text(), fmt, fps) == tracks, fmt
     timeline = otio.adapters.read_from_file(str(out / FILES["otio"]))
     assert {c.media_reference.target_url for c in timeline.find_clips()} == {(shared_media / name).resolve().as_uri()}
     cues = webvtt.read(str(out / FILES["vtt"]))

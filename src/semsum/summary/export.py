@@ -1,11 +1,12 @@
 """A summary's selected units as files for editors and players (`semsum summarize --export otio,edl,fcpxml,vtt`).
 
-The timelines are built with OpenTimelineIO and written by its adapters (no hand-written XML or EDL text): one
-video track of clips, one per selected unit in time order, each referencing the source file (`source_url`, by
-default its absolute file:// URL) with its exact source range at the source's own frame rate (a float rate such as
-29.97002997 is taken as the rational 30000/1001 it stands for) and the unit's index, frames and score as metadata
-under "semsum". `otio` is OpenTimelineIO's JSON, `edl` CMX 3600 (otio-cmx3600-adapter: timecodes at the source
-rate, drop-frame at 29.97), `fcpxml` Final Cut Pro X XML version 1.8 (otio-fcpx-xml-adapter; Final Cut and
+The timelines are built with OpenTimelineIO and written by its adapters (no hand-written XML or EDL text): a video
+track of clips (and, for a source with sound, an audio track of the same clips), one per selected unit in time
+order, each referencing the source file (`source_url`, by default its absolute file:// URL) with its exact source
+range at the source's own frame rate (a float rate such as 29.97002997 is taken as the rational 30000/1001 it
+stands for), and the unit's index, frames and score as metadata under "semsum". `otio` is OpenTimelineIO's JSON;
+`edl` CMX 3600 (otio-cmx3600-adapter: the video track's events, timecodes at the source rate, drop-frame at 29.97;
+only rates that have timecode); `fcpxml` Final Cut Pro X XML version 1.8 (otio-fcpx-xml-adapter; Final Cut and
 DaVinci Resolve import it). `vtt` is WebVTT chapters for the SOURCE video (webvtt-py), one cue per selected unit
 at its source times, so a player can jump to the moments.
 
@@ -71,7 +72,8 @@ def moments(doc: dict[str, Any]) -> list[Moment]:
 
 
 def summary_timeline(doc: dict[str, Any], source_url: str) -> Any:
-    """The selected units of `doc` as an OpenTimelineIO timeline of clips of `source_url`."""
+    """The selected units of `doc` as an OpenTimelineIO timeline of clips of `source_url`: a video track, and an
+    audio track of the same clips if the source has sound."""
     import opentimelineio as otio
 
     rate = float(frame_rate(doc["fps"]))
@@ -82,20 +84,22 @@ def summary_timeline(doc: dict[str, Any], source_url: str) -> Any:
         )
 
     name = Path(doc["video"]).name
-    track = otio.schema.Track(name="summary", kind=otio.schema.TrackKind.Video)
+    kinds = [otio.schema.TrackKind.Video] + ([otio.schema.TrackKind.Audio] if doc["has_audio"] else [])
+    tracks = [otio.schema.Track(name=kind.lower(), kind=kind) for kind in kinds]
     for k, m in enumerate(moments(doc)):
-        reference = otio.schema.ExternalReference(target_url=source_url, available_range=span(0, doc["n_frames"]))
         meta = {"unit": m.unit, "start_frame": m.start_frame, "end_frame": m.end_frame, "score": m.score}
-        track.append(
-            otio.schema.Clip(
-                name=f"{name} moment {k + 1}",
-                media_reference=reference,
-                source_range=span(m.start_frame, m.end_frame - m.start_frame + 1),
-                metadata={"semsum": meta},
+        for track in tracks:
+            reference = otio.schema.ExternalReference(target_url=source_url, available_range=span(0, doc["n_frames"]))
+            track.append(
+                otio.schema.Clip(
+                    name=f"{name} moment {k + 1}",
+                    media_reference=reference,
+                    source_range=span(m.start_frame, m.end_frame - m.start_frame + 1),
+                    metadata={"semsum": meta},
+                )
             )
-        )
     meta = {"scorer": doc["scorer"], "budget": doc["budget"], "fps": doc["fps"], "source": source_url}
-    return otio.schema.Timeline(name=f"{name} summary", tracks=[track], metadata={"semsum": meta})
+    return otio.schema.Timeline(name=f"{name} summary", tracks=tracks, metadata={"semsum": meta})
 
 
 def chapters(doc: dict[str, Any]) -> str:
