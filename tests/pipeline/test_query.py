@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def zero_shot(tiny) -> ZeroShotScorer:
 def test_the_query_is_added_to_the_importance_prompt_as_documented():
     base = load_prompt("importance")
     prompt = base.with_query("  the  goals\nand the saves ")
-    assert query_template() == DOCUMENTED
+    assert query_template() == DOCUMENTED and DOCUMENTED in (Path(__file__).parents[2] / "README.md").read_text()
     request = DOCUMENTED.replace("{query}", "the goals and the saves")
     assert prompt.text == base.text.removesuffix(f" {ASSISTANT}") + f"\n\n{request} {ASSISTANT}"
     assert prompt.score_suffix == base.score_suffix and prompt.n_images == 8 and prompt.name == "importance+query"

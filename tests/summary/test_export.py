@@ -12,6 +12,7 @@ import pytest
 import torch
 import webvtt
 
+from clitest import error_line, run_cli
 from semsum.errors import SemsumError
 from semsum.features.googlenet import build_extractor
 from semsum.pipeline import CoverageScorer, summarize
@@ -155,3 +156,20 @@ def test_write_exports_names_its_files_and_the_source(tmp_path):
     assert [p.name for p in written] == ["chapters.vtt", "timeline.otio"]
     (clip,) = otio.adapters.read_from_file(str(tmp_path / "timeline.otio")).find_clips()
     assert clip.media_reference.target_url == "my clip.mp4"
+
+
+def test_the_summarize_command_exports_and_refuses_an_unknown_format(tmp_path, shared_media):
+    out, fast = tmp_path / "out", ("--random-googlenet", "--input-size", "32", "--shots", "kts")
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--export", "vtt,otio", *fast)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "chapters.vtt",
+        "scores.json",
+        "summary.mp4",
+        "timeline.otio",
+        "timeline.png",
+    ]
+    assert f"{out / 'chapters.vtt'}, {out / 'timeline.otio'}" in " ".join(result.output.split())
+    line = error_line(run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--export", "aaf", *fast))
+    assert line == "error: --export aaf: unknown format (choose from otio, edl, fcpxml, vtt)"
+    assert not (tmp_path / "o").exists()
