@@ -195,13 +195,10 @@ class MLLMEmbedder:
             "mllm_score": SCORING if self.score else "none",
         }
 
-    def with_prompt(self, prompt: Prompt) -> MLLMEmbedder:
-        """The same loaded model with another prompt of as many images (e.g. with a user's query added)."""
-        if prompt.n_images != self.window:
-            raise SemsumError(f"prompt {prompt.name}: has {prompt.n_images} images, window is {self.window}")
+    def with_query(self, query: str) -> MLLMEmbedder:
+        """The same loaded model, its prompt with a user's request added (`Prompt.with_query`)."""
         other = copy.copy(self)
-        other.prompt, other._token_cache = prompt, {}
-        other.score = self.score and prompt.score_suffix is not None
+        other.prompt, other._token_cache = self.prompt.with_query(query), {}
         return other
 
     # ---- text side

@@ -176,11 +176,6 @@ class FeatureSource:
         """`key` computed as Video-LLaVA embeddings of the sampled frames, by `embedder`."""
         return cls(key, embedder.dim, lambda video: embed_again(embedder, video).embeddings, embedder)
 
-    def with_query(self, query: str) -> FeatureSource:
-        """This Video-LLaVA source with the user's request added to its prompt."""
-        assert self.embedder is not None, "only Video-LLaVA sources take a query"
-        return FeatureSource.embedded(self.key, self.embedder.with_prompt(self.embedder.prompt.with_query(query)))
-
     @classmethod
     def for_key(
         cls,
@@ -281,7 +276,9 @@ class RunScorer:
                 "(a run on features_mllm with --run-input mllm can)"
             )
         focused = copy.copy(self)
-        focused.sources = [s.with_query(query) if s.embedder is not None else s for s in self.sources]
+        focused.sources = [
+            s if s.embedder is None else s.embedded(s.key, s.embedder.with_query(query)) for s in self.sources
+        ]
         prompt = next(s.embedder.prompt for s in focused.sources if s.embedder is not None)
         focused.name, focused.query = f"{self.name}, query {query!r}", prompt.query_record(query)
         return focused
@@ -321,7 +318,7 @@ class ZeroShotScorer:
 
     def with_query(self, query: str) -> ZeroShotScorer:
         """The MLLM asked the Importance Score prompt with `query` added (`Prompt.with_query`)."""
-        focused = ZeroShotScorer(self.embedder.with_prompt(self.embedder.prompt.with_query(query)))
+        focused = ZeroShotScorer(self.embedder.with_query(query))
         focused.name, focused.query = f"{self.name}, query {query!r}", focused.embedder.prompt.query_record(query)
         return focused
 
