@@ -67,7 +67,7 @@ class SummaryResult:
     summary_seconds: float
     summary_has_audio: bool
     warnings: list[str] = field(default_factory=list)
-    features_cache: Path | None = None  # the features' cache entry (a folder, `cache.read_entry`), if cached
+    features_cache: Path | None = None  # the features' cache entry, if they were cached
 
     @property
     def summary_path(self) -> Path:
