@@ -222,9 +222,16 @@ def gtscore_correlation(ds: Dataset, step_scores: Mapping[str, np.ndarray]) -> d
 
     pairs = [rank_correlations(s, np.asarray(ds[k].gtscore)[None]) for k, s in step_scores.items()]
     return {
-        "kendall_tau": float(np.nanmean([t[0] for t, _ in pairs])),
-        "spearman_rho": float(np.nanmean([r[0] for _, r in pairs])),
+        "kendall_tau": _nanmean([t[0] for t, _ in pairs]),
+        "spearman_rho": _nanmean([r[0] for _, r in pairs]),
     }
+
+
+def _nanmean(values: list[float]) -> float:
+    """`np.nanmean` of `values`, and NaN without numpy's "Mean of empty slice" warning when none is a number (every
+    video's scores constant, or no video)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
 
 
 def _mean(values: list[float | None]) -> float | None:
