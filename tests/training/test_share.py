@@ -132,8 +132,9 @@ def test_a_run_missing_from_the_cache_offline_is_one_line_in_under_5_s(tmp_path)
         tmp_path / "x.json",
         env=offline(tmp_path / "hub"),
     )
-    print(f"offline miss through the CLI: {time.perf_counter() - start:.2f} s (process start included)")
+    seconds = time.perf_counter() - start  # the whole command, process start included
     assert r.returncode == 1 and r.stderr.splitlines() == [f"error: {message}"]
+    assert seconds < 5, seconds
 
 
 def test_the_model_card_names_every_number_with_its_protocol(trained, tmp_path):
@@ -192,7 +193,7 @@ def test_a_crafted_pickle_is_refused_and_never_runs(trained, tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil"
     (evil / "fold_0").mkdir(parents=True)
-    (evil / "fold_0" / LEGACY).write_bytes(pickle.dumps({"state_dict": Payload(marker)}))
+    (evil / "fold_0" / LEGACY).write_bytes(pickle.dumps({"state_dict": Payload(marker)}, protocol=2))
     torch.save({"state_dict": {}, "x": Payload(marker)}, evil / "mapper.pt")  # a torch zip holding the payload
     r = cli("predict", "--run", evil, "--h5", h5, "--out", tmp_path / "s.json")
     assert r.returncode == 1 and r.stderr.count("\n") == 1
@@ -289,3 +290,21 @@ def test_a_train_stream_run_round_trips_through_the_hub_cache(tmp_path):
     lay_into_cache(tmp_path / "repo", tmp_path / "hub", "someone/stream")
     local = predict(tmp_path / "run", tmp_path / "mh.h5", tmp_path / "local.json")
     assert predict("hf://someone/stream", tmp_path / "mh.h5", tmp_path / "hub.json", offline(tmp_path / "hub")) == local
+
+
+def test_summarize_with_a_run_from_the_hub_cache_offline(tmp_path, shared_media):
+    from semsum.training import TrainConfig, train
+
+    ds = make_synthetic_dataset(tmp_path / "g.h5", n_videos=4, steps=(20, 30), dim=1024, seed=1)  # GoogLeNet's width
+    cfg = TrainConfig(model="vasnet", epochs=1, device="cpu")
+    train(tmp_path / "g.h5", write_folds(tmp_path / "g.txt", ds.keys(), 2), tmp_path / "run", cfg, show_progress=False)
+    assert run_cli("push", tmp_path / "run", "hf://someone/g", "--dry-run", tmp_path / "repo").exit_code == 0
+    lay_into_cache(tmp_path / "repo", tmp_path / "hub", "someone/g")
+    fast = ["--random-googlenet", "--input-size", "32", "--shots", "kts"]
+    scores = {}
+    for name, run, env in (("local", tmp_path / "run", None), ("hub", "hf://someone/g", offline(tmp_path / "hub"))):
+        r = cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / name, "--run", run, *fast, env=env)
+        assert r.returncode == 0, r.stderr
+        scores[name] = json.loads((tmp_path / name / "scores.json").read_text())
+    assert scores["hub"]["scorer"] == "run hf://someone/g (features)"
+    assert scores["hub"]["step_scores"] == scores["local"]["step_scores"]

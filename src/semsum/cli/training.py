@@ -141,6 +141,9 @@ def predict_cmd(
     fold: Annotated[int | None, typer.Option("--fold", help="Use this fold's model for every video.")] = None,
 ) -> None:
     """Frame-level scores from a trained run: out-of-fold for the training videos, fold mean for others."""
+    from semsum.data.hub import local_path
+
+    run = local_path(run)  # an hf:// run missing offline fails here, before the heavy imports below
     from semsum.atomic import write_json
     from semsum.data.benchmarks import NAMES
     from semsum.pipeline.predict import predict_file
