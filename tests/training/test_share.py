@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -176,6 +177,10 @@ def test_push_uploads_the_dry_run_folder(trained, tmp_path, monkeypatch):
         str(p.relative_to(tmp_path / "repo")) for p in (tmp_path / "repo").rglob("*") if p.is_file()
     )
     assert "push to hf://OWNER/NAME" in error_line(run_cli("push", run, "someone/up"))
+    shutil.copytree(run, tmp_path / "bare")
+    (tmp_path / "bare" / "results.json").write_text("{}")
+    line = error_line(run_cli("push", tmp_path / "bare", "hf://someone/up", "--dry-run", tmp_path / "bare_repo"))
+    assert "results.json: has no 'annotations'" in line and not (tmp_path / "bare_repo").exists()
 
 
 class Payload:
@@ -188,7 +193,7 @@ class Payload:
         return (open, (str(self.marker), "w"))
 
 
-def test_a_crafted_pickle_is_refused_and_never_runs(trained, tmp_path):
+def test_a_crafted_pickle_is_refused_and_never_runs(trained, tmp_path, shared_media):
     h5, _ = trained
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil"
@@ -198,6 +203,9 @@ def test_a_crafted_pickle_is_refused_and_never_runs(trained, tmp_path):
     r = cli("predict", "--run", evil, "--h5", h5, "--out", tmp_path / "s.json")
     assert r.returncode == 1 and r.stderr.count("\n") == 1
     assert "not opened because unpickling can run code" in r.stderr and "semsum run convert" in r.stderr
+    summarize = ["summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", evil, "--random-googlenet"]
+    assert "not opened because unpickling can run code" in error_line(run_cli(*summarize))
+    assert not (tmp_path / "o").exists()
     with pytest.raises(SemsumError, match="pickled mapper"):
         load_mapper(evil / "mapper.pt")
     with pytest.raises(SemsumError, match="not a mapper file"):

@@ -49,8 +49,12 @@ def share_folder(run: str | os.PathLike[str], hub: HubPath, out: str | os.PathLi
         for name in files:
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(run / name, tmp / name)
-        with atomic_path(tmp / "README.md") as card:
-            card.write_text(model_card(read_json(run / "results.json"), read_json(run / "config.json"), hub.repo_id))
+        try:
+            card = model_card(read_json(run / "results.json"), read_json(run / "config.json"), hub.repo_id)
+        except KeyError as e:
+            raise SemsumError(f"{run / 'results.json'}: has no {e} (not written by this semsum's train)") from None
+        with atomic_path(tmp / "README.md") as readme:
+            readme.write_text(card)
     return sorted([*files, "README.md"])
 
 
