@@ -15,35 +15,41 @@ from semsum.evaluation.protocols import PROTOCOL_DESCRIPTIONS
 from semsum.training.run import fmt_metric
 
 HEADER = ("metric", "value", "protocol", "split family", "selection rule", "annotation source")
-_METRICS = (("kendall_tau", "Kendall tau"), ("spearman_rho", "Spearman rho"), ("f_score", "F1"))
+_CORRELATIONS = (("kendall_tau", "Kendall tau"), ("spearman_rho", "Spearman rho"))
+_WHERE = (("mean_over_folds", "mean over folds"), ("out_of_fold", "all videos, out-of-fold"))
+#: `f_score` of `semsum.evaluation.protocols.evaluate`: the same under every protocol, always the file's summaries.
+_F1 = "keyshot F1: the knapsack summary against the file's user_summary (max over users; mean over them for TVSum)"
 _STREAM_METRICS = (("f1", "F1 (percent)"), ("map50", "mAP@50"), ("map15", "mAP@15"))
 
 
 def result_rows(results: Mapping[str, Any], config: Mapping[str, Any]) -> list[tuple[str, ...]]:
     """The card's table rows: one per number, each with its protocol, split family, selection and annotations."""
+    splits = Path(config.get("splits", "?")).name
     if "by_selection" in results:  # train-stream: one split, official Mr.HiSum metrics
-        split = f"one train/val/test split ({Path(config.get('splits', '?')).name})"
         rows = []
         for name, pick in results["by_selection"].items():
             chosen = "last epoch" if name == "last" else f"best validation {name} (leakage-free)"
             for key, label in _STREAM_METRICS:
                 value = fmt_metric((pick["test"] or {}).get(key))
+                split = f"one train/val/test split ({splits})"
                 rows.append(
                     (f"test {label}", value, "official Mr.HiSum evaluation", split, chosen, "the file's labels")
                 )
         return rows
     a = results["annotations"]
-    source = f"{a['source']} ({a['recognised_by']})"
-    split = f"k-fold, {len(results['folds'])} folds of {Path(config.get('splits', '?')).name}"
+    split, chosen = f"k-fold, {len(results['folds'])} folds of {splits}", results["selection_label"]
     rows = []
-    for i, name in enumerate(results["protocols"]):
-        protocol = f"{name}: {PROTOCOL_DESCRIPTIONS[name]}"
-        for where, label in (("mean_over_folds", "mean over folds"), ("out_of_fold", "all videos, out-of-fold")):
-            for key, metric in _METRICS if i == 0 else _METRICS[:2]:  # F1 does not depend on the protocol
-                value = results[where][name][key]
+    for where, label in _WHERE:
+        for name in results["protocols"]:
+            source = f"{a['source']} ({a['recognised_by']})"
+            for key, metric in _CORRELATIONS:
+                value = fmt_metric(results[where][name][key])
                 rows.append(
-                    (f"{metric} ({label})", fmt_metric(value), protocol, split, results["selection_label"], source)
+                    (f"{metric} ({label})", value, f"{name}: {PROTOCOL_DESCRIPTIONS[name]}", split, chosen, source)
                 )
+        f1 = results[where][results["protocols"][0]]["f_score"]
+        if f1 is not None:
+            rows.append((f"F1 ({label})", fmt_metric(f1), _F1, split, chosen, "the file's user_summary"))
     return rows
 
 
