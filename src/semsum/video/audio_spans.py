@@ -4,8 +4,8 @@ through an `Mp4Writer`, with silence where the input's audio does not cover it (
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np

@@ -16,13 +16,13 @@ rebuilt at a constant rate: decode times count packets, presentation times count
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
-from av.video.frame import PictureType
 import numpy as np
+from av.video.frame import PictureType
 
 from semsum.video.h264 import (
     NAL_IDR,
@@ -76,6 +76,8 @@ def index_gops(container: av.container.InputContainer, stream: av.VideoStream) -
     config = parse_avcc(stream.codec_context.extradata)
     if config is None:
         return "the H.264 track has no avcC record (Annex B source)"
+    if config.profile not in PROFILES:
+        return f"H.264 profile {config.profile}, not one x264 writes here (Baseline, Main, High)"
     pts, dts, idr = [], [], []
     container.seek(0, stream=stream, backward=True, any_frame=False)
     for packet in container.demux(stream):
@@ -87,7 +89,8 @@ def index_gops(container: av.container.InputContainer, stream: av.VideoStream) -
         dts.append(packet.dts)
         idr.append(packet.is_keyframe and _is_idr(bytes(packet), config.length_size))
     container.seek(0, stream=stream, backward=True, any_frame=False)
-    if next(container.decode(stream)).rotation:
+    first = next(container.decode(stream), None)
+    if first is None or first.rotation:
         return "the video is stored rotated (the summary is written upright)"
     return _timing(np.asarray(pts, np.int64), np.asarray(dts, np.int64), np.asarray(idr, bool), config)
 
@@ -136,7 +139,12 @@ def edge_encoder(stream: av.VideoStream, index: GopIndex) -> av.CodecContext:
     enc.framerate = 1 / enc.time_base
     enc.flags |= av.codec.context.Flags.global_header
     params = f"sps-id={min(set(range(32)) - used)}"
-    enc.options = {"crf": str(EDGE_CRF), "preset": PRESET, "profile": PROFILES[index.config.profile], "x264-params": params}
+    enc.options = {
+        "crf": str(EDGE_CRF),
+        "preset": PRESET,
+        "profile": PROFILES[index.config.profile],
+        "x264-params": params,
+    }
     enc.open()
     return enc
 
@@ -160,7 +168,7 @@ class PacketSink:
     def __init__(self, writer, index: GopIndex, time_base: Fraction):
         self.writer, self.tick, self.time_base = writer, index.tick, time_base
         self.delay = max(index.delay, 0 if index.config.profile == 66 else 3)  # x264 reorders by <= 3 B-frames
-        self.decoded = 0
+        self.decoded = self.copied = 0
 
     def put(self, packet: av.Packet, shown: int) -> None:
         packet.stream = self.writer.video
@@ -241,6 +249,7 @@ def cut_run(
                 written, edge = written + edge.finish(), None
                 yield written
             sink.put(packet, base + shown - s)
+            sink.copied += 1
             written += 1
             continue
         if shown >= b and edge is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, suppress
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -116,12 +116,15 @@ class Mp4Writer:
 
 @dataclass(frozen=True)
 class SummaryVideo:
-    """What `write_summary` wrote: frames and seconds of video, and whether audio was kept."""
+    """What `write_summary` wrote: frames and seconds of video, whether audio was kept, how many frames were copied
+    as compressed packets (smart cut) and, when not all could be, why the rest were re-encoded."""
 
     path: Path
     n_frames: int
     duration: float
     has_audio: bool
+    copied: int = 0
+    why_encoded: str = ""
 
 
 def write_summary(
@@ -152,15 +155,17 @@ def write_summary(
         stream = _stream(container)
         try:
             index = index_gops(container, stream)
-            written = None
             if isinstance(index, GopIndex):
-                with suppress(CopyFailed):
-                    written = _write_copied(src, tmp, container, stream, index, keep, spans, progress)
-            if written is None:
-                written = _write_encoded(src, tmp, container, stream, keep, spans, progress, anchors)
+                try:
+                    return SummaryVideo(
+                        Path(out), *_write_copied(src, tmp, container, stream, index, keep, spans, progress)
+                    )
+                except CopyFailed as e:
+                    index = str(e)
+            written = _write_encoded(src, tmp, container, stream, keep, spans, progress, anchors)
         except av.error.FFmpegError as e:
             raise SemsumError(f"{out}: writing the summary failed ({_why(e)})") from None
-    return SummaryVideo(Path(out), *written)
+    return SummaryVideo(Path(out), *written, copied=0, why_encoded=index)
 
 
 def _audio_layout(container: av.container.InputContainer) -> tuple[int | None, str]:
@@ -202,8 +207,8 @@ def _write_encoded(
 def _write_copied(
     src: Path, tmp: Path, container: av.container.InputContainer, stream: av.VideoStream, index: GopIndex,
     keep: np.ndarray, spans: np.ndarray, progress: Callable[[int], None] | None,
-) -> tuple[int, float, bool]:  # fmt: skip
-    """Smart-cut the kept frames of an H.264 source: (frames, seconds, audio kept)."""
+) -> tuple[int, float, bool, int]:  # fmt: skip
+    """Smart-cut the kept frames of an H.264 source: (frames, seconds, audio kept, frames copied)."""
     keep = keep[: index.n_frames]
     edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
     if len(edges) == 0:
@@ -213,17 +218,21 @@ def _write_copied(
     runs = [(float(seconds[a]), b + 1 - a) for a, b in run_spans]
     times = {int(s): float(seconds[s]) for s in spans[:, 0] if s < index.n_frames}
     audio_rate, layout = _audio_layout(container)
-    writer = Mp4Writer(tmp, 1 / (index.tick * stream.time_base), stream.width, stream.height, audio_rate, layout, copy_of=stream)
+    writer = Mp4Writer(
+        tmp, 1 / (index.tick * stream.time_base), stream.width, stream.height, audio_rate, layout, copy_of=stream
+    )
     try:
         sink = PacketSink(writer, index, stream.time_base)
-        writer.video.codec_context.extradata = index.config.merged(edge_config(edge_encoder(stream, index), index)).to_bytes()
+        writer.video.codec_context.extradata = index.config.merged(
+            edge_config(edge_encoder(stream, index), index)
+        ).to_bytes()
         for s, e in run_spans:
             base = writer.n_video
             for done in cut_run(container, stream, index, (s, e), base, sink):
                 if progress is not None:
                     progress(base + done)
             writer.n_video = base + e + 1 - s
-        return _finish(src, writer, keep, spans, times, runs, seek=True)
+        return (*_finish(src, writer, keep, spans, times, runs, seek=True), sink.copied)
     finally:
         writer.container.close()
 
@@ -283,8 +292,6 @@ def _kept(
             runs.append((second, 0))
         runs[-1] = (runs[-1][0], runs[-1][1] + 1)
         yield frame
-
-
 
 
 def _seek_frames(
