@@ -9,17 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from semsum.video import write
-from semsum.video.h264 import (
-    NAL_PPS,
-    NAL_SPS,
-    annexb_units,
-    length_prefixed_units,
-    nal_type,
-    param_set_id,
-    parse_avcc,
-    to_length_prefixed,
-)
+from semsum.video import h264, write
 from semsum.video.smartcut import GopIndex, index_gops
 from semsum.video.synthetic import make_scene_video, scene_frame
 from semsum.video.write import write_summary
@@ -57,16 +47,16 @@ def test_parameter_sets_of_a_real_clip(shared_media):
     with av.open(str(shared_media / "bikes.mp4")) as c:
         extradata = c.streams.video[0].codec_context.extradata
         packet = next(p for p in c.demux(video=0) if p.is_keyframe)
-    config = parse_avcc(extradata)
+    config = h264.parse_avcc(extradata)
     assert (config.profile, config.length_size, len(config.sps), len(config.pps)) == (100, 4, 1, 1)
     assert config.to_bytes()[: len(extradata)] == extradata  # this encoder left out the High extension bytes
-    assert parse_avcc(config.to_bytes()) == config
-    assert [param_set_id(u) for u in config.sps + config.pps] == [0, 0]
-    assert parse_avcc(b"\x00\x00\x00\x01" + config.sps[0]) is None  # Annex B extradata is not an avcC record
-    units = length_prefixed_units(bytes(packet), 4)
-    assert to_length_prefixed(units, 4) == bytes(packet)
-    assert annexb_units(b"".join(b"\x00\x00\x00\x01" + u for u in units)) == units
-    assert [nal_type(u) for u in config.sps + config.pps] == [NAL_SPS, NAL_PPS]
+    assert h264.parse_avcc(config.to_bytes()) == config
+    assert [h264.param_set_id(u) for u in config.sps + config.pps] == [0, 0]
+    assert h264.parse_avcc(b"\x00\x00\x00\x01" + config.sps[0]) is None  # Annex B extradata is not an avcC record
+    units = h264.length_prefixed_units(bytes(packet), 4)
+    assert h264.to_length_prefixed(units, 4) == bytes(packet)
+    assert h264.annexb_units(b"".join(b"\x00\x00\x00\x01" + u for u in units)) == units
+    assert [h264.nal_type(u) for u in config.sps + config.pps] == [h264.NAL_SPS, h264.NAL_PPS]
 
 
 @pytest.mark.parametrize("name", ["bikes.mp4", "car-detection.mp4", "one-by-one-person-detection.mp4", "scenes"])

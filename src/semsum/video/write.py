@@ -133,6 +133,7 @@ def write_summary(
     units: Sequence[tuple[int, int]] | np.ndarray,
     progress: Callable[[int], None] | None = None,
     anchors: tuple[np.ndarray, np.ndarray] | None = None,
+    smart_cut: bool = True,
 ) -> SummaryVideo:
     """Write the frames of the inclusive [start, end] frame `units` of `video` (in order) to `out` (mp4), with one
     chapter per unit titled with its source time.
@@ -142,7 +143,8 @@ def write_summary(
     presentation times in seconds, e.g. the picks of a sampling pass), only the selected stretches are decoded: for
     each one the file is sought to the keyframe before the last anchor at or before its start, and frames are
     counted from that anchor. Without, every frame is decoded.
-    `progress`, if given, is called with the number of frames written so far.
+    `progress`, if given, is called with the number of frames written so far. `smart_cut=False` re-encodes every
+    frame whatever the source (for comparison).
     """
     src = Path(video)
     spans = np.asarray(units, dtype=np.int64).reshape(-1, 2)
@@ -154,7 +156,7 @@ def write_summary(
     with atomic_path(out) as tmp, _open(src) as container:
         stream = _stream(container)
         try:
-            index = index_gops(container, stream)
+            index = index_gops(container, stream) if smart_cut else "smart cut turned off"
             if isinstance(index, GopIndex):
                 try:
                     return SummaryVideo(
