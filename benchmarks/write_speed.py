@@ -8,7 +8,7 @@ then reused), all in one run so the ratios share the machine's state:
 3. `write_summary` of the re-run's selected units (its scores.json), full re-encode and smart cut alternated
    `--runs` times in this process: seconds, frames copied, and the ratio of the medians.
 
-    python benchmarks/write_speed.py [--runs 3] [--work /tmp/semsum_bench]
+    python benchmarks/write_speed.py [--runs 3] [--work /tmp/semsum_bench] [--video PATH (instead of the generated one)]
 """
 
 from __future__ import annotations
@@ -52,11 +52,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/semsum_bench"))
+    parser.add_argument("--video", type=Path, help="measure this video instead of the generated 10-minute one")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    scale = 600 / sum(TEN_MINUTE_SCENES)
-    video = args.work / "ten_minutes.mp4"
-    generated(video, [round(s * scale, 2) for s in TEN_MINUTE_SCENES], 30.0, (1280, 720))
+    video = args.video or args.work / "ten_minutes.mp4"
+    if args.video is None:
+        scale = 600 / sum(TEN_MINUTE_SCENES)
+        generated(video, [round(s * scale, 2) for s in TEN_MINUTE_SCENES], 30.0, (1280, 720))
     decode = [round(plain_decode(video), 2) for _ in range(args.runs)]
     cache = args.work / "cache_write_speed"
     shutil.rmtree(cache, ignore_errors=True)
@@ -74,6 +76,7 @@ def main() -> None:
     median = {k: statistics.median(r["seconds"] for r in v) for k, v in writes.items()}
     rerun = statistics.median(r["seconds"] for r in reruns)
     summary = {
+        "video": str(video),
         "units": len(units),
         "plain_decode_seconds": decode,
         "rerun": reruns,

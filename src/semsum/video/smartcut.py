@@ -52,6 +52,7 @@ class GopIndex:
 
     pts: np.ndarray  # ascending; frame i of the video is shown at pts[i] (stream ticks)
     cuts: np.ndarray  # display indices where a closed, IDR-started GOP begins, then the frame count
+    ends: np.ndarray  # display indices before which a copy may end (a clean prefix in decode order), then the count
     tick: int  # one frame's duration in stream ticks
     delay: int  # how many packets at most a frame is decoded after its display position
     config: AvcConfig
@@ -120,13 +121,17 @@ def _timing(pts: np.ndarray, dts: np.ndarray, idr: np.ndarray, config: AvcConfig
     if tick <= 0 or np.any(steps != tick):
         return "variable frame timing (presentation times not a constant step apart)"
     display = np.searchsorted(shown, pts)  # display index of each packet, in decode order
-    decoded_before = np.maximum.accumulate(np.concatenate([[-1], display[:-1]]))
     order = np.arange(len(pts))
-    clean = idr & (display == order) & (decoded_before == order - 1)
-    if not clean[0]:
+    # Packet j ends a clean prefix when the packets before it show exactly frames 0..j-1: none of them refers to a
+    # frame shown later, so a copy may stop there (a B-frame's forward reference is decoded before it).
+    clean = np.maximum.accumulate(np.concatenate([[-1], display[:-1]])) == order - 1
+    starts = clean & idr & (display == order)
+    if not starts[0]:
         return "the first packet does not start a closed GOP"
-    cuts = np.concatenate([display[clean], [len(pts)]])
-    return GopIndex(shown, cuts, tick, int(np.max(order - display)), config)
+    ends = np.concatenate([order[clean], [len(pts)]])
+    return GopIndex(
+        shown, np.concatenate([order[starts], [len(pts)]]), ends, tick, int(np.max(order - display)), config
+    )
 
 
 def edge_encoder(stream: av.VideoStream, index: GopIndex) -> av.CodecContext:
@@ -219,22 +224,29 @@ class Edge:
             self.sink.put(out, self.base + packet.pts)
 
 
+def copy_range(index: GopIndex, s: int, e: int) -> tuple[int, int]:
+    """The frames [a, b) of the span [s, e] whose packets are copied: from its first GOP start to the last clean
+    end; (e + 1, e + 1) when there is none (all of it re-encoded)."""
+    a = int(index.cuts[np.searchsorted(index.cuts, s)])
+    b = int(index.ends[np.searchsorted(index.ends, e + 1, side="right") - 1])
+    return (a, b) if a < b else (e + 1, e + 1)
+
+
 def cut_run(
     container: av.container.InputContainer, stream: av.VideoStream, index: GopIndex, run: tuple[int, int],
     base: int, sink: PacketSink,
 ) -> Iterator[int]:  # fmt: skip
-    """Write source frames [s, e] from summary frame `base` on: the whole GOPs inside copied, the frames before
-    the first and after the last re-encoded. Yields the frames written so far in this run, for progress."""
+    """Write source frames [s, e] from summary frame `base` on: the packets of `copy_range` copied, the frames
+    before and after it re-encoded (the frames after it decoded from the start of their GOP, whose packets are also
+    copied). Yields the frames written so far in this run, for progress."""
     s, e = run
     cuts = index.cuts
-    a = int(cuts[np.searchsorted(cuts, s)])  # first GOP start in the run
-    b = int(cuts[np.searchsorted(cuts, e + 1, side="right") - 1])  # last GOP start at or before its end + 1
-    if a >= b:
-        a = b = e + 1  # no whole GOP inside: all of it re-encoded
-    start = int(cuts[np.searchsorted(cuts, s, side="right") - 1])
+    a, b = copy_range(index, s, e)
+    start = int(cuts[np.searchsorted(cuts, s, side="right") - 1])  # the GOP to decode the span's first frame from
+    tail_from = int(cuts[np.searchsorted(cuts, b, side="right") - 1]) if b <= e else None
     container.seek(int(index.pts[start]), stream=stream, backward=True, any_frame=False)
-    edge = Edge(stream, index, (s, a - 1), base, sink) if s < a else None
-    written, started = 0, False
+    head = Edge(stream, index, (s, min(a, e + 1) - 1), base, sink) if s < a else None
+    tail, written, started = None, 0, False
     for packet in container.demux(stream):
         if packet.size == 0:
             continue
@@ -244,19 +256,20 @@ def cut_run(
             continue
         if shown > e and shown in cuts:
             break
+        if shown == tail_from:
+            tail = Edge(stream, index, (b, e), base + b - s, sink)
         if a <= shown < b:
-            if edge is not None:
-                written, edge = written + edge.finish(), None
+            if head is not None:
+                written, head = written + head.finish(), None
                 yield written
             sink.put(packet, base + shown - s)
             sink.copied += 1
             written += 1
-            continue
-        if shown >= b and edge is None:
-            edge = Edge(stream, index, (b, e), base + b - s, sink)
-        edge.feed(packet)
-    if edge is not None:
-        written += edge.finish()
+        elif head is not None:
+            head.feed(packet)
+        if tail is not None:
+            tail.feed(packet)
+    written += sum(edge.finish() for edge in (head, tail) if edge is not None)
     if written != e + 1 - s:
         raise CopyFailed(f"{written} of {e + 1 - s} frames written")
     yield written

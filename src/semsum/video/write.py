@@ -24,7 +24,16 @@ from semsum.errors import SemsumError
 from semsum.prefetch import prefetch
 from semsum.video.audio_spans import SEEK_GAP_SECONDS, copy_audio
 from semsum.video.decode import _frames, _open, _rate, _stream, _why, displayed_size, seek_anchor, to_rgb
-from semsum.video.smartcut import CopyFailed, GopIndex, PacketSink, cut_run, edge_config, edge_encoder, index_gops
+from semsum.video.smartcut import (
+    CopyFailed,
+    GopIndex,
+    PacketSink,
+    copy_range,
+    cut_run,
+    edge_config,
+    edge_encoder,
+    index_gops,
+)
 
 AAC_FRAME = 1024  # samples per AAC frame
 
@@ -156,7 +165,7 @@ def write_summary(
     with atomic_path(out) as tmp, _open(src) as container:
         stream = _stream(container)
         try:
-            index = index_gops(container, stream) if smart_cut else "smart cut turned off"
+            index = _gop_index(src) if smart_cut else "smart cut turned off"
             if isinstance(index, GopIndex):
                 try:
                     return SummaryVideo(
@@ -168,6 +177,12 @@ def write_summary(
         except av.error.FFmpegError as e:
             raise SemsumError(f"{out}: writing the summary failed ({_why(e)})") from None
     return SummaryVideo(Path(out), *written, copied=0, why_encoded=index)
+
+
+def _gop_index(src: Path) -> GopIndex | str:
+    """The GOP index of the video, read through its own container (the writer's stays at the start)."""
+    with _open(src) as container:
+        return index_gops(container, _stream(container))
 
 
 def _audio_layout(container: av.container.InputContainer) -> tuple[int | None, str]:
@@ -217,6 +232,8 @@ def _write_copied(
         raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
     seconds = index.pts * float(stream.time_base)
     run_spans = [(int(a), int(b) - 1) for a, b in edges.reshape(-1, 2)]
+    if all(a == b for a, b in (copy_range(index, s, e) for s, e in run_spans)):
+        raise CopyFailed("no selected span reaches a keyframe (IDR) to copy from")
     runs = [(float(seconds[a]), b + 1 - a) for a, b in run_spans]
     times = {int(s): float(seconds[s]) for s in spans[:, 0] if s < index.n_frames}
     audio_rate, layout = _audio_layout(container)
