@@ -157,3 +157,10 @@ def test_chapters_of_a_real_clip_are_at_the_unit_starts(tmp_path, shared_media):
         "00:00:03.000-00:00:04.000",
         "00:00:08.000-00:00:10.000",
     ]
+
+
+def test_a_selection_without_an_idr_to_copy_from_is_re_encoded(tmp_path, shared_media):
+    """bikes.mp4 has IDRs at 30 and 76: a span inside that GOP has nothing to copy, so all of it is re-encoded."""
+    written = write_summary(shared_media / "bikes.mp4", tmp_path / "out.mp4", [(31, 60)])
+    assert (written.n_frames, written.copied) == (30, 0)
+    assert written.why_encoded == "no selected span reaches a keyframe (IDR) to copy from"
