@@ -22,7 +22,18 @@ from av.video.frame import PictureType
 from semsum.atomic import atomic_path
 from semsum.errors import SemsumError
 from semsum.prefetch import prefetch
+from semsum.video.audio_spans import SEEK_GAP_SECONDS, copy_audio
 from semsum.video.decode import _frames, _open, _rate, _stream, _why, displayed_size, seek_anchor, to_rgb
+from semsum.video.smartcut import (
+    CopyFailed,
+    GopIndex,
+    PacketSink,
+    copy_range,
+    cut_run,
+    edge_config,
+    edge_encoder,
+    index_gops,
+)
 
 AAC_FRAME = 1024  # samples per AAC frame
 
@@ -40,15 +51,21 @@ class Mp4Writer:
         audio_layout: str = "stereo",
         crf: int = 23,
         preset: str = "veryfast",
+        copy_of: av.VideoStream | None = None,
     ):
+        """With `copy_of`, the video stream takes that stream's compressed packets (smart cut) instead of frames."""
         self.width, self.height = width - width % 2, height - height % 2
         if self.width < 2 or self.height < 2:
             raise SemsumError(f"{path}: frame size {width}x{height} too small to encode")
         self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
         rate = Fraction(fps).limit_denominator(100_000)
         self.frame_time = 1 / rate
-        self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
-        self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
+        if copy_of is not None:
+            self.video = self.container.add_stream_from_template(copy_of)
+        else:
+            self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
+            self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
+        self.encoding = copy_of is None
         self.n_video = 0
         self.audio = None
         if audio_rate:
@@ -88,8 +105,18 @@ class Mp4Writer:
             self.n_audio += frame.samples
             self.container.mux(self.audio.encode(frame))
 
+    def add_chapters(self, chapters: Sequence[tuple[int, int, str]]) -> None:
+        """Chapter marks from (first frame, frame after the last, title) in this file's frames."""
+        self.container.set_chapters(
+            [
+                {"id": i + 1, "start": a, "end": b, "time_base": self.frame_time, "metadata": {"title": title}}
+                for i, (a, b, title) in enumerate(chapters)
+            ]
+        )
+
     def close(self) -> None:
-        self.container.mux(self.video.encode())
+        if self.encoding:
+            self.container.mux(self.video.encode())
         if self.audio is not None:
             self._drain(final=True)
             self.container.mux(self.audio.encode())
@@ -98,12 +125,15 @@ class Mp4Writer:
 
 @dataclass(frozen=True)
 class SummaryVideo:
-    """What `write_summary` wrote: frames and seconds of video, and whether audio was kept."""
+    """What `write_summary` wrote: frames and seconds of video, whether audio was kept, how many frames were copied
+    as compressed packets (smart cut) and, when not all could be, why the rest were re-encoded."""
 
     path: Path
     n_frames: int
     duration: float
     has_audio: bool
+    copied: int = 0
+    why_encoded: str = ""
 
 
 def write_summary(
@@ -112,13 +142,18 @@ def write_summary(
     units: Sequence[tuple[int, int]] | np.ndarray,
     progress: Callable[[int], None] | None = None,
     anchors: tuple[np.ndarray, np.ndarray] | None = None,
+    smart_cut: bool = True,
 ) -> SummaryVideo:
-    """Write the frames of the inclusive [start, end] frame `units` of `video` (in order) to `out` (mp4).
+    """Write the frames of the inclusive [start, end] frame `units` of `video` (in order) to `out` (mp4), with one
+    chapter per unit titled with its source time.
 
-    With `anchors` (frame indices and their presentation times in seconds, e.g. the picks of a sampling pass),
-    only the selected stretches are decoded: for each one the file is sought to the keyframe before the last
-    anchor at or before its start, and frames are counted from that anchor. Without, every frame is decoded.
-    `progress`, if given, is called with the number of frames written so far.
+    An H.264 source whose packets allow it is smart-cut (`semsum.video.smartcut`: whole GOPs copied, only the
+    edges re-encoded); any other is decoded and re-encoded. There, with `anchors` (frame indices and their
+    presentation times in seconds, e.g. the picks of a sampling pass), only the selected stretches are decoded: for
+    each one the file is sought to the keyframe before the last anchor at or before its start, and frames are
+    counted from that anchor. Without, every frame is decoded.
+    `progress`, if given, is called with the number of frames written so far. `smart_cut=False` re-encodes every
+    frame whatever the source (for comparison).
     """
     src = Path(video)
     spans = np.asarray(units, dtype=np.int64).reshape(-1, 2)
@@ -129,56 +164,153 @@ def write_summary(
         keep[s : e + 1] = True
     with atomic_path(out) as tmp, _open(src) as container:
         stream = _stream(container)
-        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-        audio_in = container.streams.audio[0] if container.streams.audio else None
-        layout = "mono" if audio_in is not None and audio_in.channels == 1 else "stereo"
-        runs: list[tuple[float, int]] = []  # (start second, frames) of each kept run
-        writer = None
         try:
-            decoded = (
-                enumerate(_frames(src, container, stream))
-                if anchors is None
-                else _seek_frames(src, container, stream, keep, *anchors)
-            )
-            with closing(prefetch(decoded, depth=8)) as frames:  # decoding overlaps with encoding
-                for frame in _kept(frames, keep, stream.time_base, float(rate), runs):
-                    if writer is None:
-                        audio_rate = audio_in.rate if audio_in is not None else None
-                        writer = Mp4Writer(tmp, rate, *displayed_size(frame), audio_rate, layout)
-                    writer.add_frame(frame)
-                    if progress is not None and writer.n_video % 50 == 0:
-                        progress(writer.n_video)
-            if writer is None:
-                raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
-            if writer.audio is not None:
-                _copy_audio(src, writer, runs, float(rate), seek=anchors is not None)
-            writer.close()
+            index = _gop_index(src) if smart_cut else "smart cut turned off"
+            if isinstance(index, GopIndex):
+                try:
+                    return SummaryVideo(
+                        Path(out), *_write_copied(src, tmp, container, stream, index, keep, spans, progress)
+                    )
+                except CopyFailed as e:
+                    index = str(e)
+            written = _write_encoded(src, tmp, container, stream, keep, spans, progress, anchors)
         except av.error.FFmpegError as e:
             raise SemsumError(f"{out}: writing the summary failed ({_why(e)})") from None
-        finally:
-            if writer is not None:
-                writer.container.close()
-    return SummaryVideo(Path(out), writer.n_video, writer.n_video / float(rate), writer.audio is not None)
+    return SummaryVideo(Path(out), *written, copied=0, why_encoded=index)
+
+
+def _gop_index(src: Path) -> GopIndex | str:
+    """The GOP index of the video, read through its own container (the writer's stays at the start)."""
+    with _open(src) as container:
+        return index_gops(container, _stream(container))
+
+
+def _audio_layout(container: av.container.InputContainer) -> tuple[int | None, str]:
+    audio_in = container.streams.audio[0] if container.streams.audio else None
+    return (audio_in.rate, "mono" if audio_in.channels == 1 else "stereo") if audio_in is not None else (None, "mono")
+
+
+def _write_encoded(
+    src: Path, tmp: Path, container: av.container.InputContainer, stream: av.VideoStream, keep: np.ndarray,
+    spans: np.ndarray, progress: Callable[[int], None] | None, anchors: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[int, float, bool]:  # fmt: skip
+    """Decode the kept frames and encode them: (frames, seconds, audio kept)."""
+    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+    audio_rate, layout = _audio_layout(container)
+    runs: list[tuple[float, int]] = []  # (start second, frames) of each kept run
+    times: dict[int, float] = dict.fromkeys(spans[:, 0].tolist(), 0.0)  # source second of each unit's start
+    writer = None
+    try:
+        decoded = (
+            enumerate(_frames(src, container, stream))
+            if anchors is None
+            else _seek_frames(src, container, stream, keep, *anchors)
+        )
+        with closing(prefetch(decoded, depth=8)) as frames:  # decoding overlaps with encoding
+            for frame in _kept(frames, keep, stream.time_base, float(rate), runs, times):
+                if writer is None:
+                    writer = Mp4Writer(tmp, rate, *displayed_size(frame), audio_rate, layout)
+                writer.add_frame(frame)
+                if progress is not None and writer.n_video % 50 == 0:
+                    progress(writer.n_video)
+        if writer is None:
+            raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
+        return _finish(src, writer, keep, spans, times, runs, seek=anchors is not None)
+    finally:
+        if writer is not None:
+            writer.container.close()
+
+
+def _write_copied(
+    src: Path, tmp: Path, container: av.container.InputContainer, stream: av.VideoStream, index: GopIndex,
+    keep: np.ndarray, spans: np.ndarray, progress: Callable[[int], None] | None,
+) -> tuple[int, float, bool, int]:  # fmt: skip
+    """Smart-cut the kept frames of an H.264 source: (frames, seconds, audio kept, frames copied)."""
+    keep = keep[: index.n_frames]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+    if len(edges) == 0:
+        raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
+    seconds = index.pts * float(stream.time_base)
+    run_spans = [(int(a), int(b) - 1) for a, b in edges.reshape(-1, 2)]
+    if all(a == b for a, b in (copy_range(index, s, e) for s, e in run_spans)):
+        raise CopyFailed("no selected span reaches a keyframe (IDR) to copy from")
+    runs = [(float(seconds[a]), b + 1 - a) for a, b in run_spans]
+    times = {int(s): float(seconds[s]) for s in spans[:, 0] if s < index.n_frames}
+    audio_rate, layout = _audio_layout(container)
+    writer = Mp4Writer(
+        tmp, 1 / (index.tick * stream.time_base), stream.width, stream.height, audio_rate, layout, copy_of=stream
+    )
+    try:
+        sink = PacketSink(writer, index, stream.time_base)
+        writer.video.codec_context.extradata = index.config.merged(
+            edge_config(edge_encoder(stream, index), index)
+        ).to_bytes()
+        for s, e in run_spans:
+            base = writer.n_video
+            for done in cut_run(container, stream, index, (s, e), base, sink):
+                if progress is not None:
+                    progress(base + done)
+            writer.n_video = base + e + 1 - s
+        return (*_finish(src, writer, keep, spans, times, runs, seek=True), sink.copied)
+    finally:
+        writer.container.close()
+
+
+def _finish(
+    src: Path, writer: Mp4Writer, keep: np.ndarray, spans: np.ndarray, times: dict[int, float],
+    runs: list[tuple[float, int]], seek: bool,
+) -> tuple[int, float, bool]:  # fmt: skip
+    """Audio of the runs, a chapter per unit, close: (frames, seconds, audio kept)."""
+    fps = 1 / float(writer.frame_time)
+    if writer.audio is not None:
+        copy_audio(src, writer, runs, fps, seek=seek)
+    writer.add_chapters(_chapters(keep, spans, times, fps, writer.n_video))
+    writer.close()
+    return writer.n_video, writer.n_video / fps, writer.audio is not None
+
+
+def _chapters(
+    keep: np.ndarray, spans: np.ndarray, times: dict[int, float], fps: float, written: int
+) -> list[tuple[int, int, str]]:
+    """(first frame, frame after the last, source time as title) in the summary of each unit that was written."""
+    before = np.concatenate([[0], np.cumsum(keep)])  # kept frames before each index
+    marks = []
+    for s, e in sorted(spans.tolist()):
+        a, b = int(before[min(s, len(keep))]), min(int(before[min(e + 1, len(keep))]), written)
+        if a < b and s in times:
+            marks.append((a, b, f"{_clock(times[s])}-{_clock(times[s] + (b - a) / fps)}"))
+    return marks
+
+
+def _clock(seconds: float) -> str:
+    """00:01:23.400 for 83.4 s."""
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 def _kept(
-    decoded: Iterator[tuple[int, av.VideoFrame]], keep: np.ndarray, tb: Fraction | None, fps: float, runs: list
+    decoded: Iterator[tuple[int, av.VideoFrame]],
+    keep: np.ndarray,
+    tb: Fraction | None,
+    fps: float,
+    runs: list,
+    times: dict[int, float],
 ) -> Iterator[av.VideoFrame]:
     """The frames of (index, frame) pairs whose index `keep` marks, up to its end; appends to `runs` the (start
-    second, frames) of each run of consecutive kept frames, the start read from the frame's timestamp."""
+    second, frames) of each run of consecutive kept frames, the start read from the frame's timestamp, and sets
+    the second of each index `times` holds."""
     for index, frame in decoded:
         if index >= len(keep):
             return
         if not keep[index]:
             continue
+        second = float(frame.pts * tb) if frame.pts is not None and tb else index / fps
+        if index in times:
+            times[index] = second
         if index == 0 or not keep[index - 1]:
-            runs.append((float(frame.pts * tb) if frame.pts is not None and tb else index / fps, 0))
+            runs.append((second, 0))
         runs[-1] = (runs[-1][0], runs[-1][1] + 1)
         yield frame
-
-
-SEEK_GAP_SECONDS = 5.0  # a stretch starting sooner than this after the last one is reached by decoding on
-AUDIO_PREROLL_SECONDS = 0.2  # audio decoded before a sought span and dropped: the codec's overlap is then right
 
 
 def _seek_frames(
@@ -211,93 +343,3 @@ def _seek_frames(
             yield index, frame
             if index >= len(keep) - 1 or (index >= start and not keep[index]):
                 break
-
-
-class _AudioSpans:
-    """Fills sample windows [a, b) of the input's audio clock, in order, into a writer's audio stream: from blocks
-    of decoded samples, with silence where the blocks leave a gap, so sound and picture stay in sync shot by shot."""
-
-    def __init__(self, writer: Mp4Writer, windows: list[tuple[int, int]]):
-        self.writer, self.windows = writer, windows
-        self.channels = 1 if writer.layout == "mono" else 2
-        self.w, self.filled = 0, 0  # current window, samples of it written so far
-
-    @property
-    def done(self) -> bool:
-        return self.w >= len(self.windows)
-
-    @property
-    def need(self) -> int:
-        """The input sample index wanted next."""
-        return self.windows[self.w][0] + self.filled
-
-    def feed(self, block: np.ndarray, at: int) -> None:
-        """Write what the windows take of `block` [channels, n], whose first sample is input sample `at`."""
-        while not self.done:
-            a, b = self.windows[self.w]
-            lo = max(a + self.filled, at)
-            if lo >= at + block.shape[1]:
-                return
-            if lo > a + self.filled:  # a gap before this block: silence
-                self._silence(lo - a - self.filled)
-            hi = min(b, at + block.shape[1])
-            self.writer.add_audio(block[:, lo - at : hi - at])
-            self.filled = hi - a
-            if hi < b:
-                return
-            self.w, self.filled = self.w + 1, 0
-
-    def pad(self) -> None:
-        """Silence for whatever the windows still lack (the audio ended or broke before them)."""
-        for a, b in self.windows[self.w :]:
-            self._silence(b - a - self.filled)
-            self.filled = 0
-        self.w = len(self.windows)
-
-    def _silence(self, n: int) -> None:
-        self.writer.add_audio(np.zeros((self.channels, n), np.float32))
-        self.filled += n
-
-
-def _copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps: float, seek: bool) -> None:
-    """Append, for each (start second, n video frames) run, exactly that span of the input's audio.
-
-    Streams the audio (memory stays bounded); spans the audio does not cover are padded with silence so
-    sound and picture stay in sync shot by shot. With `seek`, a span more than `SEEK_GAP_SECONDS` ahead is reached
-    by seeking to `AUDIO_PREROLL_SECONDS` before it (the decoder's overlap with the frame before is then in place),
-    not by decoding the audio between.
-    """
-    sr = writer.audio.rate
-    spans = _AudioSpans(writer, [(round(t * sr), round(t * sr) + round(n / fps * sr)) for t, n in runs])
-    resampler = av.AudioResampler(format="fltp", layout=writer.layout, rate=sr)
-    position = None  # input sample index of the next resampled sample
-    with _open(src) as container:
-        astream = container.streams.audio[0]
-
-        def start_at(seconds: float) -> tuple[Iterator[av.AudioFrame], av.AudioResampler]:
-            """Decoding (and a fresh resampler) from the audio frame at or before `seconds`."""
-            container.seek(round(seconds / float(astream.time_base)), stream=astream, backward=True)
-            return container.decode(astream), av.AudioResampler(format="fltp", layout=writer.layout, rate=sr)
-
-        frames, here, sought = container.decode(astream), 0, False  # here: at least where decoding is
-        try:
-            while not spans.done:
-                need = spans.need
-                if seek and need - (here if position is None else position) > SEEK_GAP_SECONDS * sr:
-                    at = max(need / sr - AUDIO_PREROLL_SECONDS, 0.0)
-                    (frames, resampler), position, here, sought = start_at(at), None, round(at * sr), True
-                frame = next(frames, None)
-                if frame is None:
-                    break
-                if position is None:
-                    position = round(float(frame.pts * frame.time_base) * sr) if frame.pts is not None else 0
-                    if sought and position > need:  # landed past the window (a coarse index): decode through
-                        (frames, resampler), position, here, seek, sought = start_at(0.0), None, 0, False, False
-                        continue
-                for out in resampler.resample(frame):
-                    block = out.to_ndarray().reshape(spans.channels, -1)
-                    spans.feed(block, position)
-                    position += block.shape[1]
-        except av.error.FFmpegError:
-            pass  # audio damaged near the end: keep what decoded; silence pads the rest
-    spans.pad()
