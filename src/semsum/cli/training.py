@@ -37,6 +37,10 @@ _TRAIN = Declaration.of(
         "fold.",
         "val_fraction": "Share of training videos held out for --select val.",
         "normalize": "Min-max gtscore per video.",
+        "standardize": "Standardise the input features by their mean and std on each fold's training videos "
+        "(kept in the saved model).",
+        "dropout": "The model's dropout rate (default: the model's own).",
+        "lr_grid": "Learning rates tried in every fold; the best on the validation videos is kept (--select val).",
     },
 )
 _STREAM = Declaration.of(
@@ -161,7 +165,8 @@ def reproduce_cmd(
         "reproduce_out"
     ),
     only: Annotated[
-        list[str] | None, typer.Option("--only", metavar="STAGE", help="Run only: extract, align, train, report.")
+        list[str] | None,
+        typer.Option("--only", metavar="STAGE", help="Run only: extract, align, control, baseline, train, report."),
     ] = None,
     init: Annotated[Path | None, typer.Option("--init", help="Write a commented template config to this file.")] = None,
 ) -> None:
