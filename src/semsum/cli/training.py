@@ -24,7 +24,7 @@ _SHARED_HELP = {
 }
 _TRAIN = Declaration.of(
     "semsum.training.trainer:TrainConfig",
-    skip=("feature_keys", "device", "model_kwargs"),
+    skip=("feature_keys", "device", "model_kwargs", "lr_grid"),  # lr_grid: Python API, reproduce's [train.NAME]
     flags=_DETERMINISTIC,
     help=_SHARED_HELP
     | {
@@ -40,7 +40,6 @@ _TRAIN = Declaration.of(
         "standardize": "Standardise the input features by their mean and std on each fold's training videos "
         "(kept in the saved model).",
         "dropout": "The model's dropout rate (default: the model's own).",
-        "lr_grid": "Learning rates tried in every fold; the best on the validation videos is kept (--select val).",
     },
 )
 _STREAM = Declaration.of(
