@@ -128,3 +128,27 @@ def test_track_settings_errors_name_the_setting(tiny, edit, message):
     path.write_text(tiny.read_text().replace(*edit))
     with pytest.raises(SemsumError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_config(path)
+
+
+def test_the_shipped_config_plans_the_whole_table(shared_data, tmp_path):
+    """benchmarks/umt_tvsum.toml, pointed at a stand-in file with the 50 TVSum keys: every row of the table."""
+    import h5py
+
+    with h5py.File(tmp_path / "tvsum_i3d.h5", "w") as f:
+        for i in range(1, 51):
+            f.create_group(f"video_{i}")
+    text = (Path(__file__).parents[1] / "benchmarks" / "umt_tvsum.toml").read_text()
+    text = text.replace('"../tvsum_i3d.h5"', json.dumps(str(tmp_path / "tvsum_i3d.h5")))
+    text = text.replace('"../../shared/data/splits', json.dumps(str(shared_data / "splits"))[:-1])
+    (tmp_path / "track.toml").write_text(text)
+    config = load_config(tmp_path / "track.toml")
+    plan = build_plan(config)
+    trains = [s for s in plan if s.kind == "train"]
+    assert len(trains) == 3 * 4 * 3 + 1 and [s.kind for s in plan].count("baseline") == 4
+    assert {(s.tags["summarizer"], s.settings["config"]["lr"]) for s in trains} == {
+        ("vasnet", 1e-4),
+        ("pgl-sum", 1e-4),
+        ("csta", 1e-3),
+    }
+    assert all(s.settings["config"]["select"] == "val" for s in trains)
+    assert plan[-1].label == "train tvsum_i3d visual, shuffled labels vasnet seed 1 folds 0,1,2,3,4"
