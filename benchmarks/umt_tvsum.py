@@ -19,15 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from semsum.atomic import write_json
-from semsum.data.h5 import load_dataset, save_dataset
 from semsum.features.umt import import_umt_tvsum
 from semsum.training import TrainConfig, train
+from semsum.training.control import shuffle_labels
 from semsum.training.ridge import ridge_baseline
 
 FEATURE_SETS = {
@@ -39,17 +40,62 @@ FEATURE_SETS = {
 METRICS = (("otani", "kendall_tau"), ("otani", "spearman_rho"), ("csta", "kendall_tau"), ("csta", "spearman_rho"))
 
 
-def run(args, name: str, h5: Path, model: str, epochs: int, lr: float, seed: int, keys: tuple[str, ...]) -> dict:
+@dataclass(frozen=True)
+class Setting:
+    """One training setting: NAME:EPOCHS:LR[:OPTION,...], LR one rate or a per-fold grid `1e-4/3e-5`; options
+    `std` (standardised inputs), `wd=X` (weight decay), `drop=X` (dropout). E.g. vasnet:6:1e-4/3e-5:std,wd=1e-3."""
+
+    model: str
+    epochs: int
+    lrs: tuple[float, ...]
+    options: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, spec: str) -> Setting:
+        name, epochs, lrs, *rest = spec.split(":")
+        options = tuple(o for o in (rest[0].split(",") if rest else []) if o)
+        unknown = [o for o in options if o != "std" and o.split("=")[0] not in ("wd", "drop")]
+        if unknown or len(rest) > 1:
+            raise argparse.ArgumentTypeError(f"{spec}: options are std, wd=X, drop=X")
+        return cls(name, int(epochs), tuple(float(lr) for lr in lrs.split("/")), options)
+
+    def label(self) -> str:
+        lr = "/".join(f"{x:g}" for x in self.lrs)
+        return f"{self.epochs} epochs, lr {lr}" + "".join(f", {o}" for o in self.options)
+
+    def name(self, tag: str, seed: int) -> str:
+        """The run directory (names of earlier runs without options unchanged)."""
+        lr = "-".join(f"{x:g}" for x in self.lrs)
+        extra = "".join(f"_{o.replace('=', '')}" for o in self.options)
+        return f"{self.model}{tag}_e{self.epochs}_lr{lr}{extra}_s{seed}"
+
+    def config(self, seed: int, keys: tuple[str, ...]) -> TrainConfig:
+        opts = dict(o.split("=") if "=" in o else (o, "1") for o in self.options)
+        extra = {"weight_decay": float(opts["wd"])} if "wd" in opts else {}
+        extra |= {"dropout": float(opts["drop"])} if "drop" in opts else {}
+        return TrainConfig(
+            model=self.model,
+            feature_keys=keys,
+            epochs=self.epochs,
+            lr=self.lrs[0],
+            lr_grid=self.lrs if len(self.lrs) > 1 else (),
+            standardize="std" in opts,
+            seed=seed,
+            select="val",
+            device="cpu",
+            model_kwargs={"cnn_weights": "random"} if self.model == "csta" else {},
+            **extra,
+        )
+
+
+def run(args, setting: Setting, tag: str, h5: Path, seed: int, keys: tuple[str, ...]) -> dict:
     """One 5-fold run (read back when finished)."""
+    name = setting.name(tag, seed)
     out = args.out / name
     if (out / "results.json").is_file():
         return json.loads((out / "results.json").read_text())
-    kwargs = {"cnn_weights": "random"} if model == "csta" else {}
-    cfg = TrainConfig(
-        model=model, feature_keys=keys, epochs=epochs, lr=lr, seed=seed, select="val", device="cpu", model_kwargs=kwargs
-    )
     t0 = time.perf_counter()
-    results = train(h5, args.splits, out, cfg, show_progress=False, data_dir=args.data_dir)
+    results = train(h5, args.splits, out, setting.config(seed, keys), show_progress=False, data_dir=args.data_dir)
     print(
         f"{name}: {time.perf_counter() - t0:.0f} s, otani tau {results['out_of_fold']['otani']['kendall_tau']:.3f}",
         flush=True,
@@ -67,13 +113,10 @@ def summary(results: list[dict]) -> dict:
     return row
 
 
-def shuffled_file(h5: Path, out: Path, seed: int = 0) -> Path:
+def shuffled_file(h5: Path, out: Path) -> Path:
     """The same file with gtscore permuted within every video: what a model learns from here is no signal."""
     if not out.is_file():
-        ds, rng = load_dataset(h5), np.random.default_rng(seed)
-        for v in ds:
-            v.gtscore = rng.permutation(v.gtscore)
-        save_dataset(out, ds)
+        shuffle_labels(h5, out, seed=0)
     return out
 
 
@@ -90,12 +133,6 @@ def ridge_row(args, h5: Path, keys: tuple[str, ...], name: str) -> dict:
     return row
 
 
-def parse_model(spec: str) -> tuple[str, int, float]:
-    """NAME:EPOCHS:LR, e.g. vasnet:6:1e-4."""
-    name, epochs, lr = spec.split(":")
-    return name, int(epochs), float(lr)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=Path("runs/umt"))
@@ -105,8 +142,9 @@ def main() -> None:
     p.add_argument(
         "--model",
         action="append",
-        type=parse_model,
-        help="NAME:EPOCHS:LR (repeat; several LRs of one model are chosen between by validation tau)",
+        type=Setting.parse,
+        help="NAME:EPOCHS:LR[:std,wd=X,drop=X] (repeat; several settings of one model are chosen between by "
+        "validation tau)",
         default=None,
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
@@ -118,8 +156,8 @@ def main() -> None:
     p.add_argument("--ridge-modalities", action="store_true", help="ridge on every feature set, not only visual")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    specs = args.model or [("vasnet", 4, 1e-4), ("pgl-sum", 3, 1e-3), ("csta", 3, 1e-3)]  # as RESULTS.md ran
-    unknown = set(args.control + args.modalities) - {m for m, _, _ in specs}
+    specs = args.model or [Setting("vasnet", 4, (1e-4,)), Setting("pgl-sum", 3, (1e-3,)), Setting("csta", 3, (1e-3,))]
+    unknown = set(args.control + args.modalities) - {s.model for s in specs}
     if unknown:
         p.error(f"--control/--modalities name models this run does not train (add them with --model): {unknown}")
     torch.set_num_threads(args.threads)
@@ -135,50 +173,26 @@ def main() -> None:
         write_json(table, rows)
         (args.out / "table.md").write_text(markdown(rows))
 
+    def seeds(setting: Setting, tag: str, file: Path, keys: tuple[str, ...], seed_list: list[int]) -> dict:
+        return summary([run(args, setting, tag, file, s, keys) for s in seed_list])
+
     if args.ridge:
         add("ridge, visual", ridge_row(args, h5, FEATURE_SETS["visual"], "ridge_visual"))
     chosen = {}
-    for model in dict.fromkeys(m for m, _, _ in specs):
-        by_setting = {
-            (epochs, lr): summary(
-                [
-                    run(args, f"{model}_e{epochs}_lr{lr:g}_s{s}", h5, model, epochs, lr, s, FEATURE_SETS["visual"])
-                    for s in args.seeds
-                ]
-            )
-            for m, epochs, lr in specs
-            if m == model
-        }
+    for model in dict.fromkeys(s.model for s in specs):
+        by_setting = {s: seeds(s, "", h5, FEATURE_SETS["visual"], args.seeds) for s in specs if s.model == model}
         chosen[model] = max(by_setting, key=lambda k: by_setting[k]["val_tau"])
-        for (epochs, lr), row in by_setting.items():
-            mark = " (chosen on validation)" if len(by_setting) > 1 and (epochs, lr) == chosen[model] else ""
-            add(f"{model}, visual, {epochs} epochs, lr {lr:g}{mark}", row)
+        for setting, row in by_setting.items():
+            mark = " (chosen on validation)" if len(by_setting) > 1 and setting == chosen[model] else ""
+            add(f"{model}, visual, {setting.label()}{mark}", row)
     control = shuffled_file(h5, args.out / "tvsum_i3d_shuffled.h5")
     for model in args.control:
-        epochs, lr = chosen[model]
-        add(
-            f"{model}, shuffled labels",
-            summary(
-                [
-                    run(args, f"{model}_shuffled_e{epochs}_lr{lr:g}_s{s}", control, model, epochs, lr, s, ("features",))
-                    for s in args.control_seeds
-                ]
-            ),
-        )
+        add(f"{model}, shuffled labels", seeds(chosen[model], "_shuffled", control, ("features",), args.control_seeds))
     for name, keys in list(FEATURE_SETS.items())[1:]:
         if args.ridge_modalities:
             add(f"ridge, {name}", ridge_row(args, h5, keys, f"ridge_{name}"))
         for model in args.modalities:
-            epochs, lr = chosen[model]
-            add(
-                f"{model}, {name}",
-                summary(
-                    [
-                        run(args, f"{model}_{name}_e{epochs}_lr{lr:g}_s{s}", h5, model, epochs, lr, s, keys)
-                        for s in args.modality_seeds
-                    ]
-                ),
-            )
+            add(f"{model}, {name}", seeds(chosen[model], f"_{name}", h5, keys, args.modality_seeds))
     print(markdown(rows))
 
 

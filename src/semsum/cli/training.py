@@ -24,7 +24,7 @@ _SHARED_HELP = {
 }
 _TRAIN = Declaration.of(
     "semsum.training.trainer:TrainConfig",
-    skip=("feature_keys", "device", "model_kwargs"),
+    skip=("feature_keys", "device", "model_kwargs", "lr_grid"),  # lr_grid: Python API, reproduce's [train.NAME]
     flags=_DETERMINISTIC,
     help=_SHARED_HELP
     | {
@@ -37,6 +37,9 @@ _TRAIN = Declaration.of(
         "fold.",
         "val_fraction": "Share of training videos held out for --select val.",
         "normalize": "Min-max gtscore per video.",
+        "standardize": "Standardise the input features by their mean and std on each fold's training videos "
+        "(kept in the saved model).",
+        "dropout": "The model's dropout rate (default: the model's own).",
     },
 )
 _STREAM = Declaration.of(
@@ -167,7 +170,8 @@ def reproduce_cmd(
         "reproduce_out"
     ),
     only: Annotated[
-        list[str] | None, typer.Option("--only", metavar="STAGE", help="Run only: extract, align, train, report.")
+        list[str] | None,
+        typer.Option("--only", metavar="STAGE", help="Run only: extract, align, control, baseline, train, report."),
     ] = None,
     init: Annotated[Path | None, typer.Option("--init", help="Write a commented template config to this file.")] = None,
 ) -> None:

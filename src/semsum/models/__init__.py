@@ -70,12 +70,18 @@ def model_kwargs(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in asdict(summarizer(name).options(given)).items() if v is not None}
 
 
-def get_model(name: str, in_dim: int, **kwargs: Any) -> nn.Module:
-    """A freshly initialised summarizer `name` for `in_dim`-wide features (kwargs go to its constructor)."""
+def get_model(name: str, in_dim: int, standardize: bool = False, **kwargs: Any) -> nn.Module:
+    """A freshly initialised summarizer `name` for `in_dim`-wide features (kwargs go to its constructor); with
+    `standardize`, it standardises its input by statistics kept as buffers (`semsum.models.inputs`)."""
     summarizer(name)
     if in_dim <= 0:
         raise SemsumError(f"model {name}: input width must be positive, got {in_dim}")
-    return MODELS[name](in_dim, **kwargs)
+    model = MODELS[name](in_dim, **kwargs)
+    if standardize:
+        from semsum.models.inputs import standardize_inputs
+
+        standardize_inputs(model, in_dim)
+    return model
 
 
 def count_parameters(model: nn.Module, exclude_prefixes: tuple[str, ...] = ()) -> int:

@@ -36,6 +36,7 @@ from semsum.data.splits import Split, hold_out, load_splits
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.models import get_model
+from semsum.models.inputs import fit_input_stats
 from semsum.nn.loop import EpochLoop
 from semsum.training.saved import has_model, read_record, save_model
 
@@ -84,14 +85,31 @@ class TrainConfig(RunConfig):
 
     feature_keys: tuple[str, ...] = ("features",)
     val_fraction: float = 0.2
+    # input standardisation fitted on each fold's training videos, and the models' dropout (None: the model's own);
+    # both travel in `model_kwargs`, so a saved run rebuilds the same model
+    standardize: bool = False
+    dropout: float | None = None
+    # learning rates tried in every fold, the one with the best validation tau kept (needs select "val")
+    lr_grid: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        self.feature_keys = tuple(self.feature_keys)
+        self.feature_keys, self.lr_grid = tuple(self.feature_keys), tuple(self.lr_grid)
         super().__post_init__()
         if self.epochs < 1 or self.batch_size < 1:
             raise SemsumError("epochs and batch size must be at least 1")
         if not 0 < self.val_fraction < 1:
             raise SemsumError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise SemsumError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.lr_grid and self.select != "val":
+            raise SemsumError("an lr grid is chosen on validation videos: it needs select 'val'")
+        options = {"standardize": True} if self.standardize else {}
+        options |= {} if self.dropout is None else {"dropout": self.dropout}
+        self.model_kwargs = {**self.model_kwargs, **options}
+
+    def learning_rates(self) -> tuple[float, ...]:
+        """The learning rates each fold tries: the grid, or `lr` alone."""
+        return self.lr_grid or (self.lr,)
 
 
 def set_determinism(seed: int, deterministic: bool) -> None:
@@ -216,34 +234,54 @@ class Trainer:
         train_keys = list(split.train_keys)
         val_keys = validation_keys(train_keys, cfg.val_fraction, cfg.seed, fold) if cfg.select == "val" else []
         fit_keys = [k for k in train_keys if k not in set(val_keys)]
+        lrs = cfg.learning_rates()
+        trials = [
+            self._train_lr(fold, lr, fit_keys, val_keys, split.test_keys, writer, None if len(lrs) == 1 else lr)
+            for lr in lrs
+        ]
+        model, best, history, _ = max(trials, key=lambda t: t[1]["tau"])  # the first lr wins ties
+        if cfg.select == "last" or best["state"] is None:
+            best = {"epoch": cfg.epochs - 1, "state": model.state_dict()}
+        keys = {"train_keys": train_keys, "val_keys": val_keys, "test_keys": list(split.test_keys)}
+        result = self._save_fold(fold_dir, model, best, keys, history)
+        for _, _, _, loop in trials:
+            loop.clear()
+        return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], history)
+
+    def _train_lr(
+        self, fold: int, lr: float, fit_keys: list[str], val_keys: list[str], test_keys, writer, grid_lr: float | None
+    ) -> tuple[nn.Module, dict[str, Any], list[dict[str, float]], EpochLoop]:
+        """Train fold `fold` at learning rate `lr` (resuming); the model, its best epoch, history and loop.
+
+        In an lr grid (`grid_lr` set) each rate has its own checkpoint and its rows record the rate."""
+        cfg = self.cfg
         set_determinism(cfg.seed + fold, cfg.deterministic)
         model = self.new_model()
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.standardize:
+            fit_input_stats(model, torch.cat([self.data.x[k] for k in fit_keys]))
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
         best: dict[str, Any] = {"epoch": cfg.epochs - 1, "state": None, "tau": -np.inf, "rho": -np.inf}
 
         def epoch_fn(epoch: int) -> dict[str, float]:
             row = {"train_loss": self._epoch(model, optimizer, fit_keys, fold, epoch)}
-            best.update(self._select(model, epoch, row, best, val_keys, split.test_keys))
+            row |= {} if grid_lr is None else {"lr": grid_lr}
+            best.update(self._select(model, epoch, row, best, val_keys, test_keys))
             return row
 
+        name = f"fold_{fold}" if grid_lr is None else f"fold_{fold}/lr_{grid_lr:g}"
         loop = EpochLoop(
-            fold_dir / "checkpoint.pt",
+            self.out / name / "checkpoint.pt",
             cfg.to_dict(),
             lambda: {"model": model, "optimizer": optimizer},
             extra=lambda: {"best": best},
             restore=lambda extra: best.update(extra["best"]),
             writer=writer,
-            tag=f"fold_{fold}",
+            tag=name,
             progress=self.progress,
-            description=f"fold {fold}",
+            description=name.replace("_", " "),
         )
-        history = loop.run(cfg.epochs, epoch_fn, describe=lambda row: f"fold {fold} loss {row['train_loss']:.4f}")
-        if cfg.select == "last" or best["state"] is None:
-            best = {"epoch": cfg.epochs - 1, "state": model.state_dict()}
-        keys = {"train_keys": train_keys, "val_keys": val_keys, "test_keys": list(split.test_keys)}
-        result = self._save_fold(fold_dir, model, best, keys, history)
-        loop.clear()
-        return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], history)
+        history = loop.run(cfg.epochs, epoch_fn, describe=lambda row: f"{name} loss {row['train_loss']:.4f}")
+        return model, best, history, loop
 
     def _select(
         self, model: nn.Module, epoch: int, row: dict[str, float], best: dict[str, Any], val_keys, test_keys
@@ -314,8 +352,9 @@ def prepare_run_dir(
     path = out / "config.json"
     if path.is_file():
         old = json.loads(path.read_text())
-        if old.get("config") != record["config"]:
-            changed = sorted(k for k in record["config"] if old.get("config", {}).get(k) != record["config"][k])
+        old_config = {**type(cfg)().to_dict(), **old.get("config", {})}  # fields added since: their defaults
+        if old_config != record["config"]:
+            changed = sorted(k for k in record["config"] if old_config.get(k) != record["config"][k])
             raise SemsumError(f"{out}: holds a run with different settings ({', '.join(changed)}); use a new --out")
         return
     write_json(path, record)

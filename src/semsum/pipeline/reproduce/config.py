@@ -57,6 +57,7 @@ TABLES = {
     "align": ("F(x): auto keeps ridge or the MLP, whichever fits held-out training videos better", ALIGN),
     "extract": ("Video-LLaVA extraction (semsum extract mllm's options)", EXTRACT),
 }
+TRAIN_SETTINGS = ("epochs", "lr", "lr_grid", "weight_decay", "standardize", "dropout", "val_fraction", "select")
 EXAMPLE_DATASETS = {
     "summe": {
         "h5": "data/eccv16_dataset_summe_google_pool5.h5",
@@ -121,6 +122,18 @@ class ReproduceConfig:
         },
     )
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda, cuda:N"})
+    ridge: bool = field(
+        default=False,
+        metadata={"help": "Also the ridge probe (semsum baseline ridge) on every input read from the dataset's file."},
+    )
+    control: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Summarizers also trained, with the first seed on the first input read from the dataset's file, "
+            "on a copy with gtscore permuted within every video: the shuffled-label control (near zero if nothing "
+            "leaks)."
+        },
+    )
     align: dict[str, Any] = field(default_factory=lambda: _defaults(ALIGN), metadata={"help": TABLES["align"][0]})
     extract: dict[str, Any] = field(default_factory=lambda: _defaults(EXTRACT), metadata={"help": TABLES["extract"][0]})
     input_keys: dict[str, list[str]] = field(
@@ -131,6 +144,18 @@ class ReproduceConfig:
             'of only such keys (e.g. ["features", "features_audio"]) needs no extraction.'
         },
     )
+
+    train: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata={
+            "help": "Per summarizer, settings of semsum train that replace epochs and select above, e.g. "
+            f"[train.vasnet] lr = 1e-4 (known: {', '.join(TRAIN_SETTINGS)})."
+        },
+    )
+
+    def train_settings(self, summarizer: str) -> dict[str, Any]:
+        """The `TrainConfig` settings of `summarizer`: epochs, select and device, with its [train.NAME] table."""
+        return {"epochs": self.epochs, "select": self.select, "device": self.device, **self.train.get(summarizer, {})}
 
     def made(self, name: str) -> set[str]:
         """The keys of input `name` that a stage makes (extract, align) rather than the dataset's file holds."""
@@ -220,7 +245,9 @@ def load_config(path: str | os.PathLike[str]) -> ReproduceConfig:
     if unknown:
         raise SemsumError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
     datasets = _datasets(raw.pop("datasets", None) or {}, path)
-    tables = {name: {**getattr(base, name), **raw.pop(name, {})} for name in ("align", "extract", "input_keys")}
+    tables = {
+        name: {**getattr(base, name), **raw.pop(name, {})} for name in ("align", "extract", "input_keys", "train")
+    }
     prompts = [
         p if p in BUILT_IN_PROMPTS else str((path.parent / p).resolve()) for p in raw.pop("prompts", base.prompts)
     ]
@@ -274,6 +301,26 @@ def _check_names(config: ReproduceConfig, bad: Any) -> None:
             raise bad(f"{table}.{extra[0]}", f"unknown setting (known: {', '.join(allowed)})")
     if config.align.get("mode") not in ("auto", "regression", "ridge"):
         raise bad("align.mode", f"{config.align.get('mode')!r} is not auto, regression or ridge")
+    for name in config.control:
+        if name not in config.summarizers:
+            raise bad("control", f"{name!r} is not among the summarizers ({', '.join(config.summarizers)})")
+    _check_train(config, bad)
+
+
+def _check_train(config: ReproduceConfig, bad: Any) -> None:
+    """Each [train.NAME] table names a summarizer of the run and settings `semsum train` accepts."""
+    from semsum.training import TrainConfig
+
+    for name, table in config.train.items():
+        if name not in config.summarizers or not isinstance(table, dict):
+            raise bad(f"train.{name}", f"give a table for one of the summarizers ({', '.join(config.summarizers)})")
+        extra = sorted(set(table) - set(TRAIN_SETTINGS))
+        if extra:
+            raise bad(f"train.{name}.{extra[0]}", f"unknown setting (known: {', '.join(TRAIN_SETTINGS)})")
+        try:
+            TrainConfig(model=name, **config.train_settings(name))
+        except (SemsumError, TypeError, ValueError) as e:
+            raise bad(f"train.{name}", str(e)) from None
 
 
 def check_config(config: ReproduceConfig, where: str) -> None:

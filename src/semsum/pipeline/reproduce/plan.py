@@ -5,7 +5,8 @@ the stages it reads) and how to compute it. Its key in the store is `KIND/HASH`,
 name the keys of the stages it reads, so a changed setting recomputes only what depends on it. Per dataset: the
 inputs read from the dataset's own file are trained first; then per prompt an extract stage (only if an input
 needs `features_mllm` or `features_mapped`), the summarizers on the inputs made from it, and per fold an align
-stage and the summarizers on that fold's mapped features.
+stage and the summarizers on that fold's mapped features. With `ridge`, the ridge probe on each input read from the
+dataset's file; with `control`, a copy with shuffled labels (a control stage) and those summarizers trained on it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from semsum.atomic import write_json
 from semsum.data.store import Store, settings_key
 from semsum.errors import SemsumError
 from semsum.pipeline.reproduce.config import EXTRACTED, MAPPED, DatasetSpec, ReproduceConfig
 
-KINDS = ("extract", "align", "train", "report")
+KINDS = ("extract", "align", "control", "baseline", "train", "report")
+#: `TrainConfig` fields added after stores were written: left out of a train stage's settings at these defaults,
+#: so the stages of earlier configs keep their keys.
+ADDED_TRAIN_FIELDS = {"standardize": False, "dropout": None, "lr_grid": []}
 
 #: (the stage's folder, the folders of the stages it reads) -> what its meta.json records beside the settings.
 Compute = Callable[[Path, list[Path]], dict[str, Any]]
@@ -111,6 +116,34 @@ def align_stage(config: ReproduceConfig, spec: DatasetSpec, prompt: str, extract
     return Stage("align", label, settings, compute, (extract,), tags)
 
 
+def control_stage(spec: DatasetSpec, data: dict[str, Any]) -> Stage:
+    """The dataset's file with gtscore permuted within every video (`data.h5`): the shuffled-label control's input."""
+    settings = {"stage": "control", **data, "seed": 0}
+
+    def compute(folder: Path, _: list[Path]) -> dict[str, Any]:
+        from semsum.training.control import shuffle_labels
+
+        shuffle_labels(spec.h5, folder / "data.h5", seed=0)
+        return {}
+
+    return Stage("control", f"control {spec.name}: shuffled labels", settings, compute)
+
+
+def ridge_stage(config: ReproduceConfig, spec: DatasetSpec, name: str, data: dict[str, Any]) -> Stage:
+    """The ridge probe on input `name` of the dataset's file: `results.json` as `semsum baseline ridge --json`."""
+    keys = config.input_keys[name]
+    settings = {"stage": "baseline", **data, "feature_keys": keys, "model": "ridge"}
+
+    def compute(folder: Path, _: list[Path]) -> dict[str, Any]:
+        from semsum.training.ridge import ridge_baseline
+
+        write_json(folder / "results.json", ridge_baseline(spec.h5, spec.splits, keys))
+        return {}
+
+    tags = {"dataset": spec.name, "input": name, "prompt": None, "summarizer": "ridge", "seed": 0}
+    return Stage("baseline", f"ridge {spec.name} {name}", settings, compute, (), tags)
+
+
 def train_stages(
     config: ReproduceConfig,
     spec: DatasetSpec,
@@ -119,7 +152,8 @@ def train_stages(
     source: Stage | None,
     folds: Sequence[int],
 ) -> list[Stage]:
-    """Every summarizer and seed on input `name`, read from `source`'s file (None: the dataset's own file)."""
+    """Every summarizer and seed on input `name`, read from `source`'s file (None: the dataset's own file; the
+    control stage: its control summarizers, first seed only)."""
     from semsum.training import TrainConfig
 
     c = config
@@ -128,23 +162,24 @@ def train_stages(
         upstream: dict[str, Any] = {"h5": file_identity(spec.h5), "splits": splits}
     else:
         upstream = {source.kind: source.digest, "splits": splits}
+    control = source is not None and source.kind == "control"
     stages = []
-    for summarizer in c.summarizers:
-        for seed in c.seeds:
+    for summarizer in c.control if control else c.summarizers:
+        for seed in c.seeds[:1] if control else c.seeds:
             kwargs = {"cnn_weights": "auto"} if summarizer == "csta" else {}
             cfg = TrainConfig(
                 model=summarizer,
                 feature_keys=tuple(c.input_keys[name]),
-                epochs=c.epochs,
                 seed=seed,
-                select=c.select,
-                device=c.device,
                 model_kwargs=kwargs,
+                **c.train_settings(summarizer),
             )
-            settings = {"stage": "train", **upstream, "folds": list(folds), "config": cfg.to_dict()}
-            label = f"train {spec.name} {name}" + (f" prompt {prompt_name(prompt)}" if prompt else "")
+            recorded = {k: v for k, v in cfg.to_dict().items() if ADDED_TRAIN_FIELDS.get(k, ...) != v}
+            settings = {"stage": "train", **upstream, "folds": list(folds), "config": recorded}
+            shown = f"{name}, shuffled labels" if control else name
+            label = f"train {spec.name} {shown}" + (f" prompt {prompt_name(prompt)}" if prompt else "")
             label += f" {summarizer} seed {seed} folds {','.join(map(str, folds))}"
-            tags = {"dataset": spec.name, "input": name, "prompt": prompt_name(prompt), "summarizer": summarizer}
+            tags = {"dataset": spec.name, "input": shown, "prompt": prompt_name(prompt), "summarizer": summarizer}
             stages.append(_train_stage(c, spec, cfg, folds, source, label, settings, tags | {"seed": seed}))
     return stages
 
@@ -163,7 +198,8 @@ def _train_stage(
     from semsum.training import train
     from semsum.training.saved import RECORD
 
-    read = {None: None, "extract": "data.h5", "align": "mapped.h5"}[source.kind if source else None]
+    files = {None: None, "extract": "data.h5", "control": "data.h5", "align": "mapped.h5"}
+    read = files[source.kind if source else None]
 
     def missing(folder: Path) -> list[int]:
         return [k for k in folds if not (folder / "run" / f"fold_{k}" / RECORD).is_file()]
@@ -187,6 +223,10 @@ def dataset_plan(config: ReproduceConfig, spec: DatasetSpec, n_folds: int) -> li
     mapped = [n for n in c.inputs if MAPPED in needs[n]]
     plan = [s for name in own for s in train_stages(c, spec, name, None, None, range(n_folds))]
     data = {"h5": file_identity(spec.h5), "splits": file_identity(spec.splits)}
+    plan += [ridge_stage(c, spec, name, data) for name in own if c.ridge]
+    if c.control and own:
+        control = control_stage(spec, data)
+        plan += [control, *train_stages(c, spec, own[0], None, control, range(n_folds))]
     for prompt in c.prompts if extracted or mapped else ():
         extract = extract_stage(c, spec, prompt, data)
         plan.append(extract)

@@ -61,9 +61,9 @@ def collect(plan: Sequence[Stage], store: Store) -> tuple[list[dict[str, Any]], 
         if stage.kind == "align":
             meta = store.meta(stage.key)
             mappers.append(stage.tags | {k: meta[k] for k in ("mode", "candidates", "summary")})
-        if stage.kind != "train":
+        if stage.kind not in ("train", "baseline"):
             continue
-        results = read_json(store.folder(stage.key) / "run" / "results.json")
+        results = read_json(store.folder(stage.key) / ("run" if stage.kind == "train" else "") / "results.json")
         for row in results["folds"]:
             for protocol in results["protocols"]:
                 m = row[protocol]
@@ -85,6 +85,11 @@ def _tables(config: ReproduceConfig, rows: list[dict[str, Any]]) -> tuple[list[d
             sel = [r for r in sel if r["prompt"] in (None, first)]
             table1.append({"input": name, "summarizer": summarizer, "prompt": sel[0]["prompt"] if sel else None})
             table1[-1]["cells"] = _cells(sel)
+    shown = {(r["input"], r["summarizer"]) for r in table1}
+    for name, summarizer in dict.fromkeys((r["input"], r["summarizer"]) for r in rows if r["prompt"] is None):
+        if (name, summarizer) not in shown:  # the ridge probe and the shuffled-label control
+            sel = [r for r in rows if r["input"] == name and r["summarizer"] == summarizer]
+            table1.append({"input": name, "summarizer": summarizer, "prompt": None, "cells": _cells(sel)})
     table2 = []
     for prompt in config.prompts:
         sel = [r for r in rows if r["input"] == "features_mllm" and r["prompt"] == Path(prompt).name]
@@ -133,9 +138,10 @@ def build_report(
 
     table1, table2 = _tables(config, rows)
     benchmarks = {spec.name: recognise(load_dataset(spec.h5)) for spec in config.datasets}
-    real = all(r.dataset is not None for r in benchmarks.values()) and config.mllm == DEFAULT_MLLM
+    uses_mllm = any(config.made(name) for name in config.inputs)
+    real = all(r.dataset is not None for r in benchmarks.values()) and (config.mllm == DEFAULT_MLLM or not uses_mllm)
     status = (
-        "benchmark run: SumMe/TVSum files recognised and the published MLLM"
+        "benchmark run: SumMe/TVSum files recognised" + (" and the published MLLM" if uses_mllm else "")
         if real
         else "MINI-BENCHMARK: not the paper's data or model; these numbers test the pipeline and claim nothing"
     )

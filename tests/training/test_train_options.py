@@ -1,0 +1,112 @@
+"""The trainer's options for real features: input standardisation, dropout, and a per-fold lr grid on validation."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from semsum.data.h5 import load_dataset, save_dataset
+from semsum.errors import SemsumError
+from semsum.testing import make_synthetic_dataset
+from semsum.training import TrainConfig, load_run, train
+from semsum.training.trainer import Trainer, load_split_file, load_training_data
+from training.test_training import Interrupt, write_folds
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("options")
+    ds = make_synthetic_dataset(root / "syn.h5", n_videos=10, steps=(30, 60), dim=16, seed=6, noise=0.05)
+    return root / "syn.h5", write_folds(root / "splits.txt", ds.keys(), 5)
+
+
+def scaled_copy(h5, out, scale, shift):
+    """The same file with every feature dimension scaled and shifted (a standardised model cannot tell)."""
+    ds = load_dataset(h5)
+    for v in ds:
+        v.features["features"] = v.features["features"] * scale + shift
+    save_dataset(out, ds)
+    return out
+
+
+def test_standardised_inputs_are_fitted_on_training_videos_and_kept_in_the_run(synthetic, tmp_path):
+    h5, splits = synthetic
+    cfg = TrainConfig(model="vasnet", epochs=2, seed=1, select="val", standardize=True, dropout=0.2)
+    assert cfg.model_kwargs == {"standardize": True, "dropout": 0.2}
+    train(h5, splits, tmp_path / "raw", cfg, show_progress=False, folds=[0])
+    record = torch.load(tmp_path / "raw" / "fold_0" / "model.pt", weights_only=False)
+    ds = load_dataset(h5)
+    fit = [k for k in record["train_keys"] if k not in record["val_keys"]]
+    rows = np.concatenate([ds.videos[k].features["features"] for k in fit]).astype(np.float64)
+    np.testing.assert_allclose(record["state_dict"]["input_mean"], rows.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(record["state_dict"]["input_std"], rows.std(0), rtol=1e-5)
+    # a scaled and shifted copy of the features trains the same model, and the loaded run applies the statistics
+    other = scaled_copy(h5, tmp_path / "scaled.h5", np.linspace(0.5, 40, 16), 7.0)
+    train(other, splits, tmp_path / "scaled", cfg, show_progress=False, folds=[0])
+    key = record["test_keys"][0]
+    a = load_run(tmp_path / "raw").predict_video(key, ds.videos[key].features["features"])
+    b = load_run(tmp_path / "scaled").predict_video(key, load_dataset(other).videos[key].features["features"])
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    saved = json.loads((tmp_path / "raw" / "config.json").read_text())["config"]
+    assert saved["standardize"] and saved["model_kwargs"] == {"standardize": True, "dropout": 0.2}
+
+
+def test_default_options_leave_the_model_unchanged(synthetic, tmp_path):
+    h5, splits = synthetic
+    train(h5, splits, tmp_path / "run", TrainConfig(model="vasnet", epochs=1), show_progress=False, folds=[0])
+    state = torch.load(tmp_path / "run" / "fold_0" / "model.pt", weights_only=False)
+    assert "input_mean" not in state["state_dict"] and state["model_kwargs"] == {}
+
+
+def grid_fold(h5, splits, out, poison: bool):
+    cfg = TrainConfig(model="vasnet", epochs=2, seed=3, select="val", lr_grid=(1e-2, 1e-4), standardize=True)
+    ds = load_training_data(h5, cfg)
+    trainer = Trainer(cfg, ds, load_split_file(splits, ds), out)
+    test_keys = trainer.splits[1].test_keys
+    if poison:  # huge features and random targets on the test videos: any use in selection would show
+        rng = np.random.default_rng(0)
+        for k in test_keys:
+            trainer.data.x[k][:] = 1e30
+            trainer.data.y[k][:] = torch.from_numpy(rng.random(len(trainer.data.y[k]), dtype=np.float32))
+    trainer.train_fold(1)
+    return torch.load(out / "fold_1" / "model.pt", weights_only=False)
+
+
+def test_the_lr_grid_is_chosen_on_validation_videos_only(synthetic, tmp_path):
+    h5, splits = synthetic
+    clean, dirty = grid_fold(h5, splits, tmp_path / "clean", False), grid_fold(h5, splits, tmp_path / "dirty", True)
+    assert clean["history"][0]["lr"] == dirty["history"][0]["lr"]
+    assert clean["selected_epoch"] == dirty["selected_epoch"]
+    for name, value in clean["state_dict"].items():
+        assert torch.equal(value, dirty["state_dict"][name]), name
+    # every rate's checkpoint is removed once the fold's model is saved
+    assert not list((tmp_path / "clean" / "fold_1").rglob("checkpoint.pt"))
+
+
+def test_an_lr_grid_resumes_after_a_kill(synthetic, tmp_path):
+    h5, splits = synthetic
+    cfg = TrainConfig(model="vasnet", epochs=2, seed=2, select="val", lr_grid=(1e-3, 1e-4))
+    train(h5, splits, tmp_path / "straight", cfg, show_progress=False, folds=[0])
+
+    def kill(fold, epoch, step):
+        if epoch == 1 and step == 2 and (tmp_path / "resumed" / "fold_0" / "lr_0.0001").exists():
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(h5, splits, tmp_path / "resumed", cfg, hook=kill, show_progress=False, folds=[0])
+    train(h5, splits, tmp_path / "resumed", cfg, show_progress=False, folds=[0])
+    a = torch.load(tmp_path / "straight" / "fold_0" / "model.pt", weights_only=False)
+    b = torch.load(tmp_path / "resumed" / "fold_0" / "model.pt", weights_only=False)
+    assert a["history"][0]["lr"] == b["history"][0]["lr"] and a["selected_epoch"] == b["selected_epoch"]
+    for name, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][name]), name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"lr_grid": (1e-3, 1e-4)}, "needs select 'val'"), ({"dropout": 1.0}, "dropout must be in")],
+)
+def test_bad_options_are_clear_errors(kwargs, message):
+    with pytest.raises(SemsumError, match=message):
+        TrainConfig(model="vasnet", **kwargs)
