@@ -29,7 +29,8 @@ from semsum.pipeline.scorers import Scorer, Scores, score_video
 from semsum.progress import progress_bars
 from semsum.summary.keyshots import select_keyshots
 from semsum.summary.shots import ShotDetector, Shots, Units, detect_shots, make_units
-from semsum.video.decode import VideoInfo, probe
+from semsum.video.decode import VideoInfo
+from semsum.video.probe import CheckedVideo, check_video
 
 if TYPE_CHECKING:
     from semsum.video.write import SummaryVideo
@@ -144,11 +145,13 @@ def summarize(
 
     Selection units are the detector's shots, those longer than `max_unit` seconds (or a third of the budget)
     split where the features change most; the knapsack fills the budget with several of them. A video whose
-    budget is shorter than its shortest unit gets its best unit, with a warning in `SummaryResult.warnings`.
+    budget is shorter than its shortest unit gets its best unit, with a warning in `SummaryResult.warnings`, and so
+    does a file whose container declares more than it holds (`semsum.video.probe`), summarized as far as it goes.
     Features and shots are cached in `cache_dir` (default: `default_cache_dir()`). Progress goes to `progress`
     if given, else to bars on stderr unless `show_progress` is False.
     """
-    info, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
+    checked, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
+    info = checked.info
     with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), info, encoder, sampling, N_THUMBNAILS)
@@ -160,6 +163,7 @@ def summarize(
         report("scores", 0, None)
         scores = score_video(scorer, video, units)
         selected, unit_scores, warnings = _select(video, scores, units, budget)
+        warnings = [checked.warning, *warnings] if checked.warning else warnings
         written = _write_summary(tmp / "summary.mp4", video, units.frames[selected], report)
         result = SummaryResult(
             Path(out_dir),
@@ -184,15 +188,16 @@ def summarize(
 
 def _plan(
     path: str | os.PathLike[str], sampling: SamplingConfig | None, scorer: Scorer, budget: float, max_unit: float
-) -> tuple[VideoInfo, SamplingConfig]:
-    """The video's probe and the job's sampling (`auto_sampling` unless given), once the settings are checked."""
+) -> tuple[CheckedVideo, SamplingConfig]:
+    """The video's check (its probe) and the job's sampling (`auto_sampling` unless given), once the settings are
+    checked."""
     if not 0 < budget < 1:
         raise SemsumError(f"--budget must be in (0, 1), got {budget}")
     if not max_unit > 0:
         raise SemsumError(f"--max-unit must be positive, got {max_unit}")
-    info = probe(path, count=False)
+    checked = check_video(path)
     sampling = sampling or SamplingConfig(stride=None)
-    return info, auto_sampling(sampling, scorer, info) if sampling.is_auto else sampling
+    return checked, auto_sampling(sampling, scorer, checked.info) if sampling.is_auto else sampling
 
 
 def _sample(
