@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,13 +23,34 @@ from semsum.cli.stages import (
 )
 from semsum.errors import SemsumError
 
+if TYPE_CHECKING:
+    from semsum.pipeline.stages import StageConfig
 
-@app.command("summarize", cls=declared_command(SCORING_STAGES, SAMPLING))
+
+class _Summarize(declared_command(SCORING_STAGES, SAMPLING, EXECUTOR, RAY)):
+    """`summarize`, its input checked before its stages' options are made (that imports the stages, and torch with
+    them) when the input is the first word, as in `semsum summarize VIDEO ...`: bad input is refused at once."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and "--help" not in args:
+            from semsum.video.probe import check_input  # PyAV only
+
+            check_input(Path(args[0]), "--recursive" in args)
+        return super().parse_args(ctx, args)
+
+
+@app.command("summarize", cls=_Summarize)
 def summarize_cmd(
     ctx: typer.Context,
-    video: Annotated[Path, typer.Argument(help="Video file (anything FFmpeg reads: mp4, avi, webm, mkv, ...).")],
+    video: Annotated[
+        Path,
+        typer.Argument(help="Video file (anything FFmpeg reads: mp4, avi, webm, mkv, ...), or a folder of them."),
+    ],
     out: Annotated[
-        Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<video stem>_summary).")
+        Path | None,
+        typer.Option(
+            "-o", "--out", help="Output folder (default: ./<video stem>_summary; for a folder ./<name>_summaries)."
+        ),
     ] = None,
     encoder: Encoder = "googlenet",
     shots: Shots = None,
@@ -42,12 +63,26 @@ def summarize_cmd(
             "--max-unit", help="Longest moment in seconds: longer shots are split where their content changes."
         ),
     ] = 4.0,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", help="With a folder: also the videos in its subfolders.")
+    ] = False,
 ) -> None:
-    """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
+    """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder.
+
+    Given a folder, every video in it gets such a folder in the output folder, at its relative path; a video that
+    fails is named and skipped (exit status 2, OUT/report.json), and a re-run skips the finished ones."""
+    from semsum.video.probe import check_input
+
+    check_input(video, recursive)  # before any model loads (and before torch, see _Summarize)
+    stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device, scorer)
+    if video.is_dir():
+        _summarize_folder(ctx, video, out or Path(f"{video.name}_summaries"), stages, budget, max_unit, recursive)
+        return
+    if recursive or executor(ctx).name != "local":
+        raise SemsumError(f"{video}: --recursive and --executor are for a folder of videos")
     from semsum.pipeline import summarize
 
     out = out if out is not None else Path(f"{video.stem}_summary")
-    stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device, scorer)
     chosen = stages.build_scorer()
     frame_encoder, detector = stages.build()
     r = summarize(video, out, chosen, frame_encoder, detector, stages.sampling, budget, max_unit=max_unit)
@@ -59,6 +94,23 @@ def summarize_cmd(
         f"{r.summary_seconds:.1f} s of {r.video.n_frames / r.video.info.fps:.1f} s"
         f"{' with audio' if r.summary_has_audio else ''}\n"
         f"wrote {r.summary_path}, {r.scores_path}, {r.timeline_path}"
+    )
+
+
+def _summarize_folder(
+    ctx: typer.Context, videos: Path, out: Path, stages: StageConfig, budget: float, max_unit: float, recursive: bool
+) -> None:
+    """`semsum summarize DIR`: every video of the folder into its own folder in `out` (`semsum.pipeline.batch`)."""
+    from semsum.pipeline.batch import SummaryWork, summarize_folder
+
+    def warn(line: str) -> None:
+        typer.echo(f"warning: {line}", err=True)
+
+    with failures_exit_2():
+        r = summarize_folder(videos, out, SummaryWork(stages, budget, max_unit), recursive, executor(ctx), True, warn)
+    console.print(
+        f"wrote {len(r.written)} summaries in {out} ({len(r.computed)} computed, "
+        f"{len(r.written) - len(r.computed)} finished before); report: {r.report}"
     )
 
 
