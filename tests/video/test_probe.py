@@ -10,25 +10,19 @@ import av
 import numpy as np
 import pytest
 
+from clitest import run_cli
 from semsum.errors import SemsumError
 from semsum.video.probe import check_video, find_videos
-
-CLIPS = (
-    "big_buck_bunny_0_30.webm",
-    "bikes.mp4",
-    "bottle-detection.mp4",
-    "car-detection.mp4",
-    "one-by-one-person-detection.mp4",
-    "vtest.avi",
-)
 
 
 def test_the_real_clips_declare_what_they_hold(shared_media):
     """Every real clip declares a duration (the WebM for the whole file, the others per stream too), and its
     packets reach it."""
-    for name in CLIPS:
-        checked = check_video(shared_media / name)
-        assert checked.declared is not None and checked.reach is not None, name
+    clips = find_videos(shared_media)
+    assert len(clips) == 6
+    for clip in clips:
+        checked = check_video(clip)
+        assert checked.declared is not None and checked.reach is not None, clip
         assert abs(checked.reach - checked.declared) < 0.1 and checked.missing is None and checked.warning is None
 
 
@@ -42,6 +36,19 @@ def test_a_truncated_webm_names_its_missing_span(shared_media, tmp_path):
     start, end = checked.missing
     assert start == checked.reach and end == checked.declared
     assert checked.warning.startswith(f"{cut}: the container declares 30.0 s but its data stops at 9.6 s")
+
+
+def test_summarize_names_the_missing_span_on_stderr_and_in_scores_json(shared_media, tmp_path):
+    data = (shared_media / "big_buck_bunny_0_30.webm").read_bytes()
+    cut = tmp_path / "cut.webm"
+    cut.write_bytes(data[: int(len(data) * 0.3)])
+    out = tmp_path / "out"
+    result = run_cli("summarize", cut, "-o", out, "--random-googlenet", "--input-size", "32", "--shots", "kts")
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "scores.json").read_text())
+    warning = check_video(cut).warning
+    assert doc["warnings"][0] == warning and f"warning: {warning}" in result.stderr.splitlines()
+    assert doc["duration"] == pytest.approx(9.6, abs=0.2)
 
 
 def test_a_file_that_declares_no_duration_is_not_checked(tmp_path):

@@ -42,15 +42,9 @@ class _Summarize(declared_command(SCORING_STAGES, SAMPLING, EXECUTOR, RAY)):
 @app.command("summarize", cls=_Summarize)
 def summarize_cmd(
     ctx: typer.Context,
-    video: Annotated[
-        Path,
-        typer.Argument(help="Video file (anything FFmpeg reads: mp4, avi, webm, mkv, ...), or a folder of them."),
-    ],
+    video: Annotated[Path, typer.Argument(help="Video file (mp4, avi, webm, mkv, ...: what FFmpeg reads), or folder.")],
     out: Annotated[
-        Path | None,
-        typer.Option(
-            "-o", "--out", help="Output folder (default: ./<video stem>_summary; for a folder ./<name>_summaries)."
-        ),
+        Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<stem>_summary, ./<dir>_summaries).")
     ] = None,
     encoder: Encoder = "googlenet",
     shots: Shots = None,
@@ -63,9 +57,7 @@ def summarize_cmd(
             "--max-unit", help="Longest moment in seconds: longer shots are split where their content changes."
         ),
     ] = 4.0,
-    recursive: Annotated[
-        bool, typer.Option("--recursive", help="With a folder: also the videos in its subfolders.")
-    ] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", help="With a folder: its subfolders' videos too.")] = False,
 ) -> None:
     """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder.
 
@@ -76,7 +68,8 @@ def summarize_cmd(
     check_input(video, recursive)  # before any model loads (and before torch, see _Summarize)
     stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device, scorer)
     if video.is_dir():
-        _summarize_folder(ctx, video, out or Path(f"{video.name}_summaries"), stages, budget, max_unit, recursive)
+        out = out if out is not None else Path(f"{video.resolve().name}_summaries")
+        _summarize_folder(ctx, video, out, stages, budget, max_unit, recursive)
         return
     if recursive or executor(ctx).name != "local":
         raise SemsumError(f"{video}: --recursive and --executor are for a folder of videos")

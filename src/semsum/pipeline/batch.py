@@ -152,14 +152,16 @@ def summarize_folder(
     those finished before. Each video's warnings go to `on_warning` as they come. Raises `VideosFailed` after
     writing the others if any video failed."""
     out = Path(out)
-    jobs = plan_batch(videos_dir, out, recursive)
     if out.exists() and not out.is_dir():
         raise SemsumError(f"{out}: exists and is not a folder; choose another output folder")
-    out.mkdir(parents=True, exist_ok=True)
-    check_settings(out / SETTINGS, work.settings(), "its summaries")  # before any model loads
+    jobs = plan_batch(videos_dir, out, recursive)
+    manifest, settings = out / SETTINGS, work.settings()
+    if manifest.is_file():
+        check_settings(manifest, settings, "its summaries")  # before any model loads
     warnings: list[str] = []
 
     def keep(outcome: Outcome) -> None:
+        check_settings(manifest, settings, "its summaries")  # written with the first summary
         write_summary_folder(out / outcome.job.key, outcome.video)
         warnings.extend(outcome.video.warnings)
         for warning in outcome.video.warnings if on_warning is not None else ():
