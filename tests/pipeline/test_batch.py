@@ -29,6 +29,11 @@ OUTPUTS = ["scores.json", "summary.mp4", "timeline.png"]
 IN_SUBFOLDER = "bikes.mp4"
 
 
+class _NoModels(SummaryWork):
+    def load(self):
+        raise AssertionError("a model was loaded")
+
+
 def _link_videos(folder: Path, clips: list[Path]) -> Path:
     """`folder` with links to `clips` (IN_SUBFOLDER in sub/), a corrupt video (bytes that are no container) and
     a text file."""
@@ -105,6 +110,9 @@ def test_a_rerun_recomputes_nothing_but_an_unfinished_folder(batch, videos, clip
     report = json.loads((out / "report.json").read_text())
     assert report["computed"] == [] and sorted(report["skipped"]) == _keys(clips) and len(report["failures"]) == 1
     assert {p: p.stat().st_mtime_ns for p in before} == before
+    with pytest.raises(VideosFailed) as failed:  # the corrupt file alone left: refused without loading a model
+        summarize_folder(videos, out, _NoModels(STAGES), recursive=True, show_progress=False)
+    assert [f.job.path for f in failed.value.failures] == [videos / "corrupt.mp4"]
     unfinished = out / "sub" / "bikes"
     kept = _document(unfinished)
     (unfinished / "scores.json").unlink()  # as a run killed while writing the folder leaves it

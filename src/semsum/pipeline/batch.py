@@ -5,6 +5,7 @@ suffix (`DIR/a/b.mp4` -> `OUT/a/b/`; videos that share a stem keep their suffix:
 executors of `dataset build` run the videos (`semsum.pipeline.executors`): the models load once per process (once
 in all locally, once per actor on Ray), one progress bar counts the videos, a video that fails is named on stderr
 and in `OUT/report.json` while the others are written, and a re-run skips every video whose folder is complete.
+Each video is checked here first (`semsum.video.probe`, no model): one that is no usable video fails at once.
 
 A video is summarized into a temp folder where the work runs and its files travel back to be written here, so a
 Ray node must see the videos but not OUT. Its folder is written atomically, scores.json last: a folder with
@@ -18,7 +19,7 @@ import functools
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,22 @@ from semsum.atomic import atomic_folder, atomic_path
 from semsum.data.h5 import natural_key
 from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder
-from semsum.pipeline.executors import Executor, LocalExecutor, Outcome, VideosFailed, check_settings, drive
+from semsum.pipeline.executors import (
+    Executor,
+    LocalExecutor,
+    Outcome,
+    VideosFailed,
+    Work,
+    check_settings,
+    drive,
+    process_one,
+)
+from semsum.pipeline.sampling import SamplingConfig
 from semsum.pipeline.scorers import Scorer
 from semsum.pipeline.stages import StageConfig
 from semsum.pipeline.summarize import DEFAULT_BUDGET, MAX_UNIT_SECONDS, summarize
 from semsum.summary.shots import ShotDetector
-from semsum.video.probe import find_videos
+from semsum.video.probe import CheckedVideo, check_video, find_videos
 
 FINISHED = "scores.json"  # written last into a video's folder: its presence means the folder is complete
 REPORT, SETTINGS = "report.json", "settings.json"  # in OUT
@@ -84,7 +95,7 @@ def summarize_files(
     scorer: Scorer,
     encoder: FrameEncoder | WindowEncoder,
     detector: ShotDetector,
-    stages: StageConfig,
+    sampling: SamplingConfig,
     budget: float,
     max_unit: float,
 ) -> SummaryFiles:
@@ -92,7 +103,7 @@ def summarize_files(
     with tempfile.TemporaryDirectory(prefix="semsum-batch-") as tmp:
         folder = Path(tmp) / "summary"
         r = summarize(
-            job.path, folder, scorer, encoder, detector, stages.sampling, budget, show_progress=False, max_unit=max_unit
+            job.path, folder, scorer, encoder, detector, sampling, budget, show_progress=False, max_unit=max_unit
         )
         files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
     return SummaryFiles(files, r.warnings, r.video.n_steps)
@@ -115,7 +126,7 @@ class SummaryWork:
             scorer=scorer,
             encoder=encoder,
             detector=detector,
-            stages=self.stages,
+            sampling=self.stages.sampling,
             budget=self.budget,
             max_unit=self.max_unit,
         )
@@ -127,6 +138,35 @@ class SummaryWork:
         chosen = {"encoder": s.encoder, "shots": s.shots, "scorer": s.scorer, "options": dict(s.options)}
         both = {**chosen, "sampling": asdict(s.sampling), "budget": self.budget, "max_unit": self.max_unit}
         return json.loads(json.dumps(both, default=str))
+
+
+def _check(job: SummaryJob) -> CheckedVideo:
+    return check_video(job.path)
+
+
+@dataclass(frozen=True)
+class CheckingExecutor:
+    """`inner`, but a video that is no usable video (`check_video`: PyAV alone) is refused here, before any model
+    loads: a re-run of a folder with a bad file in it loads no model, and starts no Ray, for that file alone."""
+
+    inner: Executor
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def shared_disk(self) -> bool:
+        return self.inner.shared_disk
+
+    @property
+    def retries(self) -> int:
+        return getattr(self.inner, "retries", 0)
+
+    def run(self, jobs: Sequence[SummaryJob], work: Work) -> Iterator[Outcome]:
+        checked = [process_one(_check, {}, job) for job in jobs]
+        yield from (c for c in checked if c.video is None)
+        yield from self.inner.run([c.job for c in checked if c.video is not None], work)
 
 
 def write_summary_folder(folder: Path, summary: SummaryFiles) -> None:
@@ -170,7 +210,8 @@ def summarize_folder(
     def done(key: str) -> bool:
         return (out / key / FINISHED).is_file()
 
-    driven = drive(jobs, work, executor or LocalExecutor(), done, keep, out, out / REPORT, show_progress)
+    checking = CheckingExecutor(executor or LocalExecutor())
+    driven = drive(jobs, work, checking, done, keep, out, out / REPORT, show_progress)
     if driven.failures:
         raise VideosFailed(driven.failures, driven.report, driven.good)
     return BatchResult(driven.good, driven.computed, driven.report, warnings)
