@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import opentimelineio as otio
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -81,6 +82,15 @@ def test_api_summarizes_a_real_clip_keeping_audio(server, shared_media, tmp_path
     assert [t["name"] for t in plot["data"]] == ["importance", "selected units (mean score)", "shot boundaries"]
     assert len(plot["data"][0]["x"]) == len(doc["picks"])
     assert "with audio" in out["status"]
+    # The timelines and chapters, pointing at the user's file by name; 12.5 fps has no timecode: no EDL.
+    files = {f.name.removeprefix("car-detection_"): f for f in out["files"]}
+    assert sorted(files) == ["chapters.vtt", "scores.json", "summary.mp4", "timeline.fcpxml", "timeline.otio"]
+    timeline = otio.adapters.read_from_file(str(files["timeline.otio"]))
+    spans = sorted((u["start_frame"], u["end_frame"] - u["start_frame"] + 1) for u in kept)
+    for track in timeline.tracks:  # video, and audio: the clip has sound
+        assert [(c.source_range.start_time.value, c.source_range.duration.value) for c in track] == spans
+    assert [t.kind for t in timeline.tracks] == ["Video", "Audio"]
+    assert {c.media_reference.target_url for c in timeline.find_clips()} == {"car-detection.mp4"}
     assert server.request_folders() == []  # each request's work folder is gone once it answered
 
 
@@ -108,7 +118,13 @@ def test_bad_uploads_give_one_line_and_the_server_goes_on(server, shared_media, 
     shutil.copyfile(shared_media / "bikes.mp4", odd)
     out = _outputs(client.predict(handle_file(str(odd)), api_name="/summarize"))
     assert probe(out["video"]).n_frames > 0 and "bikes" in out["scores"]["video"]
-    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+_(summary\.mp4|scores\.json)", f.name) for f in out["files"])
+    made = r"summary\.mp4|scores\.json|timeline\.(otio|edl|fcpxml)|chapters\.vtt"
+    assert all(re.fullmatch(rf"[A-Za-z0-9_.-]+_({made})", f.name) for f in out["files"]) and len(out["files"]) == 6
+    # A request to focus on, with a scorer that cannot use one: one line.
+    with pytest.raises(AppError, match="--query: scorer coverage cannot use a query"):
+        client.predict(
+            handle_file(str(shared_media / "bikes.mp4")), 15, "coverage", "kts", "the jumps", api_name="/summarize"
+        )
     assert server.request_folders() == []
 
 

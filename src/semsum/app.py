@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from semsum.pipeline.cache import CACHE_ENV
 from semsum.pipeline.stages import StageConfig, route
 from semsum.pipeline.summarize import Progress
 from semsum.registry import ENCODERS, SCORERS, SHOT_DETECTORS, find, implementations
+from semsum.summary.export import supported_formats, write_exports
 
 # Before gradio is imported: no telemetry, no version check, nothing sent anywhere.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -169,7 +171,7 @@ class SummarizeJob:
         self.models, self.limits, self.cache, self.features_cache = models, limits, cache, features_cache
 
     def __call__(
-        self, video: str | None, budget_percent: float, scorer: str, shots: str, progress: gr.Progress
+        self, video: str | None, budget_percent: float, scorer: str, shots: str, query: str, progress: gr.Progress
     ) -> tuple[str, go.Figure, list[tuple[Any, str]], list[str], str]:
         if not video:
             raise gr.Error("no video: upload one or pick the example", print_exception=False)
@@ -180,7 +182,7 @@ class SummarizeJob:
         source = work / f"input{suffix if re.fullmatch(r'[.][a-z0-9]{1,8}', suffix) else ''}"
         shown = {str(source): name, str(upload): name, str(work): "."}  # no server path reaches the user
         try:
-            return self._run(upload, name, source, work, budget_percent, scorer, shots, progress)
+            return self._run(upload, name, source, work, budget_percent, scorer, shots, query, progress)
         except SemsumError as e:
             message = one_line(str(e), shown)
         except Exception as e:  # a bug, not the user's input: the trace goes to the server's log, one line to the page
@@ -200,6 +202,7 @@ class SummarizeJob:
         budget_percent: float,
         scorer: str,
         shots: str,
+        query: str,
         progress: gr.Progress,
     ) -> tuple[str, go.Figure, list[tuple[Any, str]], list[str], str]:
         if scorer not in self.models.scorers or shots not in self.models.detectors:
@@ -226,6 +229,7 @@ class SummarizeJob:
             budget_percent / 100,
             cache_dir=self.features_cache,
             progress=_page_progress(progress, shots, scorer),
+            query=query.strip() or None,
         )
         progress(0.95, desc="thumbnails")
         doc = json.loads(result.scores_path.read_text())
@@ -247,7 +251,17 @@ class SummarizeJob:
         cached_summary = self.cache(summary)
         took = time.monotonic() - started
         print(f"semsum app: {name}: {s['duration']:.1f} s of {doc['duration']:.1f} s in {took:.1f} s", flush=True)
-        return cached_summary, importance_figure(doc), stills, [cached_summary, self.cache(scores)], status
+        downloads = [cached_summary, self.cache(scores), *map(self.cache, user_exports(work, stem, doc, name))]
+        return cached_summary, importance_figure(doc), stills, downloads, status
+
+
+def user_exports(work: Path, stem: str, doc: dict[str, Any], name: str) -> list[Path]:
+    """The timelines and chapters of a request's summary (each format its frame rate allows), named after the upload
+    and pointing at it by its name: the user keeps the video beside them, and no server path is written."""
+    folder = work / "exports"
+    folder.mkdir()
+    written = write_exports(folder, doc, supported_formats(doc["fps"]), source_url=urllib.parse.quote(name))
+    return [p.rename(work / f"{stem}_{p.name}") for p in written]
 
 
 def build_app(models: Models, limits: Limits, features_cache: Path, examples: list[Path] | None = None) -> gr.Blocks:
@@ -268,6 +282,9 @@ def build_app(models: Models, limits: Limits, features_cache: Path, examples: li
                 budget = gr.Slider(1, 50, value=15, step=1, label="summary length (% of the video)", elem_id="budget")
                 scorer = gr.Dropdown(scorers, value=scorers[0], label="scorer", visible=len(scorers) > 1)
                 shots = gr.Dropdown(detectors, value=detectors[0], label="shot detector", visible=len(detectors) > 1)
+                query = gr.Textbox(
+                    value="", label="focus on (optional; zero-shot or a run on Video-LLaVA features)", elem_id="query"
+                )
                 button = gr.Button("Summarize", variant="primary", elem_id="summarize")
             with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="status")
@@ -286,14 +303,14 @@ def build_app(models: Models, limits: Limits, features_cache: Path, examples: li
             budget_percent: float = 15,
             scorer: str = scorers[0],
             shots: str = detectors[0],
+            query: str = "",
             progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's way to ask for a progress tracker)
         ) -> tuple[str, go.Figure, list[tuple[Any, str]], list[str], str]:
             """Summarize one video: the summary, the importance plot, the selected units, the downloads, a line."""
-            return job(video, budget_percent, scorer, shots, progress)
+            return job(video, budget_percent, scorer, shots, query, progress)
 
-        button.click(
-            run, [video_in, budget, scorer, shots], [video_out, plot, gallery, files, status], api_name="summarize"
-        )
+        outputs = [video_out, plot, gallery, files, status]
+        button.click(run, [video_in, budget, scorer, shots, query], outputs, api_name="summarize")
     return page
 
 

@@ -18,6 +18,7 @@ from semsum.pipeline.stages import StageConfig
 from semsum.video.probe import find_videos
 
 FAST = ("--random-googlenet", "--input-size", "32", "--shots", "kts", "--stride", "15", "--device", "cpu")
+EXPORT = ("otio", "vtt")  # summarize's other outputs come along
 STAGES = StageConfig(  # FAST, as the API takes it
     shots="kts",
     scorer="coverage",
@@ -25,7 +26,7 @@ STAGES = StageConfig(  # FAST, as the API takes it
     sampling=SamplingConfig(stride=15),
     options={"random_googlenet": True, "input_size": 32},
 )
-OUTPUTS = ["scores.json", "summary.mp4", "timeline.png"]
+OUTPUTS = ["chapters.vtt", "scores.json", "summary.mp4", "timeline.otio", "timeline.png"]
 IN_SUBFOLDER = "bikes.mp4"
 
 
@@ -62,7 +63,7 @@ def videos(clips, tmp_path_factory) -> Path:
 def batch(videos, tmp_path_factory):
     """The batch every test here looks at: the CLI's result and the output folder."""
     out = tmp_path_factory.mktemp("batch") / "out"
-    return run_cli("summarize", videos, "-o", out, "--recursive", *FAST), out
+    return run_cli("summarize", videos, "-o", out, "--recursive", *FAST, "--export", ",".join(EXPORT)), out
 
 
 def _keys(clips: list[Path]) -> list[str]:
@@ -96,27 +97,29 @@ def test_every_video_is_summarized_and_the_corrupt_one_named(batch, videos, clip
 def test_a_video_of_the_batch_equals_its_summary_alone(batch, videos, tmp_path):
     _, out = batch
     alone = tmp_path / "alone"
-    result = run_cli("summarize", videos / "sub" / IN_SUBFOLDER, "-o", alone, *FAST)
+    result = run_cli("summarize", videos / "sub" / IN_SUBFOLDER, "-o", alone, *FAST, "--export", ",".join(EXPORT))
     assert result.exit_code == 0, result.output
     assert _document(alone) == _document(out / "sub" / "bikes")
-    assert (alone / "summary.mp4").read_bytes() == (out / "sub" / "bikes" / "summary.mp4").read_bytes()
+    for name in (n for n in OUTPUTS if n != "scores.json"):
+        assert (alone / name).read_bytes() == (out / "sub" / "bikes" / name).read_bytes(), name
 
 
 def test_a_rerun_recomputes_nothing_but_an_unfinished_folder(batch, videos, clips):
     _, out = batch
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "report.json"}
-    result = run_cli("summarize", videos, "-o", out, "--recursive", *FAST)
+    again = ("summarize", videos, "-o", out, "--recursive", *FAST, "--export", ",".join(EXPORT))
+    result = run_cli(*again)
     assert result.exit_code == 2, result.output  # the corrupt file is still there, still named
     report = json.loads((out / "report.json").read_text())
     assert report["computed"] == [] and sorted(report["skipped"]) == _keys(clips) and len(report["failures"]) == 1
     assert {p: p.stat().st_mtime_ns for p in before} == before
     with pytest.raises(VideosFailed) as failed:  # the corrupt file alone left: refused without loading a model
-        summarize_folder(videos, out, _NoModels(STAGES), recursive=True, show_progress=False)
+        summarize_folder(videos, out, _NoModels(STAGES, export=EXPORT), recursive=True, show_progress=False)
     assert [f.job.path for f in failed.value.failures] == [videos / "corrupt.mp4"]
     unfinished = out / "sub" / "bikes"
     kept = _document(unfinished)
     (unfinished / "scores.json").unlink()  # as a run killed while writing the folder leaves it
-    result = run_cli("summarize", videos, "-o", out, "--recursive", *FAST)
+    run_cli(*again)
     assert json.loads((out / "report.json").read_text())["computed"] == ["sub/bikes"]
     assert _document(unfinished) == kept
 
@@ -124,8 +127,9 @@ def test_a_rerun_recomputes_nothing_but_an_unfinished_folder(batch, videos, clip
 def test_other_settings_are_refused_before_any_work(batch, videos):
     _, out = batch
     line = error_line(run_cli("summarize", videos, "-o", out, "--recursive", *FAST, "--budget", "0.3"))
+    # without --export this time: both settings named
     assert line == (
-        f"error: {out}: its summaries were made with other settings (budget); "
+        f"error: {out}: its summaries were made with other settings (budget, export); "
         "rerun with the same settings or delete that folder"
     )
 
@@ -139,7 +143,8 @@ def test_ray_gives_the_same_summaries(batch, clips, tmp_path, monkeypatch):
     monkeypatch.setenv("SEMSUM_CACHE", str(tmp_path / "ray_cache"))  # the workers inherit it
     out = tmp_path / "ray"
     with pytest.raises(VideosFailed) as failed:
-        summarize_folder(videos, out, SummaryWork(STAGES), True, RayExecutor(num_cpus=2), show_progress=False)
+        work = SummaryWork(STAGES, export=EXPORT)
+        summarize_folder(videos, out, work, True, RayExecutor(num_cpus=2), show_progress=False)
     assert [f.job.path for f in failed.value.failures] == [videos / "corrupt.mp4"]
     report = json.loads((out / "report.json").read_text())
     assert report["executor"] == "ray" and sorted(report["computed"]) == _keys(some)

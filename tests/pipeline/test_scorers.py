@@ -149,3 +149,22 @@ def test_a_run_on_googlenet_features_needs_the_googlenet_encoder(mllm_run, share
     args = ("--run-input", "mapped", "--mapper", mllm_run / "mapper.pt", "--encoder", "fx")
     result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *args, *FAST)
     assert result.exit_code == 1 and "needs GoogLeNet pool5 features; use --encoder googlenet" in result.output
+
+
+def test_a_run_on_videollava_features_takes_a_query_and_one_on_fx_refuses_it(mllm_run, shared_media, tmp_path):
+    """--query reaches the prompt of a run's Video-LLaVA inputs (recorded in scores.json, scores moved); a run fed
+    F(x) of GoogLeNet cannot use one and says so before any output."""
+    run, docs = mllm_run / "run", {}
+    for query in (None, "key action"):
+        out = tmp_path / str(query)
+        extra = () if query is None else ("--query", query)
+        result = run_cli("summarize", shared_media / "bikes.mp4", "-o", out, "--run", run, *extra, *FAST)
+        assert result.exit_code == 0, result.output
+        docs[query] = json.loads((out / "scores.json").read_text())
+    prompt = load_prompt("importance").with_query("key action")
+    assert docs["key action"]["query"] == prompt.query_record("key action") and docs[None]["query"] is None
+    assert not np.allclose(docs[None]["step_scores"], docs["key action"]["step_scores"], atol=1e-6)
+    mapped = ("--run-input", "mapped", "--mapper", mllm_run / "mapper.pt", "--query", "key action")
+    result = run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o", "--run", run, *mapped, *FAST)
+    assert result.exit_code == 1 and "is fed GoogLeNet or F(x) features, which cannot take a query" in result.output
+    assert not (tmp_path / "o").exists()

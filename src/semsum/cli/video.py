@@ -24,7 +24,7 @@ from semsum.cli.stages import (
 from semsum.errors import SemsumError
 
 if TYPE_CHECKING:
-    from semsum.pipeline.stages import StageConfig
+    from semsum.pipeline.batch import SummaryWork
 
 
 class _Summarize(declared_command(SCORING_STAGES, SAMPLING, EXECUTOR, RAY)):
@@ -58,27 +58,49 @@ def summarize_cmd(
         ),
     ] = 4.0,
     recursive: Annotated[bool, typer.Option("--recursive", help="With a folder: its subfolders' videos too.")] = False,
+    export: Annotated[
+        str | None,
+        typer.Option(
+            "--export",
+            help="Also write the moments kept, comma-separated: otio, edl, fcpxml (editor timelines), vtt (chapters).",
+        ),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", help="A request to focus on: importance is rated for it (zero-shot, or an MLLM run)."),
+    ] = None,
 ) -> None:
     """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder.
 
     Given a folder, every video in it gets such a folder in the output folder, at its relative path; a video that
     fails is named and skipped (exit status 2, OUT/report.json), and a re-run skips the finished ones."""
+    from semsum.pipeline.batch import SummaryWork
+    from semsum.summary.export import parse_formats
     from semsum.video.probe import check_input
 
     check_input(video, recursive)  # before any model loads (and before torch, see _Summarize)
+    extra = {"max_unit": max_unit, "export": parse_formats(export), "query": query}  # checked before the models too
     stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device, scorer)
     if video.is_dir():
         out = out if out is not None else Path(f"{video.resolve().name}_summaries")
-        _summarize_folder(ctx, video, out, stages, budget, max_unit, recursive)
+        _summarize_folder(ctx, video, out, SummaryWork(stages, budget, **extra), recursive)
         return
     if recursive or executor(ctx).name != "local":
         raise SemsumError(f"{video}: --recursive and --executor are for a folder of videos")
-    from semsum.pipeline import summarize
+    _summarize_file(
+        video, out if out is not None else Path(f"{video.stem}_summary"), SummaryWork(stages, budget, **extra)
+    )
 
-    out = out if out is not None else Path(f"{video.stem}_summary")
-    chosen = stages.build_scorer()
-    frame_encoder, detector = stages.build()
-    r = summarize(video, out, chosen, frame_encoder, detector, stages.sampling, budget, max_unit=max_unit)
+
+def _summarize_file(video: Path, out: Path, work: SummaryWork) -> None:
+    """`semsum summarize VIDEO`: its summary in `out`, and what it holds on stdout."""
+    from semsum.pipeline import summarize
+    from semsum.summary.export import FILES
+
+    chosen = work.stages.build_scorer()
+    frame_encoder, detector = work.stages.build()
+    extra = {"max_unit": work.max_unit, "export": work.export, "query": work.query}
+    r = summarize(video, out, chosen, frame_encoder, detector, work.stages.sampling, work.budget, **extra)
     for warning in r.warnings:
         typer.echo(f"warning: {warning}", err=True)
     console.print(
@@ -87,20 +109,19 @@ def summarize_cmd(
         f"{r.summary_seconds:.1f} s of {r.video.n_frames / r.video.info.fps:.1f} s"
         f"{' with audio' if r.summary_has_audio else ''}\n"
         f"wrote {r.summary_path}, {r.scores_path}, {r.timeline_path}"
+        + "".join(f", {r.out_dir / FILES[f]}" for f in r.exports)
     )
 
 
-def _summarize_folder(
-    ctx: typer.Context, videos: Path, out: Path, stages: StageConfig, budget: float, max_unit: float, recursive: bool
-) -> None:
+def _summarize_folder(ctx: typer.Context, videos: Path, out: Path, work: SummaryWork, recursive: bool) -> None:
     """`semsum summarize DIR`: every video of the folder into its own folder in `out` (`semsum.pipeline.batch`)."""
-    from semsum.pipeline.batch import SummaryWork, summarize_folder
+    from semsum.pipeline.batch import summarize_folder
 
     def warn(line: str) -> None:
         typer.echo(f"warning: {line}", err=True)
 
     with failures_exit_2():
-        r = summarize_folder(videos, out, SummaryWork(stages, budget, max_unit), recursive, executor(ctx), True, warn)
+        r = summarize_folder(videos, out, work, recursive, executor(ctx), True, warn)
     console.print(
         f"wrote {len(r.written)} summaries in {out} ({len(r.computed)} computed, "
         f"{len(r.written) - len(r.computed)} finished before); report: {r.report}"

@@ -25,6 +25,7 @@ Loading the model (device, dtype, attention, quantization, local folders) is `se
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -193,6 +194,12 @@ class MLLMEmbedder:
             "mllm_pooling": POOLING,
             "mllm_score": SCORING if self.score else "none",
         }
+
+    def with_query(self, query: str) -> MLLMEmbedder:
+        """The same loaded model, its prompt with a user's request added (`Prompt.with_query`)."""
+        other = copy.copy(self)
+        other.prompt, other._token_cache = self.prompt.with_query(query), {}
+        return other
 
     # ---- text side
     def tokens(self, text: str) -> tuple[list[int], int]:

@@ -9,6 +9,13 @@ Built-in prompts are text files in `semsum/features/prompts/`:
   instruction with "You are given 8 consecutive video frames represented as image tokens. The center frame(index 4)
   occurs at time t. Describe the center frame in one short sentence."
 
+A user's request (`semsum summarize --query TEXT`) is added to a prompt by `Prompt.with_query`: the text of
+`prompts/query.txt`, with `{query}` replaced by the request (whitespace collapsed), goes on a paragraph of its own
+at the end of the user's turn, just before the assistant opener:
+
+    The viewer wants a summary focused on this request: {query}
+    Score the center frame by how important it is for a summary that answers this request.
+
 Any other value is read as a UTF-8 file with the same layout. The model's assistant turn (` ASSISTANT:` for
 Video-LLaVA) is appended unless the text already ends with it. `sha256` is taken over the exact text fed to the
 tokenizer (prompt plus assistant opener, before `<image>` expansion), so it identifies the input unambiguously.
@@ -17,7 +24,7 @@ tokenizer (prompt plus assistant opener, before `<image>` expansion), so it iden
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +36,17 @@ ASSISTANT = "ASSISTANT:"
 #: as in the prompt's examples ("Score: 0.87").
 SCORE_SUFFIX = "Score: 0."
 BUILTIN = ("importance", "summarize")
+QUERY_SLOT = "{query}"
+
+
+def _resource(name: str) -> str:
+    """The text of a file in `semsum/features/prompts/`."""
+    return resources.files("semsum.features").joinpath("prompts", name).read_text("utf-8")
+
+
+def query_template() -> str:
+    """The paragraph `Prompt.with_query` adds, with the `{query}` slot (`prompts/query.txt`)."""
+    return _resource("query.txt").strip()
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,23 @@ class Prompt:
     def n_images(self) -> int:
         return self.text.count(IMAGE_TOKEN)
 
+    def with_query(self, query: str) -> Prompt:
+        """This prompt with a user's request added (`query_template()`, on a paragraph before the assistant
+        opener), so that the MLLM rates importance for that request; the score suffix stays."""
+        request = " ".join(query.split())
+        if not request:
+            raise SemsumError("--query is empty: give the request in words")
+        if IMAGE_TOKEN in request or QUERY_SLOT in request:
+            raise SemsumError(f"--query {query!r}: must not contain {IMAGE_TOKEN} or {QUERY_SLOT}")
+        user = self.text.removesuffix(ASSISTANT).rstrip()
+        added = query_template().replace(QUERY_SLOT, request)
+        return replace(self, name=f"{self.name}+query", text=_with_assistant(f"{user}\n\n{added}"))
+
+    def query_record(self, query: str) -> dict[str, str]:
+        """What scores.json says about a query run with this (filled) prompt: the request, the template, the
+        filled prompt and its sha256."""
+        return {"query": query, "template": query_template(), "prompt": self.text, "prompt_sha256": self.sha256}
+
 
 def _with_assistant(text: str) -> str:
     text = text.rstrip()
@@ -57,7 +92,7 @@ def _with_assistant(text: str) -> str:
 def load_prompt(name_or_path: str, n_images: int = 8) -> Prompt:
     """A built-in prompt by name (`importance`, `summarize`) or a prompt file; checks its `<image>` count."""
     if name_or_path in BUILTIN:
-        raw = resources.files("semsum.features").joinpath("prompts", f"{name_or_path}.txt").read_text("utf-8")
+        raw = _resource(f"{name_or_path}.txt")
         prompt = Prompt(name_or_path, _with_assistant(raw), SCORE_SUFFIX if name_or_path == "importance" else None)
     else:
         path = Path(name_or_path)

@@ -98,24 +98,28 @@ def summarize_files(
     sampling: SamplingConfig,
     budget: float,
     max_unit: float,
+    export: tuple[str, ...] = (),
+    query: str | None = None,
 ) -> SummaryFiles:
     """One video's summary (`summarize`, without progress bars) as the files it wrote. Every executor calls this."""
     with tempfile.TemporaryDirectory(prefix="semsum-batch-") as tmp:
         folder = Path(tmp) / "summary"
-        r = summarize(
-            job.path, folder, scorer, encoder, detector, sampling, budget, show_progress=False, max_unit=max_unit
-        )
+        extra = {"max_unit": max_unit, "export": export, "query": query}
+        r = summarize(job.path, folder, scorer, encoder, detector, sampling, budget, show_progress=False, **extra)
         files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
     return SummaryFiles(files, r.warnings, r.video.n_steps)
 
 
 @dataclass(frozen=True)
 class SummaryWork:
-    """What a batch does to each video, loadable in any process (a Ray actor loads its own models)."""
+    """What `summarize` does to a video (a batch's to each), loadable in any process (a Ray actor loads its own
+    models)."""
 
     stages: StageConfig
     budget: float = DEFAULT_BUDGET
     max_unit: float = MAX_UNIT_SECONDS
+    export: tuple[str, ...] = ()  # `--export` formats (`semsum.summary.export`)
+    query: str | None = None  # `--query`
 
     def load(self) -> tuple[Callable[[SummaryJob], SummaryFiles], dict[str, str]]:
         """The per-video function with the scorer, encoder and shot detector loaded once, and their names."""
@@ -129,6 +133,8 @@ class SummaryWork:
             sampling=self.stages.sampling,
             budget=self.budget,
             max_unit=self.max_unit,
+            export=self.export,
+            query=self.query,
         )
         return fn, {"scorer": scorer.name, "encoder": encoder.name, "shot_detector": detector.name}
 
@@ -136,7 +142,8 @@ class SummaryWork:
         """The settings that make a summary what it is (not the device), as JSON values: `OUT/settings.json`."""
         s = self.stages
         chosen = {"encoder": s.encoder, "shots": s.shots, "scorer": s.scorer, "options": dict(s.options)}
-        both = {**chosen, "sampling": asdict(s.sampling), "budget": self.budget, "max_unit": self.max_unit}
+        asked = {"budget": self.budget, "max_unit": self.max_unit, "export": self.export, "query": self.query}
+        both = {**chosen, "sampling": asdict(s.sampling), **asked}
         return json.loads(json.dumps(both, default=str))
 
 

@@ -23,10 +23,15 @@ Built in:
 * `RunScorer`: a run trained with `semsum train` on the features the pipeline computed.
 * `ZeroShotScorer` (`zero-shot`, training-free): Video-LLaVA's expected answer to the paper's Importance Score
   prompt for the 8-frame window around each sampled frame.
+
+A scorer that can rate importance for a user's request (`--query`) has `with_query(query)`, which returns the
+scorer asking for it, with a `query` attribute (the record scores.json keeps: see `Prompt.query_record`); `focus`
+calls it and refuses a scorer without one. The zero-shot scorer and runs fed Video-LLaVA features have it.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -80,6 +85,18 @@ def score_video(scorer: Scorer, video: SampledVideo, units: Units) -> Scores:
         raise SemsumError(f"{video.path}: scorer {scorer.name!r} returned {steps.shape} scores, not {video.n_steps}")
     steps = steps - min(float(steps.min()), 0.0) + 1e-9
     return Scores(scorer.name, steps, frame_scores(steps, video.picks, video.n_frames))
+
+
+def focus(scorer: Scorer, query: str) -> Scorer:
+    """`scorer` asked to rate importance for the user's `query` (its `with_query`); a scorer that cannot use one
+    is an error, not ignored."""
+    with_query = getattr(scorer, "with_query", None)
+    if with_query is None:
+        raise SemsumError(
+            f"--query: scorer {scorer.name.split(' ')[0]} cannot use a query (the zero-shot scorer and runs on "
+            "Video-LLaVA features can)"
+        )
+    return with_query(query)
 
 
 @dataclass(frozen=True)
@@ -151,8 +168,13 @@ class FeatureSource:
     paper's cheap path, no MLLM at inference). `features_mapped`: F(pool5) from the mapper.
     """
 
-    def __init__(self, key: str, width: int, compute):
-        self.key, self.width, self.compute = key, width, compute
+    def __init__(self, key: str, width: int, compute, embedder: MLLMEmbedder | None = None):
+        self.key, self.width, self.compute, self.embedder = key, width, compute, embedder
+
+    @classmethod
+    def embedded(cls, key: str, embedder: MLLMEmbedder) -> FeatureSource:
+        """`key` computed as Video-LLaVA embeddings of the sampled frames, by `embedder`."""
+        return cls(key, embedder.dim, lambda video: embed_again(embedder, video).embeddings, embedder)
 
     @classmethod
     def for_key(
@@ -195,8 +217,7 @@ class FeatureSource:
                     f"(sha256 {made['mllm_prompt_sha256'][:12]}), which now reads differently "
                     f"(sha256 {embedder.prompt.sha256[:12]})"
                 )
-            width = embedder.dim
-            return cls(key, width, lambda video: embed_again(embedder, video).embeddings)
+            return cls.embedded(key, embedder)
         raise SemsumError(
             f"summarize cannot compute feature key {key!r} (it computes features, features_mllm, features_mapped)"
         )
@@ -246,6 +267,22 @@ class RunScorer:
                 f"summarize computes {width}-d (" + ", ".join(f"{s.key} {s.width}" for s in self.sources) + ")"
             )
 
+    def with_query(self, query: str) -> RunScorer:
+        """This run with `query` added to the prompt of its Video-LLaVA inputs; a run without any (GoogLeNet, or
+        F(x) of GoogLeNet) cannot use one."""
+        if not any(s.embedder is not None for s in self.sources):
+            raise SemsumError(
+                f"--query: {self.name} is fed GoogLeNet or F(x) features, which cannot take a query "
+                "(a run on features_mllm with --run-input mllm can)"
+            )
+        focused = copy.copy(self)
+        focused.sources = [
+            s if s.embedder is None else s.embedded(s.key, s.embedder.with_query(query)) for s in self.sources
+        ]
+        prompt = next(s.embedder.prompt for s in focused.sources if s.embedder is not None)
+        focused.name, focused.query = f"{self.name}, query {query!r}", prompt.query_record(query)
+        return focused
+
     def __call__(self, video: SampledVideo, units: Units) -> np.ndarray:
         x = np.concatenate([s.compute(video) for s in self.sources], axis=1).astype(np.float32)
         return np.asarray(self.run.predict(x), dtype=np.float64).reshape(-1)
@@ -278,6 +315,12 @@ class ZeroShotScorer:
     @classmethod
     def from_pretrained(cls, model: str = DEFAULT_MODEL, **kwargs: Any) -> ZeroShotScorer:
         return cls(MLLMEmbedder.from_pretrained(model, "importance", **kwargs))
+
+    def with_query(self, query: str) -> ZeroShotScorer:
+        """The MLLM asked the Importance Score prompt with `query` added (`Prompt.with_query`)."""
+        focused = ZeroShotScorer(self.embedder.with_query(query))
+        focused.name, focused.query = f"{self.name}, query {query!r}", focused.embedder.prompt.query_record(query)
+        return focused
 
     def __call__(self, video: SampledVideo, units: Units) -> np.ndarray:
         return embed_again(self.embedder, video).scores

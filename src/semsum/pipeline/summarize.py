@@ -11,7 +11,7 @@ shot detector does not run the network again. Progress goes to a `Progress` call
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +25,9 @@ from semsum.errors import SemsumError
 from semsum.features.encoders import FrameEncoder, WindowEncoder
 from semsum.pipeline.cache import FeatureCache, StageEntry, default_cache_dir, stage_key
 from semsum.pipeline.sampling import SampledVideo, SamplingConfig, Thumbnails, feature_entry, sample_video
-from semsum.pipeline.scorers import Scorer, Scores, score_video
+from semsum.pipeline.scorers import Scorer, Scores, focus, score_video
 from semsum.progress import progress_bars
+from semsum.summary.export import FILES, parse_formats, write_exports
 from semsum.summary.keyshots import select_keyshots
 from semsum.summary.shots import ShotDetector, Shots, Units, detect_shots, make_units
 from semsum.video.decode import VideoInfo
@@ -67,6 +68,8 @@ class SummaryResult:
     summary_has_audio: bool
     warnings: list[str] = field(default_factory=list)
     features_cache: Path | None = None  # the features' cache entry, if they were cached
+    query: dict[str, str] | None = None  # --query: the request, the prompt template and the filled prompt
+    exports: tuple[str, ...] = ()  # --export: the formats written (`semsum.summary.export.FILES`)
 
     @property
     def summary_path(self) -> Path:
@@ -140,6 +143,8 @@ def summarize(
     max_unit: float = MAX_UNIT_SECONDS,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    export: Sequence[str] = (),
+    query: str | None = None,
 ) -> SummaryResult:
     """Summarize one video file into `out_dir` (summary.mp4, scores.json, timeline.png).
 
@@ -148,8 +153,10 @@ def summarize(
     budget is shorter than its shortest unit gets its best unit, with a warning in `SummaryResult.warnings`, and so
     does a file whose container declares more than it holds (`semsum.video.probe`), summarized as far as it goes.
     Features and shots are cached in `cache_dir` (default: `default_cache_dir()`). Progress goes to `progress`
-    if given, else to bars on stderr unless `show_progress` is False.
+    if given, else to bars on stderr unless `show_progress` is False. `export` adds editor timelines and chapters
+    (`semsum.summary.export`); `query` makes importance relative to a request (`semsum.pipeline.scorers.focus`).
     """
+    formats, scorer = parse_formats(export), scorer if query is None else focus(scorer, query)
     checked, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
     info = checked.info
     with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
@@ -181,8 +188,11 @@ def summarize(
             written.has_audio,
             warnings,
             entry.path if entry is not None else None,
+            getattr(scorer, "query", None),
+            formats,
         )
         _write_reports(tmp, result, thumbs, budget)
+        write_exports(tmp, scores_document(result, budget), formats)
     return result
 
 
@@ -301,6 +311,8 @@ def scores_document(r: SummaryResult, budget: float) -> dict[str, Any]:
         "selected_units": list(r.selected),
         "features_cache": str(r.features_cache) if r.features_cache is not None else None,
         "warnings": r.warnings,
+        "query": r.query,
+        "exports": [FILES[f] for f in r.exports],
         "shot_boundaries": [int(s) for s in r.shots[1:, 0]],
         "summary": {
             "file": "summary.mp4",
