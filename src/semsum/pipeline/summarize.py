@@ -150,18 +150,16 @@ def summarize(
 
     Selection units are the detector's shots, those longer than `max_unit` seconds (or a third of the budget)
     split where the features change most; the knapsack fills the budget with several of them. A video whose
-    budget is shorter than its shortest unit gets its best unit, with a warning in `SummaryResult.warnings`, and so
-    does a file whose container declares more than it holds (`semsum.video.probe`), summarized as far as it goes.
+    budget is shorter than its shortest unit gets its best unit, with a warning in `SummaryResult.warnings`.
     Features and shots are cached in `cache_dir` (default: `default_cache_dir()`). Progress goes to `progress`
     if given, else to bars on stderr unless `show_progress` is False. `export` adds editor timelines and chapters
     (`semsum.summary.export`); `query` makes importance relative to a request (`semsum.pipeline.scorers.focus`).
     """
     formats, scorer = parse_formats(export), scorer if query is None else focus(scorer, query)
     checked, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
-    info = checked.info
     with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
-        entry = feature_entry(cache_dir or default_cache_dir(), info, encoder, sampling, N_THUMBNAILS)
+        entry = feature_entry(cache_dir or default_cache_dir(), checked.info, encoder, sampling, N_THUMBNAILS)
         video, thumbs = _sample(video_path, encoder, sampling, entry, report)
         report("shots", 0, None)
         shots = cached_shots(shot_detector, video, entry)
@@ -170,7 +168,6 @@ def summarize(
         report("scores", 0, None)
         scores = score_video(scorer, video, units)
         selected, unit_scores, warnings = _select(video, scores, units, budget)
-        warnings = [checked.warning, *warnings] if checked.warning else warnings
         written = _write_summary(tmp / "summary.mp4", video, units.frames[selected], report)
         result = SummaryResult(
             Path(out_dir),
@@ -186,7 +183,7 @@ def summarize(
             written.n_frames,
             written.duration,
             written.has_audio,
-            warnings,
+            [w for w in (checked.warning, *warnings) if w],  # a file holding less than it declares: named first
             entry.path if entry is not None else None,
             getattr(scorer, "query", None),
             formats,
@@ -199,8 +196,9 @@ def summarize(
 def _plan(
     path: str | os.PathLike[str], sampling: SamplingConfig | None, scorer: Scorer, budget: float, max_unit: float
 ) -> tuple[CheckedVideo, SamplingConfig]:
-    """The video's check (its probe) and the job's sampling (`auto_sampling` unless given), once the settings are
-    checked."""
+    """The video's check (its probe; a file whose container declares more than it holds is summarized as far as it
+    goes, with a warning: `semsum.video.probe`) and the job's sampling (`auto_sampling` unless given), once the
+    settings are checked."""
     if not 0 < budget < 1:
         raise SemsumError(f"--budget must be in (0, 1), got {budget}")
     if not max_unit > 0:
