@@ -11,6 +11,7 @@ import pytest
 from clitest import error_line, run_cli
 from semsum.data.annotations import load_annotations
 from semsum.data.h5 import BENCHMARK_KEYS, PartsWriter, VideoData, load_dataset
+from semsum.pipeline.cache import read_entry
 from semsum.summary.keyshots import select_units, unit_scores
 from semsum.video.synthetic import make_scene_video
 
@@ -148,8 +149,8 @@ def test_summarize_with_a_trained_run(tmp_path, shared_media):
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["scorer"] == f"run {run} (features)" and f"scorer: run {run}" in result.output
-    with np.load(doc["features_cache"]) as z:  # the scores are the run's prediction on these features
-        expected = load_run(run).predict(z["features"])
+    _, cached = read_entry(doc["features_cache"])  # the scores are the run's prediction on these features
+    expected = load_run(run).predict(cached.features)
     np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)
     small = trained(32, "run32")
     line = error_line(run_cli("summarize", shared_media / "bikes.mp4", "-o", tmp_path / "o2", "--run", small, *FAST))

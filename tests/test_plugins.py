@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
-import numpy as np
+from semsum.pipeline.cache import read_entry
+from semsum.registry import SHOT_DETECTORS, Implementation, help_of
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 
@@ -52,8 +54,8 @@ def test_a_plugin_package_is_used_by_summarize(tmp_path, shared_media):
     doc = json.loads((out / "scores.json").read_text())
     assert doc["features"] == {"encoder": "colour-grid", "description": "colour-grid", "dim": 12}
     assert doc["shot_detector"] == "fixed" and doc["shot_boundaries"] == list(range(60, doc["n_frames"], 60))
-    with np.load(doc["features_cache"]) as z:
-        assert z["features"].shape == (len(doc["picks"]), 12) and z["features"].max() <= 1.0
+    _, cached = read_entry(doc["features_cache"])
+    assert cached.features.shape == (len(doc["picks"]), 12) and cached.features.max() <= 1.0
     # Without the plugin installed the names are unknown, and the error lists what is there.
     done = subprocess.run(
         [sys.executable, "-m", "semsum", *args, "-o", str(tmp_path / "o2")], capture_output=True, text=True
@@ -88,6 +90,26 @@ class EveryShots:  # a shot every `options.length` frames, with its options decl
 @declares(EveryOptions)
 def make_every(options, device="cpu"):
     return EveryShots(options)
+
+
+@dataclass(frozen=True)
+class LateOptions:
+    weight: float = option(2.0, "How much later frames count.")
+
+
+class LateScorer:  # later sampled frames score higher, by `options.weight`
+    name = "late"
+
+    def __init__(self, options):
+        self.options = options
+
+    def __call__(self, video, units):
+        return self.options.weight * np.arange(video.n_steps, dtype=float)
+
+
+@declares(LateOptions)
+def make_late(options, device="cpu"):
+    return LateScorer(options)
 """
 
 
@@ -97,7 +119,10 @@ def install_declared(target: Path) -> None:
     info = target / "semsum_plugin_declared-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: semsum-plugin-declared\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[semsum.shot_detectors]\nevery = semsum_plugin_declared:make_every\n")
+    (info / "entry_points.txt").write_text(
+        "[semsum.shot_detectors]\nevery = semsum_plugin_declared:make_every\n\n"
+        "[semsum.scorers]\nlate = semsum_plugin_declared:make_late\n"
+    )
 
 
 def test_a_plugins_declared_option_reaches_summarize_and_the_app(tmp_path, shared_media, monkeypatch):
@@ -133,3 +158,39 @@ def test_a_plugins_declared_option_reaches_summarize_and_the_app(tmp_path, share
     models = load_models(stages)
     assert next(iter(models.detectors)) == "every" and models.detectors["every"].options.length == 50
     assert models.detectors["fixed"].length == 30 and models.detectors["kts"].options.max_segment == 120
+
+
+def test_the_app_offers_a_plugins_scorer_and_scores_a_request_with_it(tmp_path, shared_media, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    install_example(site)
+    install_declared(site)
+    monkeypatch.syspath_prepend(str(site))
+    from semsum.app import Limits, SummarizeJob, build_app, load_models
+    from semsum.pipeline.sampling import SamplingConfig
+    from semsum.pipeline.stages import StageConfig
+
+    stages = StageConfig("colour-grid", "every", device="cpu", sampling=SamplingConfig(stride=5))
+    models = load_models(StageConfig(**{**vars(stages), "options": {"late_weight": 3.0}}))
+    assert list(models.scorers) == ["coverage", "late"] and models.scorers["late"].options.weight == 3.0
+    page = build_app(models, Limits(), tmp_path / "cache")
+    (choices,) = [b.choices for b in page.blocks.values() if getattr(b, "label", None) == "scorer"]
+    assert [value for _, value in choices] == ["coverage", "late"]
+    kept = tmp_path / "kept"  # where the page's files go (Gradio's cache); the request's own folder is removed
+    kept.mkdir()
+    job = SummarizeJob(models, Limits(), lambda path: shutil.copy(path, kept), tmp_path / "cache")
+    summary, _, _, files, status = job(str(shared_media / "bikes.mp4"), 20, "late", "every", lambda *a, **k: None)
+    doc = json.loads(Path(files[1]).read_text())
+    assert "scorer late" in status and doc["scorer"] == "late" and Path(summary).is_file()
+    assert doc["step_scores"] == sorted(doc["step_scores"])  # later frames score higher: the plugin scored it
+    assert doc["units"][-1]["selected"]
+
+
+def test_an_undocumented_plugin_option_shows_its_default_once():
+    """A plain factory's parameter has no help: its help is its type, and the face shows the default (once)."""
+
+    def make_detector(device="cpu", length=60):
+        raise AssertionError("not built")
+
+    (field,) = Implementation.of(SHOT_DETECTORS, "fixed", make_detector, own=False).dests().values()
+    assert help_of(field) == "int" and field.default == 60

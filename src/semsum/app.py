@@ -71,35 +71,41 @@ class Models:
 
 def load_models(stages: StageConfig) -> Models:
     """The configured encoder and detector (default: `summarize`'s, as the CLI), every other registered detector that
-    loads, and the scorers on offer: a trained run (with the option `run`: first and default), `coverage`, and
-    `zero-shot` when an MLLM was named. Each is built with the options it takes; an option none of them takes is an
-    error. Detectors that fail to load here (missing weights) are left out of the choices, with a note on stderr.
+    loads, and the scorers on offer: a trained run (with the option `run`: first and default), `coverage`,
+    `zero-shot` when an MLLM was named, then every other registered scorer (a plugin's) that can be built. Each is
+    built with the options it takes; an option none of them takes is an error. The chosen detector and the built-in
+    scorers must load; any other that fails here (missing weights, a broken plugin) is left out of the choices,
+    with a note on stderr.
     """
     shots = stages.shots or DEFAULT_SHOTS
     detectors = [find(SHOT_DETECTORS, shots), *(d for d in implementations(SHOT_DETECTORS) if d.name != shots)]
     offer = {"run": "run" in stages.options, "coverage": True, "zero-shot": "mllm_model" in stages.options}
     scorers = [find(SCORERS, name) for name, offered in offer.items() if offered]
+    scorers += [s for s in implementations(SCORERS) if s.name not in offer]
     (encoder, options), *others = route(stages.options, [find(ENCODERS, stages.encoder), *detectors, *scorers])
-    built_detectors, built_scorers = _built(others, shots, stages.device)  # the detectors first: no model load
+    required = {(SHOT_DETECTORS, shots), *((SCORERS, name) for name in offer)}
+    built_detectors, built_scorers = _built(others, required, stages.device)  # the detectors first: no model load
     built_encoder = check_encoder(encoder.name, encoder.build(options, stages.device))
     return Models(built_encoder, built_detectors, built_scorers, stages.sampling)
 
 
-def _built(routed: list, shots: str, device: str) -> tuple[dict[str, Any], dict[str, Scorer]]:
-    """The shot detectors (the chosen one must load) and the scorers, by the names the page shows."""
+def _built(routed: list, required: set[tuple[str, str]], device: str) -> tuple[dict[str, Any], dict[str, Scorer]]:
+    """The shot detectors and the scorers, by the names the page shows; those not `required` ((group, name)) that
+    fail to build are left out, with a note."""
     detectors: dict[str, Any] = {}
     scorers: dict[str, Scorer] = {}
     for impl, options in routed:
-        if impl.group != SHOT_DETECTORS:
-            label = f"run: {Path(options.run).name}" if impl.name == "run" else impl.name
-            scorers[label] = impl.build(options, device)
-            continue
         try:
-            detectors[impl.name] = impl.build(options, device)
-        except SemsumError as e:
-            if impl.name == shots:
+            made = impl.build(options, device)
+        except Exception as e:  # a plugin's failure is its own: the server goes on without it
+            if (impl.group, impl.name) in required:
                 raise
-            print(f"semsum app: shot detector {impl.name} left out: {e}", file=sys.stderr)
+            print(f"semsum app: {impl.what} left out: {e}", file=sys.stderr)
+            continue
+        if impl.group == SHOT_DETECTORS:
+            detectors[impl.name] = made
+        else:
+            scorers[f"run: {Path(options.run).name}" if impl.name == "run" else impl.name] = made
     return detectors, scorers
 
 
@@ -151,6 +157,7 @@ def _page_progress(progress: gr.Progress, shots: str, scorer: str) -> Progress:
     """
     said = {
         "shots": (0.8, f"finding shots ({shots})"),
+        "units": (0.83, "building units"),
         "scores": (0.85, f"scoring ({scorer})"),
         "summary": (0.9, "selecting units, writing the summary"),
     }
@@ -158,6 +165,8 @@ def _page_progress(progress: gr.Progress, shots: str, scorer: str) -> Progress:
     def report(stage: str, done: int, total: int | None) -> None:
         if stage == "features":
             progress((done, None), unit="sampled frames decoded and encoded")  # no total: desc not shown
+        elif stage == "shots" and total:
+            progress((done, total), desc=said[stage][1], unit="steps of shot detection")
         elif stage in said and done == 0:
             progress(said[stage][0], desc=said[stage][1])
 

@@ -53,8 +53,9 @@ def declares(options: type) -> Callable[[Callable[..., Any]], Callable[..., Any]
 
 
 def help_of(f: dataclasses.Field) -> str:
-    """An option's help: its declared text, or for a plugin's undocumented parameter its type and default."""
-    return f.metadata.get("help") or f"{getattr(f.type, '__name__', f.type)} (default {f.default!r})"
+    """An option's help: its declared text, or for a plugin's undocumented parameter its type (the faces show the
+    default beside it, so the help does not repeat it)."""
+    return f.metadata.get("help") or str(getattr(f.type, "__name__", f.type))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,13 @@ def _smooth_features(rng: np.random.Generator, n: int, dim: int, dtype: type) ->
     return 0.5 * walk / np.sqrt(np.arange(1, n + 1, dtype=dtype))[:, None] + rng.standard_normal((n, dim), dtype=dtype)
 
 
+def _hidden_signal(rng: np.random.Generator, dim: int, dtype: type = np.float64) -> np.ndarray:
+    """The hidden direction all videos of a synthetic file are scored by: a random unit vector [dim] of `dtype`."""
+    signal = rng.normal(size=dim).astype(dtype)
+    signal /= np.linalg.norm(signal)
+    return signal
+
+
 def _hidden_score(x: np.ndarray, signal: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
     """The synthetic ground truth: sigmoid(3 tanh(x . signal)) plus `noise`, min-max normalised to 0..1 (float32)."""
     raw = 1.0 / (1.0 + np.exp(-3.0 * np.tanh(x @ signal))) + noise * rng.normal(size=len(x))
@@ -91,8 +98,7 @@ def make_synthetic_dataset(
     With `embed`, videos also carry `features_mllm` and the rule reads it (see `synthetic_video`).
     """
     rng = np.random.default_rng(seed)
-    signal = rng.normal(size=dim if embed is None else embed(np.zeros((1, dim))).shape[1])
-    signal /= np.linalg.norm(signal)
+    signal = _hidden_signal(rng, dim if embed is None else embed(np.zeros((1, dim))).shape[1])
     videos = [
         synthetic_video(
             f"video_{i + 1}",
@@ -267,8 +273,7 @@ def make_mrhisum_file(
     from semsum.evaluation.mrhisum import machine_summary
 
     rng = np.random.default_rng(seed)
-    signal = rng.normal(size=dim).astype(np.float32)
-    signal /= np.linalg.norm(signal)
+    signal = _hidden_signal(rng, dim, np.float32)
     keys = [f"video_{i + 1}" for i in range(n_videos)]
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for key in keys:

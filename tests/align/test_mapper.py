@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from semsum.align.mapper import Mapper, MapperConfig, Normalization, apply_mapper, load_mapper, save_mapper
 from semsum.errors import SemsumError
@@ -44,9 +45,12 @@ def test_depth_zero_is_one_linear_layer():
 def test_foreign_or_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(SemsumError, match="no such mapper file"):
         load_mapper(tmp_path / "nope.pt")
-    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
-    with pytest.raises(SemsumError, match="not a semsum mapper checkpoint"):
-        load_mapper(tmp_path / "other.pt")
-    (tmp_path / "text.pt").write_text("hello")
-    with pytest.raises(SemsumError, match="not a mapper checkpoint"):
-        load_mapper(tmp_path / "text.pt")
+    save_file({"weights": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(SemsumError, match="not a semsum mapper"):
+        load_mapper(tmp_path / "other.safetensors")
+    (tmp_path / "text.safetensors").write_text("hello")
+    with pytest.raises(SemsumError, match="not a mapper file"):
+        load_mapper(tmp_path / "text.safetensors")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "old.pt")
+    with pytest.raises(SemsumError, match="a pickled mapper .* semsum run convert"):
+        load_mapper(tmp_path / "old.pt")

@@ -145,12 +145,12 @@ def test_reproduce_report_equals_single_commands_and_recomputes_only_what_change
     google = next(
         p for p in (out / "train").iterdir() if read_json(p / "meta.json")["label"].startswith("train mini features ")
     )
-    kept = (google / "run" / "fold_0" / "model.pt").stat().st_mtime_ns
+    kept = (google / "run" / "fold_0" / "model.safetensors").stat().st_mtime_ns
     shutil.rmtree(google / "run" / "fold_1")
     _, ran = reproduce(config, out, progress=False)
     assert ran == ["train mini features csta seed 1 folds 0,1"]
     assert read_json(google / "meta.json")["trained_folds"] == [1]
-    assert (google / "run" / "fold_0" / "model.pt").stat().st_mtime_ns == kept
+    assert (google / "run" / "fold_0" / "model.safetensors").stat().st_mtime_ns == kept
 
     # A changed prompt recomputes extraction and what follows it, not the GoogLeNet rows or the other prompt's.
     prompt = bench["h5"].parent / "mine.txt"

@@ -12,6 +12,7 @@ from clitest import run_cli
 from semsum.align.mapper import Mapper, MapperConfig, Normalization, apply_mapper, load_mapper, save_mapper
 from semsum.data.h5 import load_dataset, save_dataset
 from semsum.features.prompts import load_prompt
+from semsum.pipeline.cache import read_entry
 from semsum.testing import make_synthetic_dataset, make_tiny_videollava
 from semsum.training import TrainConfig, load_run, train
 
@@ -72,8 +73,8 @@ def test_run_on_mllm_features_through_the_mapper(mllm_run, shared_media, tmp_pat
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "scores.json").read_text())
     assert doc["scorer"] == f"run {run} (features_mllm via F(x))"
-    with np.load(doc["features_cache"]) as z:  # the run's prediction on F(pool5) of these features
-        expected = load_run(run).predict(apply_mapper(load_mapper(mapper), z["features"]))
+    _, cached = read_entry(doc["features_cache"])  # the run's prediction on F(pool5) of these features
+    expected = load_run(run).predict(apply_mapper(load_mapper(mapper), cached.features))
     np.testing.assert_allclose(doc["step_scores"], expected - min(expected.min(), 0) + 1e-9, rtol=1e-5, atol=1e-6)
 
 

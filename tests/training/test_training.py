@@ -18,6 +18,7 @@ from semsum.evaluation.metrics import rank_correlations
 from semsum.evaluation.protocols import evaluate
 from semsum.testing import make_synthetic_dataset, uniform_shots
 from semsum.training import TrainConfig, load_run, train
+from semsum.training.saved import load_model, read_record
 
 
 def write_folds(path: Path, keys: list[str], n_folds: int) -> Path:
@@ -100,14 +101,14 @@ def test_resume_after_a_kill_gives_the_same_weights(synthetic, tmp_path, select)
     with pytest.raises(Interrupt):
         train(h5, splits, tmp_path / "resumed", cfg, hook=kill, show_progress=False)
     assert (tmp_path / "resumed" / "fold_2" / "checkpoint.pt").is_file()
-    assert not (tmp_path / "resumed" / "fold_2" / "model.pt").exists()
+    assert not (tmp_path / "resumed" / "fold_2" / "model.json").exists()
     train(h5, splits, tmp_path / "resumed", cfg, show_progress=False)
     for fold in range(5):
-        a = torch.load(tmp_path / "straight" / f"fold_{fold}" / "model.pt", weights_only=False)
-        b = torch.load(tmp_path / "resumed" / f"fold_{fold}" / "model.pt", weights_only=False)
+        a, a_weights = load_model(tmp_path / "straight" / f"fold_{fold}")
+        b, b_weights = load_model(tmp_path / "resumed" / f"fold_{fold}")
         assert a["selected_epoch"] == b["selected_epoch"]
-        for name, value in a["state_dict"].items():
-            assert torch.equal(value, b["state_dict"][name]), (fold, name)
+        for name, value in a_weights.items():
+            assert torch.equal(value, b_weights[name]), (fold, name)
         assert not (tmp_path / "resumed" / f"fold_{fold}" / "checkpoint.pt").exists()
 
 
@@ -124,8 +125,8 @@ def test_csta_resumes_to_the_same_weights(synthetic, tmp_path):
     with pytest.raises(Interrupt):
         train(h5, splits, tmp_path / "resumed", cfg, hook=kill, show_progress=False, folds=[1])
     train(h5, splits, tmp_path / "resumed", cfg, show_progress=False, folds=[1])
-    a = torch.load(tmp_path / "straight" / "fold_1" / "model.pt", weights_only=False)["state_dict"]
-    b = torch.load(tmp_path / "resumed" / "fold_1" / "model.pt", weights_only=False)["state_dict"]
+    a = load_model(tmp_path / "straight" / "fold_1")[1]
+    b = load_model(tmp_path / "resumed" / "fold_1")[1]
     assert a.keys() == b.keys()
     for name, value in a.items():
         assert torch.equal(value, b[name]), name
@@ -195,7 +196,7 @@ def test_test_best_selection_is_labelled_as_the_published_protocol(synthetic, tm
     assert "published CSTA protocol" in results["selection_label"]
     assert "leaks test information" in (tmp_path / "run" / "results.md").read_text()
     for fold in results["folds"]:
-        history = torch.load(tmp_path / "run" / f"fold_{fold['fold']}" / "model.pt", weights_only=False)["history"]
+        history = read_record(tmp_path / "run" / f"fold_{fold['fold']}")["history"]
         assert all("test_tau" in row and "test_rho" in row for row in history)
         # the official rule: keep the last epoch whose test tau and rho both beat the best so far
         chosen, tau, rho = None, -np.inf, -np.inf

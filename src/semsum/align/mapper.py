@@ -1,25 +1,30 @@
 """F(x): the residual MLP that maps GoogLeNet features into the MLLM embedding space (paper Sec. 3.3).
 
 A `Mapper` bundles the network with the per-dimension normalisation of its input and output and the
-feature keys it was trained on, and saves all of it in one torch checkpoint, so that applying a mapper
-needs nothing but the file.
+feature keys it was trained on, and saves all of it in one safetensors file (the weights and normalisation as
+tensors, the config as JSON in its metadata), so that applying a mapper needs nothing but the file and opening
+it unpickles nothing. A mapper of semsum 0.1 (a torch pickle) is refused: `semsum run convert OLD NEW --trust`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 from torch import nn
 
 from semsum.atomic import atomic_path
 from semsum.data.h5 import Dataset
+from semsum.data.hub import local_path
 from semsum.errors import SemsumError
 
-FORMAT = "semsum-mapper/1"
+FORMAT = "semsum-mapper/2"
 MAPPED_KEY = "features_mapped"
 
 
@@ -120,28 +125,46 @@ class Mapper(nn.Module):
 
 
 def save_mapper(mapper: Mapper, path: str | os.PathLike[str]) -> None:
-    """Write the mapper (config, normalisation and weights) atomically as one torch checkpoint."""
-    state = {k: v.detach().cpu() for k, v in mapper.state_dict().items()}
+    """Write the mapper (config, normalisation and weights) atomically as one safetensors file."""
+    write_mapper(path, asdict(mapper.config), mapper.state_dict())
+
+
+def write_mapper(path: str | os.PathLike[str], config: dict, state: Mapping[str, torch.Tensor]) -> None:
+    """A mapper's config and state_dict as one safetensors file (the config as JSON metadata)."""
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state.items()}
     with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "config": asdict(mapper.config), "state_dict": state}, tmp)
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "config": json.dumps(config)})
 
 
 def load_mapper(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Mapper:
-    """Read a mapper written by `save_mapper`; a missing or foreign file is a SemsumError."""
-    path = Path(path)
+    """Read a mapper written by `save_mapper` (a file, or `hf://OWNER/NAME[@REV]/FILE`); nothing is unpickled.
+
+    A missing or foreign file, or a pickled mapper of semsum 0.1 (refused unopened), is a SemsumError.
+    """
+    path = local_path(path)
     if not path.is_file():
         raise SemsumError(f"{path}: no such mapper file")
+    with path.open("rb") as f:
+        if f.read(4) == b"PK\x03\x04":  # a torch zip: pickled
+            raise SemsumError(
+                f"{path}: a pickled mapper (semsum 0.1 format), not opened because unpickling can run code; "
+                f"if you trust its source: semsum run convert {path} NEW.safetensors --trust"
+            )
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for a non-checkpoint
-        raise SemsumError(f"{path}: not a mapper checkpoint ({e.__class__.__name__})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise SemsumError(f"{path}: not a semsum mapper checkpoint (expected format {FORMAT})")
-    config = MapperConfig(**ckpt["config"])
-    state = ckpt["state_dict"]
-    norm = Normalization(*(state[k].numpy() for k in ("x_mean", "x_std", "y_mean", "y_std")))
-    mapper = Mapper(config, norm)
-    mapper.load_state_dict(state)
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a mapping)
+    except (SafetensorError, OSError) as e:
+        raise SemsumError(f"{path}: not a mapper file ({e.__class__.__name__})") from None
+    if meta.get("format") != FORMAT:
+        raise SemsumError(f"{path}: not a semsum mapper (expected format {FORMAT})")
+    try:
+        config = MapperConfig(**json.loads(meta["config"]))
+        norm = Normalization(*(state[k].numpy() for k in ("x_mean", "x_std", "y_mean", "y_std")))
+        mapper = Mapper(config, norm)
+        mapper.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise SemsumError(f"{path}: a mapper whose config and weights do not match ({e.__class__.__name__})") from None
     return mapper.to(device).eval()
 
 

@@ -4,7 +4,7 @@ Every command turns a SemsumError into one line on stderr and exit status 1 (`se
 the stages and of the library's settings are generated from their declarations (`semsum.cli.declared`).
 """
 
-from semsum.cli import align, data, extract, training, video
+from semsum.cli import align, data, extract, share, training, video
 from semsum.cli.base import app
 
-__all__ = ["align", "app", "data", "extract", "training", "video"]
+__all__ = ["align", "app", "data", "extract", "share", "training", "video"]

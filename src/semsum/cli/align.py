@@ -73,7 +73,9 @@ def align_train(
 
 @align_app.command("apply")
 def align_apply(
-    mapper: Annotated[Path, typer.Option("--mapper", help="Checkpoint from `semsum align train`.")],
+    mapper: Annotated[
+        Path, typer.Option("--mapper", help="Mapper file from `semsum align train`, or hf://OWNER/NAME[@REV]/FILE.")
+    ],
     h5: Annotated[Path, typer.Option("--h5", help="eccv16-schema input file.")],
     out: Annotated[Path, typer.Option("--out", help="Copy of the input with `features_mapped` added.")],
     source: Annotated[str | None, typer.Option(help="Input key (default: the mapper's).")] = None,

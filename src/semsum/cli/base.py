@@ -38,16 +38,13 @@ def _terminated(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+# Every command group: plain help text and errors (one line, `_Group`), no rich tracebacks, no shell completion.
+_GROUP_SETTINGS = {"cls": _Group, "pretty_exceptions_enable": False, "add_completion": False, "rich_markup_mode": None}
+
+
 def make_typer(help: str) -> typer.Typer:
     """A command group with semsum's error handling and plain help."""
-    return typer.Typer(
-        cls=_Group,
-        help=help,
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        add_completion=False,
-        rich_markup_mode=None,
-    )
+    return typer.Typer(help=help, no_args_is_help=True, **_GROUP_SETTINGS)
 
 
 app = make_typer("Video summarization with semantic embeddings from multimodal LLMs.")

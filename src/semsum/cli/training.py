@@ -55,7 +55,7 @@ _STREAM = Declaration.of(
         "prefetch": "Batches each reader prepares ahead.",
         "float16": "Pass features as float16 from the readers.",
         "normalize": "Min-max gtscore per video (official: no).",
-        "select": "Validation criterion of model.pt and scores.json: map50, map15, f1, last.",
+        "select": "Validation criterion of the saved model and scores.json: map50, map15, f1, last.",
     },
 )
 
@@ -127,7 +127,10 @@ def train_stream_cmd(
 
 @app.command("predict")
 def predict_cmd(
-    run: Annotated[Path, typer.Option("--run", help="Run directory written by `semsum train` or `train-stream`.")],
+    run: Annotated[
+        Path,
+        typer.Option("--run", help="Run folder written by `semsum train` or `train-stream`, or hf://OWNER/NAME[@REV]."),
+    ],
     h5: Annotated[
         Path,
         typer.Option(
@@ -138,6 +141,9 @@ def predict_cmd(
     fold: Annotated[int | None, typer.Option("--fold", help="Use this fold's model for every video.")] = None,
 ) -> None:
     """Frame-level scores from a trained run: out-of-fold for the training videos, fold mean for others."""
+    from semsum.data.hub import local_path
+
+    run = local_path(run)  # an hf:// run missing offline fails here, before the heavy imports below
     from semsum.atomic import write_json
     from semsum.data.benchmarks import NAMES
     from semsum.pipeline.predict import predict_file

@@ -4,8 +4,8 @@
 writes an entry fills its folder first and calls `finish(key, meta)` last; `meta.json` appearing (an atomic
 rename) is what makes the entry finished, so a job killed halfway leaves an unfinished entry that the next run
 recomputes, never a half-written one that looks done. Keys of computed results are `settings_key(settings)`: a
-hash of every setting that made them. `semsum reproduce` keeps its stages here and the per-video jobs
-(`PartsWriter`) their parts.
+hash of every setting that made them. `semsum reproduce` keeps its stages here, the per-video jobs
+(`PartsWriter`) their parts, and `summarize` its features and shots (`semsum.pipeline.cache`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,13 @@ class Store:
         """The entry's folder, made if needed, for its writer to fill (a finished entry stays finished)."""
         folder = self.folder(key)
         folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def reopen(self, key: str) -> Path:
+        """The entry's folder, made if needed and unfinished (its marker removed), for its writer to rewrite in
+        place: a rewrite cut short leaves an unfinished entry, never old meta over new contents."""
+        folder = self.begin(key)
+        (folder / MARKER).unlink(missing_ok=True)
         return folder
 
     def finish(self, key: str, meta: dict[str, Any]) -> None:

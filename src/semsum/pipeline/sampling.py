@@ -2,7 +2,7 @@
 
 `sample_video` keeps only the features (and a few thumbnails), so memory stays bounded on long videos; the
 summarize pipeline and the dataset builder both start from the immutable `SampledVideo` it returns. Caching is a
-wrapper around the pass (`_cached_pass`, entries in `semsum.pipeline.cache`): the pass itself takes a prefix to
+wrapper around the pass (`_cached_pass`, entry folders in `semsum.pipeline.cache`): the pass itself takes a prefix to
 resume from and reports what it has encoded, and the wrapper decides what is saved when.
 """
 
@@ -304,9 +304,12 @@ def _cached_pass(
         features, made_by = {"features": done.features}, describe(encoder)
         video = SampledVideo(info, done.picks, done.n_frames, sampling, features, encoder.name, made_by, done.times)
         return video, list(done.thumbnails)
+    if done is None or not len(done.picks):
+        entry.remove()  # nothing to resume from: no stray arrays or stage results of an older pass stay
+        done = None
     saver = _Saver(entry, save_seconds)
     try:
-        video, thumbs = run(done if done is not None and len(done.picks) else None, saver)
+        video, thumbs = run(done, saver)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was computed, for the re-run
         saver.flush()
         raise

@@ -29,7 +29,7 @@ from semsum.pipeline.scorers import Scorer, Scores, focus, score_video
 from semsum.progress import progress_bars
 from semsum.summary.export import FILES, parse_formats, write_exports
 from semsum.summary.keyshots import select_keyshots
-from semsum.summary.shots import ShotDetector, Shots, Units, detect_shots, make_units
+from semsum.summary.shots import ShotDetector, Shots, StepProgress, Units, detect_shots, make_units
 from semsum.video.decode import VideoInfo
 from semsum.video.probe import CheckedVideo, check_video
 
@@ -44,9 +44,11 @@ UNITS_PER_BUDGET = 3  # a unit is at most a third of the budget: a summary holds
 PICKS_PER_UNIT = 4  # automatic sampling keeps at least this many picks in the longest unit
 
 # `progress(stage, done, total)`: stage is one of STAGES; total None while unknown. "features" counts sampled
-# frames encoded, "summary" frames written; "shots" and "scores" are reported once, as they start.
+# frames encoded, "shots" the detector's own steps (TransNetV2's windows, KTS's layers; a detector that reports
+# none, or cached shots, go from 0 of None to 1 of 1), "summary" frames written; "units" and "scores" are reported
+# as they start and end. Every stage ends with done == total.
 Progress = Callable[[str, int, int | None], None]
-STAGES = ("features", "shots", "scores", "summary")
+STAGES = ("features", "shots", "units", "scores", "summary")
 
 
 @dataclass(frozen=True)
@@ -84,17 +86,20 @@ class SummaryResult:
         return self.out_dir / "timeline.png"
 
 
-def cached_shots(detector: ShotDetector, video: SampledVideo, entry: FeatureCache | None) -> Shots:
-    """`detect_shots` behind the cache: kept beside the video's features `entry`, keyed by the detector's name
-    and declared options (a detector declaring none, or features not cached, run every time)."""
+def cached_shots(
+    detector: ShotDetector, video: SampledVideo, entry: FeatureCache | None, progress: StepProgress | None = None
+) -> Shots:
+    """`detect_shots` behind the cache: kept in the video's features `entry` as soon as it is done (so a run
+    interrupted later keeps it), keyed by the detector's name and declared options (a detector declaring none, or
+    features not cached, run every time)."""
     key = stage_key(detector)
     if entry is None or key is None:
-        return detect_shots(detector, video)
+        return detect_shots(detector, video, progress)
     stored = StageEntry(entry, key)
     found = stored.load()
     if found is not None:
         return Shots(np.asarray(found["shots"], dtype=np.int64), found["name"])
-    shots = detect_shots(detector, video)
+    shots = detect_shots(detector, video, progress)
     stored.save({"name": shots.detector, "shots": shots.frames.tolist()})
     return shots
 
@@ -114,10 +119,27 @@ def auto_sampling(sampling: SamplingConfig, scorer: Scorer, info: VideoInfo) -> 
     return sampling.resolve(stride)
 
 
+def staged(report: Progress, stage: str, run: Callable[[StepProgress], Any]) -> Any:
+    """`run(on_step)` as stage `stage` of `report`: reported as it starts (0 of None), as it goes (whatever
+    `on_step(done, total)` says), and once done (its last total, else 1, of itself)."""
+    last: list[int | None] = [0, None]
+
+    def on_step(done: int, total: int) -> None:
+        last[:] = [done, total]
+        report(stage, done, total)
+
+    report(stage, 0, None)
+    result = run(on_step)
+    end = last[1] or max(last[0] or 0, 1)
+    report(stage, end, end)
+    return result
+
+
 @contextmanager
 def progress_lines(show: bool, encoder: str) -> Iterator[Progress]:
-    """A `Progress` drawing bars (`semsum.progress`) for the features and the summary's frames, or nothing."""
-    labels = {"features": f"features ({encoder})", "summary": "summary.mp4"}
+    """A `Progress` drawing bars (`semsum.progress`) for every stage, or nothing."""
+    labels = {"features": f"features ({encoder})", "shots": "shots", "units": "units", "scores": "scores"}
+    labels["summary"] = "summary.mp4"
     with progress_bars(show) as bar:
         tasks: dict[str, Any] = {}
 
@@ -161,12 +183,11 @@ def summarize(
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), checked.info, encoder, sampling, N_THUMBNAILS)
         video, thumbs = _sample(video_path, encoder, sampling, entry, report)
-        report("shots", 0, None)
-        shots = cached_shots(shot_detector, video, entry)
+        shots = staged(report, "shots", lambda on_step: cached_shots(shot_detector, video, entry, on_step))
         longest = unit_frames(video.info.fps, video.n_frames, budget, max_unit)
-        units = make_units(shots, video, max(1, int(longest // sampling.frames_per_step(video.info.fps))))
-        report("scores", 0, None)
-        scores = score_video(scorer, video, units)
+        max_steps = max(1, int(longest // sampling.frames_per_step(video.info.fps)))
+        units = staged(report, "units", lambda _: make_units(shots, video, max_steps))
+        scores = staged(report, "scores", lambda _: score_video(scorer, video, units))
         selected, unit_scores, warnings = _select(video, scores, units, budget)
         written = _write_summary(tmp / "summary.mp4", video, units.frames[selected], report)
         result = SummaryResult(

@@ -24,6 +24,8 @@ eccv16 file's `change_points`, inclusive [start, end] frame shots; the `kts` sho
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -71,11 +73,14 @@ def kts(
     vmax: float = 1.0,
     normalize: bool = True,
     max_segment: int | None = MAX_SEGMENT,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Step boundaries (int64, ascending step indices where a new segment starts) of `features` [n, D].
 
     Linear kernel on the (by default L2-normalised) features; the number of boundaries is chosen
     automatically as in `cpd_auto`, among 0..`max_change_points` (default n - 1; the reference's name).
+    `progress(k, m)` is called after each layer of the dynamic programme (k boundaries of at most m; the search
+    usually stops long before m).
     """
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or len(x) == 0:
@@ -111,6 +116,8 @@ def kts(
         best[1:] = total[rows, arg]
         back.append(arg.astype(index_type))
         costs.append(best[n] / n + penalty)
+        if progress is not None:
+            progress(k, m_max)
     m = int(np.argmin(costs))
     cps = np.zeros(m, dtype=np.int64)
     end = n  # segment k covers steps cps[k-1] .. end-1

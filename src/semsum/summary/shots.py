@@ -19,7 +19,8 @@ dataset files), `transnetv2` (a trained shot-boundary network on the frames; `se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -40,10 +41,15 @@ class Video(Protocol):
     features: Mapping[str, np.ndarray]  # feature key -> [n_steps, D]; "features" holds the frame encoder's
 
 
+StepProgress = Callable[[int, int], None]  # `progress(done, total)` of a stage's own steps
+
+
 class ShotDetector(Protocol):
     """`detector(video)` -> shots int64 [n_shots, 2]: inclusive frames, contiguous, covering every frame.
 
-    A detector that delegates (`auto`) may also have `name_for(video)`, naming what runs on that video.
+    A detector that delegates (`auto`) may also have `name_for(video)`, naming what runs on that video. One that
+    can say how far it is takes a keyword `progress` (`StepProgress`) and reports its steps through it: the
+    built-ins do (TransNetV2 its windows, KTS its layers); `detect_shots` passes it only to those that take it.
     """
 
     name: str
@@ -90,11 +96,20 @@ class Units:
         return len(self.frames)
 
 
-def detect_shots(detector: ShotDetector, video: Video) -> Shots:
-    """The shot detection stage: the detector's shots of `video`, checked, with the name of what ran."""
-    shots = check_shots(detector(video), video.n_frames, f"{video.path}: shot detector {detector.name}")
+def detect_shots(detector: ShotDetector, video: Video, progress: StepProgress | None = None) -> Shots:
+    """The shot detection stage: the detector's shots of `video`, checked, with the name of what ran; a detector
+    taking `progress` reports its steps through it."""
+    found = detector(video, progress=progress) if progress and _takes_progress(detector) else detector(video)
+    shots = check_shots(found, video.n_frames, f"{video.path}: shot detector {detector.name}")
     name = detector.name_for(video) if hasattr(detector, "name_for") else detector.name
     return Shots(shots, name)
+
+
+def _takes_progress(detector: ShotDetector) -> bool:
+    try:
+        return "progress" in inspect.signature(detector).parameters
+    except (TypeError, ValueError):  # no signature to read (a builtin or extension callable)
+        return False
 
 
 def make_units(shots: Shots, video: Video, max_steps: int) -> Units:
@@ -186,11 +201,12 @@ class KTSDetector:
     def __init__(self, options: KTSOptions = KTSOptions()):
         self.options = options
 
-    def __call__(self, video: Video) -> np.ndarray:
+    def __call__(self, video: Video, progress: StepProgress | None = None) -> np.ndarray:
         key = self.options.feature_key
         if key not in video.features:
             raise SemsumError(f"{video.path}: KTS needs the feature key {key!r}")
-        boundaries = kts(video.features[key], max_segment=self.options.max_segment or None)  # 0: unbounded
+        max_segment = self.options.max_segment or None  # 0: unbounded
+        boundaries = kts(video.features[key], max_segment=max_segment, progress=progress)
         return boundaries_to_shots(boundaries, video.picks, video.n_frames)
 
 
@@ -244,8 +260,8 @@ class AutoDetector:
         """What ran on `video`, for outputs: "auto: transnetv2" or "auto: kts"."""
         return f"auto: {self.choose(video).name}"
 
-    def __call__(self, video: Video) -> np.ndarray:
-        return self.choose(video)(video)
+    def __call__(self, video: Video, progress: StepProgress | None = None) -> np.ndarray:
+        return self.choose(video)(video, progress=progress)
 
 
 @declares(AutoOptions)

@@ -38,7 +38,7 @@ from semsum.registry import declares, option
 from semsum.video.decode import iter_sampled_frames
 
 if TYPE_CHECKING:
-    from semsum.summary.shots import Video
+    from semsum.summary.shots import StepProgress, Video
 
 #: Frame size the network was trained on, (width, height) as the decoder takes it.
 FRAME_SIZE = (48, 27)
@@ -127,12 +127,17 @@ class TransNetV2Detector:
         self.model = _load_model(self.device)
 
     @torch.inference_mode()
-    def _predict(self, chunks: Iterable[np.ndarray]) -> np.ndarray:
-        """Transition probabilities of frames streamed in chunks, plus those of the end padding (cut them off)."""
+    def _predict(
+        self, chunks: Iterable[np.ndarray], progress: StepProgress | None = None, total: int = 1
+    ) -> np.ndarray:
+        """Transition probabilities of frames streamed in chunks, plus those of the end padding (cut them off);
+        `progress(windows done, total)` after each window."""
         probs = []
         for window in _windows(chunks):
             single, _ = self.model.predict_raw(torch.from_numpy(window).to(self.device)[None])
             probs.append(single[0, CONTEXT : CONTEXT + STRIDE, 0].float().cpu().numpy())
+            if progress is not None:
+                progress(len(probs), max(total, len(probs)))
         return np.concatenate(probs)
 
     def predict_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -143,10 +148,11 @@ class TransNetV2Detector:
             raise SemsumError(f"transnetv2: expected uint8 frames [n >= 1, 27, 48, 3], got {got}")
         return self._predict([frames])[: len(frames)]
 
-    def __call__(self, video: Video) -> np.ndarray:
-        """Shots of `video` (its file decoded again, every frame at 48x27): int64 [n_shots, 2], inclusive frames."""
+    def __call__(self, video: Video, progress: StepProgress | None = None) -> np.ndarray:
+        """Shots of `video` (its file decoded again, every frame at 48x27): int64 [n_shots, 2], inclusive frames;
+        `progress` counts windows of `STRIDE` frames (one per `STRIDE` frames of the video)."""
         sampler = iter_sampled_frames(video.path, stride=1, batch_size=STRIDE, size=FRAME_SIZE)
-        probs = self._predict(frames for _, frames in sampler)
+        probs = self._predict((frames for _, frames in sampler), progress, -(-video.n_frames // STRIDE))
         if sampler.n_decoded != video.n_frames:
             raise SemsumError(
                 f"{video.path}: decoded {sampler.n_decoded} frames for TransNetV2 but {video.n_frames} when sampled;"

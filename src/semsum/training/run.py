@@ -16,12 +16,14 @@ from semsum.atomic import write_json
 from semsum.data.annotations import Annotation, annotations_from_h5, annotations_present, load_annotations
 from semsum.data.benchmarks import NAMES, Recognition, recognise
 from semsum.data.h5 import Dataset
+from semsum.data.hub import local_path
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.evaluation.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS, evaluate, naming
 from semsum.models import count_parameters, get_model
 from semsum.summary.keyshots import frame_scores
 from semsum.training.results import record_run, results_markdown
+from semsum.training.saved import RECORD, WEIGHTS, has_model, load_model
 from semsum.training.trainer import (
     SELECTION_LABELS,
     StepHook,
@@ -222,9 +224,16 @@ def gtscore_correlation(ds: Dataset, step_scores: Mapping[str, np.ndarray]) -> d
 
     pairs = [rank_correlations(s, np.asarray(ds[k].gtscore)[None]) for k, s in step_scores.items()]
     return {
-        "kendall_tau": float(np.nanmean([t[0] for t, _ in pairs])),
-        "spearman_rho": float(np.nanmean([r[0] for _, r in pairs])),
+        "kendall_tau": _nanmean([t[0] for t, _ in pairs]),
+        "spearman_rho": _nanmean([r[0] for _, r in pairs]),
     }
+
+
+def _nanmean(values: list[float]) -> float:
+    """`np.nanmean` of `values`, and NaN without numpy's "Mean of empty slice" warning when none is a number (every
+    video's scores constant, or no video)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -232,7 +241,8 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _fmt(v: float | None) -> str:
+def fmt_metric(v: float | None) -> str:
+    """A metric as results.md and the model card show it (3 decimals, `-` when absent)."""
     return "-" if v is None else f"{v:.3f}"
 
 
@@ -264,8 +274,15 @@ def run_markdown(results: Mapping[str, Any]) -> str:
     ]
 
     def row(label: str, epoch: str, m: Mapping[str, Any], seconds: str) -> list[str]:
-        cells = [_fmt(m[n][k]) for n in names for k in ("kendall_tau", "spearman_rho")]
-        return [label, epoch, *cells, _fmt(m[names[0]]["f_score"]), _fmt(m["gtscore"]["kendall_tau"]), seconds]
+        cells = [fmt_metric(m[n][k]) for n in names for k in ("kendall_tau", "spearman_rho")]
+        return [
+            label,
+            epoch,
+            *cells,
+            fmt_metric(m[names[0]]["f_score"]),
+            fmt_metric(m["gtscore"]["kendall_tau"]),
+            seconds,
+        ]
 
     rows = [row(str(f["fold"]), _selected(f), f, f"{f['seconds']:.0f}") for f in results["folds"]]
     rows.append(row("mean", "", results["mean_over_folds"], ""))
@@ -335,41 +352,42 @@ class TrainedRun:
 
 
 def load_run(run_dir: str | os.PathLike[str], fold: int | None = None, device: str = "cpu") -> TrainedRun:
-    """Load the finished folds of a run directory written by `train` (all, or only `fold`), or the one model of a
-    single-split run written by `train-stream` (`model.pt` at the top: fold 0)."""
-    run_dir = Path(run_dir)
-    paths = sorted(run_dir.glob("fold_*/model.pt"), key=lambda p: int(p.parent.name.split("_")[1]))
-    if not paths and (run_dir / "model.pt").is_file():
-        paths = [run_dir / "model.pt"]
-    if not paths:
-        raise SemsumError(f"{run_dir}: no trained model (fold_K/model.pt of `train`, model.pt of `train-stream`)")
+    """Load the finished folds of a run written by `train` (all, or only `fold`), or the one model of a
+    single-split run written by `train-stream` (its model at the top: fold 0).
+
+    `run_dir` is a folder or `hf://OWNER/NAME[@REVISION]` (`semsum.data.hub`). Nothing is unpickled: the weights
+    are safetensors, the rest JSON (`semsum.training.saved`); an old pickled `model.pt` is refused unopened.
+    """
+    run_dir = local_path(run_dir)
+    folders = sorted((p for p in run_dir.glob("fold_*") if has_model(p)), key=lambda p: int(p.name.split("_")[1]))
+    if not folders and has_model(run_dir):
+        folders = [run_dir]
+    if not folders:
+        raise SemsumError(f"{run_dir}: no trained model (fold_K/{RECORD} of `train`, {RECORD} of `train-stream`)")
     dev = resolve_device(device)
     models = {}
-    for path in paths:
-        k = int(path.parent.name.split("_")[1]) if path.parent != run_dir else 0
-        if fold is not None and k != fold:
-            continue
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=False)
-            net = get_model(state["model"], state["in_dim"], **_load_kwargs(state))
-            net.load_state_dict(state["state_dict"])
-        except (KeyError, RuntimeError, OSError) as e:
-            raise SemsumError(f"{path}: not a semsum checkpoint ({e.__class__.__name__})") from None
-        models[k] = FoldModel(
-            k,
-            net.to(dev).eval(),
-            state["in_dim"],
-            state["feature_keys"],
-            state["train_keys"],
-            state["test_keys"],
-            state.get("cnn_init"),
-            dev,
-            str(path),
-        )
+    for folder in folders:
+        k = int(folder.name.split("_")[1]) if folder != run_dir else 0
+        if fold is None or k == fold:
+            models[k] = _fold_model(folder, k, dev)
     if not models:
-        have = ", ".join(p.parent.name for p in paths)
+        have = ", ".join(p.name for p in folders)
         raise SemsumError(f"{run_dir}: no fold {fold} (has {have})")
     return TrainedRun(run_dir, models, fold)
+
+
+def _fold_model(folder: Path, fold: int, device: torch.device) -> FoldModel:
+    """One saved model, rebuilt from its record and loaded with its weights."""
+    state, weights = load_model(folder)
+    try:
+        net = get_model(state["model"], state["in_dim"], **_load_kwargs(state))
+        net.load_state_dict(weights)
+        keys = state["feature_keys"], state["train_keys"], state["test_keys"]
+    except (KeyError, TypeError, RuntimeError) as e:
+        problem = f"{e.__class__.__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+        raise SemsumError(f"{folder / RECORD}: does not describe its weights ({problem})") from None
+    source = str(folder / WEIGHTS)
+    return FoldModel(fold, net.to(device).eval(), state["in_dim"], *keys, state.get("cnn_init"), device, source)
 
 
 def _load_kwargs(state: Mapping[str, Any]) -> dict[str, Any]:

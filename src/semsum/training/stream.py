@@ -15,8 +15,8 @@ The k-fold trainer (`semsum.training.trainer`) reads whole files into memory and
 - **One split** (`train_keys`, `val_keys`, `test_keys`): trains on train; after every epoch computes F1, mAP@50 and
   mAP@15 on val (`semsum.evaluation.mrhisum`) and keeps the best epoch of each, later epochs winning ties as the
   official `<=` does; at the end reports the test metrics of the model chosen by each criterion and of the last
-  epoch. `select` names the one saved as `model.pt` and whose test scores are `scores.json`. Nothing about the test
-  set is used before the end.
+  epoch. `select` names the one saved (`model.safetensors`, `model.json`), whose test scores are `scores.json`.
+  Nothing about the test set is used before the end.
 - The shared epoch loop (`semsum.nn.loop.EpochLoop`): resume after a kill to the same weights, RNG state, TensorBoard
   (`RUN/tb`), progress.
 
@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 
-from semsum.atomic import atomic_path, write_json
+from semsum.atomic import write_json
 from semsum.data.mrhisum import MrHiSumFile, MrHiSumVideo, load_split
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
@@ -48,6 +48,7 @@ from semsum.models import count_parameters, get_model
 from semsum.nn.loop import EpochLoop
 from semsum.training.results import record_run, results_markdown
 from semsum.training.run import TrainedRun
+from semsum.training.saved import has_model, save_model
 from semsum.training.trainer import RunConfig, StepHook, cpu_state, prepare_run_dir, set_determinism
 
 SELECT = ("last", *METRICS)
@@ -266,7 +267,7 @@ class StreamTrainer:
         return float(np.mean(losses))
 
     def run(self, writer: Any = None, progress: Any = None) -> dict[str, Any]:
-        """Train (resuming from `checkpoint.pt`), pick the epochs on val, evaluate on test, write model.pt."""
+        """Train (resuming from `checkpoint.pt`), pick the epochs on val, evaluate on test, save the selected model."""
         cfg = self.cfg
         set_determinism(cfg.seed, cfg.deterministic)
         model = self.new_model()
@@ -331,8 +332,7 @@ class StreamTrainer:
             "test_keys": self.data.test_keys,
             "history": history,
         }
-        with atomic_path(self.out / "model.pt") as tmp:
-            torch.save(state, tmp)
+        save_model(self.out, state)
 
     def _results(self, model: nn.Module, history: list[dict[str, Any]], by_selection: dict) -> dict[str, Any]:
         return {
@@ -371,7 +371,7 @@ def _markdown(results: Mapping[str, Any]) -> str:
     rows = []
     for name, row in results["by_selection"].items():
         label = "last epoch" if name == "last" else f"best val {name}"
-        label += " (model.pt)" if name == results["selection"] else ""
+        label += " (saved model)" if name == results["selection"] else ""
         val, test = row["val"], row["test"] or {}
         cells = [fmt(val["f1"], True), fmt(val["map50"]), fmt(val["map15"])]
         cells += [fmt(test.get("f1"), True), fmt(test.get("map50")), fmt(test.get("map15"))]
@@ -394,7 +394,7 @@ def train_stream(
     """
     out = Path(out)
     prepare_run_dir(out, cfg, Path(h5), Path(split))  # refuses a directory started with other settings
-    if (out / "results.json").is_file() and (out / "model.pt").is_file():
+    if (out / "results.json").is_file() and has_model(out):
         return json.loads((out / "results.json").read_text())
     trainer = StreamTrainer(cfg, StreamData.load(h5, split, cfg), out, hook)
     return record_run(out, trainer.run, _markdown, show_progress)

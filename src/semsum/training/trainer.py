@@ -12,7 +12,8 @@ Model selection, stated in every result:
   protocol) both improve last is kept. It selects on the test fold, so it leaks test information.
 
 Layout of a run directory: `config.json`; `fold_K/checkpoint.pt` (written atomically after every epoch,
-removed when the fold is done); `fold_K/model.pt` (the selected weights); `tb/` (TensorBoard);
+removed when the fold is done); `fold_K/model.safetensors` and `fold_K/model.json` (the selected weights and
+how they were made: `semsum.training.saved`); `tb/` (TensorBoard);
 `scores.json` (out-of-fold frame scores); `results.json` and `results.md`.
 """
 
@@ -29,13 +30,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from semsum.atomic import atomic_path, write_json
+from semsum.atomic import write_json
 from semsum.data.h5 import Dataset, VideoData, load_dataset
 from semsum.data.splits import Split, hold_out, load_splits
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.models import get_model
 from semsum.nn.loop import EpochLoop
+from semsum.training.saved import has_model, read_record, save_model
 
 SELECTIONS = ("last", "val", "test-best")
 SELECTION_LABELS = {
@@ -149,11 +151,6 @@ class Tensors:
         self.in_dim = widths.pop()
 
 
-def _save(obj: Any, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
 @dataclass
 class FoldResult:
     fold: int
@@ -210,12 +207,11 @@ class Trainer:
         return {k: predict_steps(model, self.data.x[k].numpy(), self.device) for k in keys}
 
     def train_fold(self, fold: int, writer: Any = None) -> FoldResult:
-        """Train fold `fold` (resuming from its checkpoint) and save its selected weights as model.pt."""
+        """Train fold `fold` (resuming from its checkpoint) and save its selected weights (`saved.save_model`)."""
         cfg, split = self.cfg, self.splits[fold]
         fold_dir = self.out / f"fold_{fold}"
-        final = fold_dir / "model.pt"
-        if final.is_file():
-            state = torch.load(final, map_location="cpu", weights_only=False)
+        if has_model(fold_dir):
+            state = read_record(fold_dir)
             return FoldResult(fold, state["epochs_run"], state["selected_epoch"], state["seconds"], state["history"])
         train_keys = list(split.train_keys)
         val_keys = validation_keys(train_keys, cfg.val_fraction, cfg.seed, fold) if cfg.select == "val" else []
@@ -245,7 +241,7 @@ class Trainer:
         if cfg.select == "last" or best["state"] is None:
             best = {"epoch": cfg.epochs - 1, "state": model.state_dict()}
         keys = {"train_keys": train_keys, "val_keys": val_keys, "test_keys": list(split.test_keys)}
-        result = self._save_fold(final, model, best, keys, history)
+        result = self._save_fold(fold_dir, model, best, keys, history)
         loop.clear()
         return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], history)
 
@@ -266,9 +262,9 @@ class Trainer:
         return {}
 
     def _save_fold(
-        self, final: Path, model: nn.Module, best: dict[str, Any], keys: dict[str, list[str]], history: list[dict]
+        self, fold_dir: Path, model: nn.Module, best: dict[str, Any], keys: dict[str, list[str]], history: list[dict]
     ) -> dict[str, Any]:
-        """Write the fold's model.pt: the selected weights with everything that says how they were made."""
+        """Write the fold's model: the selected weights with everything that says how they were made."""
         cfg = self.cfg
         record = {
             "model": cfg.model,
@@ -283,7 +279,7 @@ class Trainer:
             "history": history,
             "cnn_init": getattr(model, "cnn_init", None),
         }
-        _save(record, final)
+        save_model(fold_dir, record)
         return record
 
     def _val_tau(self, model, keys: Sequence[str]) -> float:

@@ -85,7 +85,8 @@ def extract_stage(config: ReproduceConfig, spec: DatasetSpec, prompt: str, data:
 
 
 def align_stage(config: ReproduceConfig, spec: DatasetSpec, prompt: str, extract: Stage, fold: int) -> Stage:
-    """F(x) trained on `fold`'s training videos: `mapper.pt`; `mapped.h5`, the extraction with `features_mapped`."""
+    """F(x) trained on `fold`'s training videos: `mapper.safetensors`; `mapped.h5`, the extraction with
+    `features_mapped`."""
     c, a = config, config.align
     settings = {"stage": "align", "extract": extract.digest, "splits": file_identity(spec.splits)}
     settings |= {"fold": fold, **a, "device": c.device}
@@ -99,10 +100,10 @@ def align_stage(config: ReproduceConfig, spec: DatasetSpec, prompt: str, extract
         cfg = TrainConfig(mode="regression", epochs=a["epochs"], width=a["width"], depth=a["depth"], device=c.device)
         auto, ridge = a["mode"] == "auto", a["mode"] == "ridge"
         line = train_from_h5(
-            extracted, folder / "mapper.pt", cfg, splits=spec.splits, fold=fold, ridge=ridge, auto=auto
+            extracted, folder / "mapper.safetensors", cfg, splits=spec.splits, fold=fold, ridge=ridge, auto=auto
         )
-        apply_to_h5(folder / "mapper.pt", extracted, folder / "mapped.h5")
-        mapper = load_mapper(folder / "mapper.pt").config
+        apply_to_h5(folder / "mapper.safetensors", extracted, folder / "mapped.h5")
+        mapper = load_mapper(folder / "mapper.safetensors").config
         return {"device": device_name(c.device), "summary": line, "mode": mapper.mode, "candidates": mapper.candidates}
 
     label = f"align {spec.name} prompt {prompt_name(prompt)} fold {fold}"
@@ -160,11 +161,12 @@ def _train_stage(
 ) -> Stage:
     """One summarizer run (`run/`, as `semsum train` writes it); done when every fold has its model."""
     from semsum.training import train
+    from semsum.training.saved import RECORD
 
     read = {None: None, "extract": "data.h5", "align": "mapped.h5"}[source.kind if source else None]
 
     def missing(folder: Path) -> list[int]:
-        return [k for k in folds if not (folder / "run" / f"fold_{k}" / "model.pt").is_file()]
+        return [k for k in folds if not (folder / "run" / f"fold_{k}" / RECORD).is_file()]
 
     def compute(folder: Path, inputs: list[Path]) -> dict[str, Any]:
         todo = missing(folder)
