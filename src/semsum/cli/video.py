@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,13 +23,28 @@ from semsum.cli.stages import (
 )
 from semsum.errors import SemsumError
 
+if TYPE_CHECKING:
+    from semsum.pipeline.batch import SummaryWork
 
-@app.command("summarize", cls=declared_command(SCORING_STAGES, SAMPLING))
+
+class _Summarize(declared_command(SCORING_STAGES, SAMPLING, EXECUTOR, RAY)):
+    """`summarize`, its input checked before its stages' options are made (that imports the stages, and torch with
+    them) when the input is the first word, as in `semsum summarize VIDEO ...`: bad input is refused at once."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and "--help" not in args:
+            from semsum.video.probe import check_input  # PyAV only
+
+            check_input(Path(args[0]), "--recursive" in args)
+        return super().parse_args(ctx, args)
+
+
+@app.command("summarize", cls=_Summarize)
 def summarize_cmd(
     ctx: typer.Context,
-    video: Annotated[Path, typer.Argument(help="Video file (anything FFmpeg reads: mp4, avi, webm, mkv, ...).")],
+    video: Annotated[Path, typer.Argument(help="Video file (mp4, avi, webm, mkv, ...: what FFmpeg reads), or folder.")],
     out: Annotated[
-        Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<video stem>_summary).")
+        Path | None, typer.Option("-o", "--out", help="Output folder (default: ./<stem>_summary, ./<dir>_summaries).")
     ] = None,
     encoder: Encoder = "googlenet",
     shots: Shots = None,
@@ -42,6 +57,7 @@ def summarize_cmd(
             "--max-unit", help="Longest moment in seconds: longer shots are split where their content changes."
         ),
     ] = 4.0,
+    recursive: Annotated[bool, typer.Option("--recursive", help="With a folder: its subfolders' videos too.")] = False,
     export: Annotated[
         str | None,
         typer.Option(
@@ -54,17 +70,37 @@ def summarize_cmd(
         typer.Option("--query", help="A request to focus on: importance is rated for it (zero-shot, or an MLLM run)."),
     ] = None,
 ) -> None:
-    """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder."""
-    from semsum.pipeline import summarize
-    from semsum.summary.export import FILES, parse_formats
+    """Summarize a video: summary.mp4, scores.json and timeline.png in the output folder.
 
-    formats = parse_formats(export)  # before any model loads
-    out = out if out is not None else Path(f"{video.stem}_summary")
+    Given a folder, every video in it gets such a folder in the output folder, at its relative path; a video that
+    fails is named and skipped (exit status 2, OUT/report.json), and a re-run skips the finished ones."""
+    from semsum.pipeline.batch import SummaryWork
+    from semsum.summary.export import parse_formats
+    from semsum.video.probe import check_input
+
+    check_input(video, recursive)  # before any model loads (and before torch, see _Summarize)
+    extra = {"max_unit": max_unit, "export": parse_formats(export), "query": query}  # checked before the models too
     stages = stage_config(ctx, SCORING_STAGES, encoder, shots or "auto", device, scorer)
-    chosen = stages.build_scorer()
-    frame_encoder, detector = stages.build()
-    extra = {"max_unit": max_unit, "export": formats, "query": query}
-    r = summarize(video, out, chosen, frame_encoder, detector, stages.sampling, budget, **extra)
+    if video.is_dir():
+        out = out if out is not None else Path(f"{video.resolve().name}_summaries")
+        _summarize_folder(ctx, video, out, SummaryWork(stages, budget, **extra), recursive)
+        return
+    if recursive or executor(ctx).name != "local":
+        raise SemsumError(f"{video}: --recursive and --executor are for a folder of videos")
+    _summarize_file(
+        video, out if out is not None else Path(f"{video.stem}_summary"), SummaryWork(stages, budget, **extra)
+    )
+
+
+def _summarize_file(video: Path, out: Path, work: SummaryWork) -> None:
+    """`semsum summarize VIDEO`: its summary in `out`, and what it holds on stdout."""
+    from semsum.pipeline import summarize
+    from semsum.summary.export import FILES
+
+    chosen = work.stages.build_scorer()
+    frame_encoder, detector = work.stages.build()
+    extra = {"max_unit": work.max_unit, "export": work.export, "query": work.query}
+    r = summarize(video, out, chosen, frame_encoder, detector, work.stages.sampling, work.budget, **extra)
     for warning in r.warnings:
         typer.echo(f"warning: {warning}", err=True)
     console.print(
@@ -74,6 +110,21 @@ def summarize_cmd(
         f"{' with audio' if r.summary_has_audio else ''}\n"
         f"wrote {r.summary_path}, {r.scores_path}, {r.timeline_path}"
         + "".join(f", {r.out_dir / FILES[f]}" for f in r.exports)
+    )
+
+
+def _summarize_folder(ctx: typer.Context, videos: Path, out: Path, work: SummaryWork, recursive: bool) -> None:
+    """`semsum summarize DIR`: every video of the folder into its own folder in `out` (`semsum.pipeline.batch`)."""
+    from semsum.pipeline.batch import summarize_folder
+
+    def warn(line: str) -> None:
+        typer.echo(f"warning: {line}", err=True)
+
+    with failures_exit_2():
+        r = summarize_folder(videos, out, work, recursive, executor(ctx), True, warn)
+    console.print(
+        f"wrote {len(r.written)} summaries in {out} ({len(r.computed)} computed, "
+        f"{len(r.written) - len(r.computed)} finished before); report: {r.report}"
     )
 
 

@@ -6,12 +6,13 @@
 | `scorers`   | what scores a sampled video: coverage, a trained run, Video-LLaVA zero-shot           |
 | `summarize` | one video -> summary.mp4, scores.json, timeline.png                                   |
 | `build`     | a folder of videos -> an eccv16 HDF5 file (`semsum dataset build`)                    |
+| `batch`     | a folder of videos -> a summary folder each (`semsum summarize DIR -o OUT`)            |
 | `extract`   | MLLM embeddings into eccv16 files, resumable (`semsum extract mllm`)                   |
 | `encoders`  | encoders that combine stages: `fx` (F(x) over GoogLeNet)                              |
 | `demo`      | `semsum demo`                                                                          |
 | `stages`    | `StageConfig`: the encoder, shot detector and scorer chosen by name, with their options |
 | `cache`     | caching around the sampling pass and shot detection, keyed by declared options         |
-| `executors` | `run_videos`: the loop over a job's videos, in process or on Ray                      |
+| `executors` | `drive`: the loop over a job's videos, in process or on Ray (`run_videos`: into a file) |
 | `predict`   | a trained run's scores over an HDF5 file (`semsum predict`)                           |
 | `mllm_job`  | `semsum extract mllm` as one call                                                      |
 | `reproduce` | `semsum reproduce`: config, plan, report                                              |

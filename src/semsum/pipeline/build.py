@@ -36,20 +36,9 @@ from semsum.pipeline.sampling import SamplingConfig, sample_video
 from semsum.pipeline.stages import StageConfig
 from semsum.summary.keyshots import user_summaries
 from semsum.summary.shots import ShotDetector, detect_shots
-from semsum.video.decode import VIDEO_SUFFIXES
+from semsum.video.probe import find_videos
 
 FRAME_COUNT_SLACK = 0.01  # fraction of the annotation's frame count (at least 3 frames)
-
-
-def find_videos(videos_dir: str | os.PathLike[str]) -> list[Path]:
-    """Video files directly in `videos_dir`, in natural name order."""
-    root = Path(videos_dir)
-    if not root.is_dir():
-        raise SemsumError(f"{root}: no such folder")
-    found = sorted((p for p in root.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES), key=lambda p: natural_key(p.name))
-    if not found:
-        raise SemsumError(f"{root}: no video files ({', '.join(VIDEO_SUFFIXES)})")
-    return found
 
 
 def _annotated(video: VideoData, ann) -> None:
@@ -119,7 +108,7 @@ def plan_build(
     videos_dir: str | os.PathLike[str], annotations: str | None = None, data_dir: str | os.PathLike[str] | None = None
 ) -> list[VideoJob]:
     """The videos of `videos_dir` as jobs in key order, matched to their annotations (`video_N` keys without)."""
-    files = find_videos(videos_dir)
+    files = sorted(find_videos(videos_dir), key=lambda p: natural_key(p.name))
     if annotations is None:
         return [VideoJob(f"video_{i}", p) for i, p in enumerate(files, 1)]
     from semsum.data.annotations import load_annotations

@@ -1,10 +1,11 @@
 """Where the per-video work of a job runs: in this process (`local`) or on a Ray cluster (`ray`).
 
 Both executors call the same per-video function (a `Work` loads it, with its models, once per process) and hand
-back one `Outcome` per video; `run_videos` is the one driver loop: it skips videos whose part exists (a re-run
-recomputes nothing), saves each finished video as its own part, shows one progress bar over videos, names every
-video that failed in a JSON report beside the output, merges the parts atomically, and raises `VideosFailed`
-when any video failed (the CLI's exit status 2).
+back one `Outcome` per video; `drive` is the one driver loop: it skips videos already finished (a re-run
+recomputes nothing), keeps each finished video as it comes, shows one progress bar over videos and names every
+video that failed in a JSON report. `run_videos` drives a dataset file's jobs (one part per video, the parts merged
+atomically), `semsum.pipeline.batch` a folder of summaries (one folder per video); both raise `VideosFailed` when
+any video failed (the CLI's exit status 2).
 
 On Ray, each actor holds one loaded copy of the work (one model per actor) and decodes, samples and encodes a
 whole video as one task, so decoded frames never leave the actor and only features travel back; at most
@@ -22,13 +23,13 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from semsum.atomic import read_json, write_json
-from semsum.data.h5 import Dataset, PartsWriter, VideoData
+from semsum.data.h5 import Dataset, PartsWriter
 from semsum.errors import SemsumError
 from semsum.progress import progress_bars
 
@@ -45,8 +46,10 @@ class Job(Protocol):
 class Work(Protocol):
     """The per-video work of a job, picklable, so that each worker process can load its own copy."""
 
-    def load(self) -> tuple[Callable[[Any], VideoData], dict[str, str]]:
-        """The per-video function with its models loaded, and the file attributes that describe them."""
+    def load(self) -> tuple[Callable[[Any], Any], dict[str, str]]:
+        """The per-video function with its models loaded, and the file attributes that describe them.
+
+        The function's result (a `VideoData` for dataset files) has `n_steps`, the frames it sampled."""
         ...
 
 
@@ -56,10 +59,10 @@ Merge = Callable[[PartsWriter, list[str], dict[str, Any], bool], Dataset]
 
 @dataclass
 class Outcome:
-    """What became of one video: its group, or the problem that stopped it."""
+    """What became of one video: the work's result (its group, for dataset files), or the problem that stopped it."""
 
     job: Any
-    video: VideoData | None = None
+    video: Any = None
     problem: str | None = None
     attrs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -72,14 +75,15 @@ class Outcome:
 
 
 class VideosFailed(SemsumError):
-    """Some videos failed; every other one was written (`dataset`, None if none was) and all are in `report`."""
+    """Some videos failed; every other one was written (`dataset`: the file, or the keys written; None if none
+    was) and all are in `report`."""
 
-    def __init__(self, failures: list[Outcome], report: Path, dataset: Dataset | None):
+    def __init__(self, failures: list[Outcome], report: Path, dataset: Sized | None):
         super().__init__(f"{len(failures)} video(s) failed; see {report}")
         self.failures, self.report, self.dataset = failures, report, dataset
 
 
-def process_one(fn: Callable[[Any], VideoData], attrs: dict[str, str], job: Job) -> Outcome:
+def process_one(fn: Callable[[Any], Any], attrs: dict[str, str], job: Job) -> Outcome:
     """`fn(job)` as an Outcome: an error in one video (corrupt, unreadable, a stage's failure) becomes its problem."""
     start = time.monotonic()
     try:
@@ -241,8 +245,8 @@ class RayExecutor:
             fill()
 
 
-def _check_settings(manifest: Path, attrs: dict[str, str]) -> None:
-    """Record the run's settings beside its parts, or refuse to mix parts made with other settings."""
+def check_settings(manifest: Path, attrs: dict[str, Any], what: str = "unfinished parts") -> None:
+    """Record a job's settings in `manifest`, or refuse to mix `what` it holds, made with other settings."""
     if not manifest.is_file():
         write_json(manifest, attrs)
         return
@@ -250,7 +254,7 @@ def _check_settings(manifest: Path, attrs: dict[str, str]) -> None:
     diff = sorted(k for k in set(old) | set(attrs) if old.get(k) != attrs.get(k))
     if diff:
         raise SemsumError(
-            f"{manifest.parent}: unfinished parts were made with other settings ({', '.join(diff)}); "
+            f"{manifest.parent}: {what} were made with other settings ({', '.join(diff)}); "
             "rerun with the same settings or delete that folder"
         )
 
@@ -276,16 +280,16 @@ class _Tally:
 
 
 def _write_report(
+    report: Path,
     out: str | os.PathLike[str],
     executor: Executor,
     jobs: Sequence[Job],
     good: list[str],
     skipped: list[str],
     tally: _Tally,
-) -> Path:
-    """The JSON report beside `out`: what was written, skipped, computed and failed, and how fast."""
+) -> None:
+    """The JSON `report` on the output `out`: what was written, skipped, computed and failed, and how fast."""
     seconds = time.monotonic() - tally.start
-    report = report_path(out)
     write_json(
         report,
         {
@@ -302,7 +306,48 @@ def _write_report(
             "frames_per_second": round(tally.steps / seconds, 3) if seconds > 0 else None,
         },
     )
-    return report
+
+
+@dataclass(frozen=True)
+class Driven:
+    """What `drive` did: the keys finished at the end (in job order), those it computed, the videos that failed, and
+    the report."""
+
+    good: list[str]
+    computed: list[str]
+    failures: list[Outcome]
+    report: Path
+
+
+def drive(
+    jobs: Sequence[Job],
+    work: Work,
+    executor: Executor,
+    done: Callable[[str], bool],
+    keep: Callable[[Outcome], None],
+    out: str | os.PathLike[str],
+    report: Path,
+    show_progress: bool = True,
+) -> Driven:
+    """Run `work` on every job that `done(key)` does not call finished, `keep` each good outcome as it comes, with
+    one progress bar over the videos, then write the JSON `report` on the output `out`."""
+    finished = {j.key for j in jobs if done(j.key)}
+    skipped = [j.key for j in jobs if j.key in finished]
+    todo = [j for j in jobs if j.key not in finished]
+    tally = _Tally()
+    with progress_bars(show_progress) as bar, contextlib.closing(executor.run(todo, work)) as outcomes:
+        task = bar.add_task("videos", total=len(jobs), completed=len(skipped))
+        for outcome in outcomes:
+            if outcome.video is None:
+                tally.failures.append(outcome)
+            else:
+                keep(outcome)
+                tally.computed.append(outcome.job.key)
+                tally.steps += outcome.video.n_steps
+            bar.update(task, advance=1, description=tally.line(len(skipped)))
+    good = [j.key for j in jobs if done(j.key)]
+    _write_report(report, out, executor, jobs, good, skipped, tally)
+    return Driven(good, tally.computed, tally.failures, report)
 
 
 def run_videos(
@@ -324,26 +369,16 @@ def run_videos(
     """
     parts = PartsWriter(out)
     settings = parts.parts / manifest
-    skipped = [j.key for j in jobs if parts.done(j.key)]
-    tally = _Tally()
-    todo = [j for j in jobs if not parts.done(j.key)]
-    with progress_bars(show_progress) as bar, contextlib.closing(executor.run(todo, work)) as outcomes:
-        task = bar.add_task("videos", total=len(jobs), completed=len(skipped))
-        for outcome in outcomes:
-            if outcome.video is None:
-                tally.failures.append(outcome)
-            else:
-                _check_settings(settings, outcome.attrs)
-                parts.put(outcome.video, {"seconds": outcome.seconds})
-                tally.computed.append(outcome.job.key)
-                tally.steps += outcome.video.n_steps
-            bar.update(task, advance=1, description=tally.line(len(skipped)))
-    good = [j.key for j in jobs if parts.done(j.key)]
-    report = _write_report(out, executor, jobs, good, skipped, tally)
+
+    def keep(outcome: Outcome) -> None:
+        check_settings(settings, outcome.attrs)
+        parts.put(outcome.video, {"seconds": outcome.seconds})
+
+    driven = drive(jobs, work, executor, parts.done, keep, out, report_path(out), show_progress)
     made = read_json(settings) if settings.is_file() else {}  # parts from before manifests: no attributes
     # With failures the parts stay: the re-run (bad files fixed or removed) computes only what is missing.
     merge = merge or PartsWriter.finish
-    dataset = merge(parts, good, {**(attrs or {}), **made}, bool(tally.failures)) if good else None
-    if tally.failures:
-        raise VideosFailed(tally.failures, report, dataset)
+    dataset = merge(parts, driven.good, {**(attrs or {}), **made}, bool(driven.failures)) if driven.good else None
+    if driven.failures:
+        raise VideosFailed(driven.failures, driven.report, dataset)
     return dataset

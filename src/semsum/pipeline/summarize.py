@@ -30,7 +30,8 @@ from semsum.progress import progress_bars
 from semsum.summary.export import FILES, parse_formats, write_exports
 from semsum.summary.keyshots import select_keyshots
 from semsum.summary.shots import ShotDetector, Shots, StepProgress, Units, detect_shots, make_units
-from semsum.video.decode import VideoInfo, probe
+from semsum.video.decode import VideoInfo
+from semsum.video.probe import CheckedVideo, check_video
 
 if TYPE_CHECKING:
     from semsum.video.write import SummaryVideo
@@ -177,10 +178,10 @@ def summarize(
     (`semsum.summary.export`); `query` makes importance relative to a request (`semsum.pipeline.scorers.focus`).
     """
     formats, scorer = parse_formats(export), scorer if query is None else focus(scorer, query)
-    info, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
+    checked, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
     with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
-        entry = feature_entry(cache_dir or default_cache_dir(), info, encoder, sampling, N_THUMBNAILS)
+        entry = feature_entry(cache_dir or default_cache_dir(), checked.info, encoder, sampling, N_THUMBNAILS)
         video, thumbs = _sample(video_path, encoder, sampling, entry, report)
         shots = staged(report, "shots", lambda on_step: cached_shots(shot_detector, video, entry, on_step))
         longest = unit_frames(video.info.fps, video.n_frames, budget, max_unit)
@@ -203,7 +204,7 @@ def summarize(
             written.n_frames,
             written.duration,
             written.has_audio,
-            warnings,
+            [w for w in (checked.warning, *warnings) if w],  # a file holding less than it declares: named first
             entry.path if entry is not None else None,
             getattr(scorer, "query", None),
             formats,
@@ -215,15 +216,17 @@ def summarize(
 
 def _plan(
     path: str | os.PathLike[str], sampling: SamplingConfig | None, scorer: Scorer, budget: float, max_unit: float
-) -> tuple[VideoInfo, SamplingConfig]:
-    """The video's probe and the job's sampling (`auto_sampling` unless given), once the settings are checked."""
+) -> tuple[CheckedVideo, SamplingConfig]:
+    """The video's check (its probe; a file whose container declares more than it holds is summarized as far as it
+    goes, with a warning: `semsum.video.probe`) and the job's sampling (`auto_sampling` unless given), once the
+    settings are checked."""
     if not 0 < budget < 1:
         raise SemsumError(f"--budget must be in (0, 1), got {budget}")
     if not max_unit > 0:
         raise SemsumError(f"--max-unit must be positive, got {max_unit}")
-    info = probe(path, count=False)
+    checked = check_video(path)
     sampling = sampling or SamplingConfig(stride=None)
-    return info, auto_sampling(sampling, scorer, info) if sampling.is_auto else sampling
+    return checked, auto_sampling(sampling, scorer, checked.info) if sampling.is_auto else sampling
 
 
 def _sample(
