@@ -24,12 +24,13 @@ def _frames(path, count: int, size: tuple[int, int]) -> np.ndarray:
 
 
 @pytest.fixture
-def onnx_cache(tmp_path, monkeypatch):
+def fresh_cache(tmp_path, monkeypatch):
+    """A folder of this test's own (the session's shared one may already hold the networks)."""
     monkeypatch.setenv(onnx.ONNX_CACHE_ENV, str(tmp_path / "onnx"))
     return tmp_path / "onnx"
 
 
-def test_googlenet_features_equal_pytorch(onnx_cache, shared_media):
+def test_googlenet_features_equal_pytorch(fresh_cache, shared_media):
     fast = build_extractor(random_init=True, input_size=64, runtime="onnx", device="cpu")
     reference = build_extractor(random_init=True, input_size=64, runtime="torch", device="cpu")
     assert fast.onnx is not None and reference.onnx is None
@@ -38,10 +39,10 @@ def test_googlenet_features_equal_pytorch(onnx_cache, shared_media):
     assert got.shape == expected.shape == (11, 1024)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     np.testing.assert_allclose(fast.offset, reference.offset, atol=1e-4, rtol=0)
-    assert [p.name for p in onnx_cache.iterdir()] == [fast.onnx.path.name]
+    assert [p.name for p in fresh_cache.iterdir()] == [fast.onnx.path.name]
 
 
-def test_the_export_is_cached_by_weights(onnx_cache, monkeypatch):
+def test_the_export_is_cached_by_weights(fresh_cache, monkeypatch):
     first = build_extractor(random_init=True, input_size=64, runtime="onnx", device="cpu")
     exported = first.onnx.path.stat().st_mtime_ns
 
@@ -59,7 +60,7 @@ def test_the_export_is_cached_by_weights(onnx_cache, monkeypatch):
     assert len(keys) == 2  # other weights, another file
 
 
-def test_transnetv2_real_weights_equal_pytorch(onnx_cache, shared_media):
+def test_transnetv2_real_weights_equal_pytorch(fresh_cache, shared_media):
     fast = tn.TransNetV2Detector(tn.TransNetV2Options(runtime="onnx"))
     reference = tn.TransNetV2Detector(tn.TransNetV2Options(runtime="torch"))
     assert fast.onnx is not None and reference.onnx is None
@@ -69,7 +70,7 @@ def test_transnetv2_real_weights_equal_pytorch(onnx_cache, shared_media):
     assert expected.max() > 0.5  # the comparison covers a cut, not only near-zero probabilities
 
 
-def test_a_failed_export_runs_pytorch_with_one_warning_line(onnx_cache, monkeypatch, capsys):
+def test_a_failed_export_runs_pytorch_with_one_warning_line(fresh_cache, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("unsupported operator\nmore detail")
 
@@ -78,7 +79,7 @@ def test_a_failed_export_runs_pytorch_with_one_warning_line(onnx_cache, monkeypa
     assert extractor.onnx is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("warning: googlenet: ONNX Runtime not used, running PyTorch")
-    assert "unsupported operator" in err and not any(onnx_cache.glob("*"))  # no partial file left
+    assert "unsupported operator" in err and not any(fresh_cache.glob("*"))  # no partial file left
     reference = build_extractor(random_init=True, input_size=64, runtime="torch", device="cpu")
     frames = np.zeros((2, 64, 64, 3), np.uint8)
     np.testing.assert_array_equal(extractor(frames), reference(frames))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import os
 import sys
 import warnings
@@ -89,16 +90,22 @@ def _export(module: nn.Module, example: tuple[torch.Tensor, ...], path: Path, dy
 
     names = [f"input{i}" for i in range(len(example))]
     shapes = tuple({0: torch.export.Dim("batch")} for _ in example) if dynamic_batch else None
-    with (
-        atomic_path(path) as tmp,
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-        torch.no_grad(),
-    ):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module.eval(), example, str(tmp), input_names=names, dynamic_shapes=shapes, external_data=False
-        )
+    exporter_log = logging.getLogger("torch.onnx")  # its notices ("torchvision is not installed...") are not ours
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
+    try:
+        with (
+            atomic_path(path) as tmp,
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            torch.no_grad(),
+        ):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module.eval(), example, str(tmp), input_names=names, dynamic_shapes=shapes, external_data=False
+            )
+    finally:
+        exporter_log.setLevel(level)
 
 
 def onnx_network(
