@@ -21,7 +21,8 @@ from collections.abc import Callable
 import numpy as np
 
 
-def _median_seconds(fn: Callable[[], np.ndarray], rounds: list[float]) -> np.ndarray:
+def _timed(fn: Callable[[], np.ndarray], rounds: list[float]) -> np.ndarray:
+    """`fn()`, its seconds appended to `rounds`."""
     start = time.perf_counter()
     out = fn()
     rounds.append(time.perf_counter() - start)
@@ -33,8 +34,8 @@ def compare(name: str, torch_fn: Callable[[], np.ndarray], onnx_fn: Callable[[],
     torch_fn(), onnx_fn()
     times: dict[str, list[float]] = {"torch": [], "onnx": []}
     for _ in range(rounds):
-        expected = _median_seconds(torch_fn, times["torch"])
-        got = _median_seconds(onnx_fn, times["onnx"])
+        expected = _timed(torch_fn, times["torch"])
+        got = _timed(onnx_fn, times["onnx"])
     medians = {k: statistics.median(v) for k, v in times.items()}
     return {
         "network": name,
