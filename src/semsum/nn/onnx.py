@@ -75,6 +75,9 @@ class OnnxNetwork:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # the same thread budget PyTorch was given
         options.log_severity_level = 3  # errors only
+        # Idle workers sleep instead of spinning: the decoder's thread runs beside them (TransNetV2 on a real clip
+        # 1.6x faster so on 2 cores; benchmarks/RESULTS.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
