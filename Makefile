@@ -6,22 +6,29 @@ BIN := $(VENV)/bin
 SEMSUM_DATA ?= $(abspath ../shared/data)
 export SEMSUM_DATA
 
-.PHONY: install demo test lint clean
+.PHONY: install install-base demo test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-installs only when pyproject.toml changes. torch is pinned first so no CUDA build is pulled in.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The base package (CLI and library) for the demo; the extras (web app, Ray, test tools) on top for the tests.
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-base
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@
+
+install-base: $(VENV)/.installed-base
 
 install: $(VENV)/.installed
 
 # Summarizes a generated 5-scene video into demo_out/ (summary.mp4, scores.json, timeline.png),
 # then prints the human-agreement rows of the paper's Table 1 from the real annotations.
-demo: install
+demo: install-base
 	$(BIN)/semsum demo --out demo_out
 	$(BIN)/semsum baseline human --dataset summe
 	$(BIN)/semsum baseline human --dataset tvsum

@@ -34,6 +34,14 @@ def feature_cache(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory) -> Path:
+    """Networks exported for ONNX Runtime go to a temp folder (subprocesses inherit it), never the user's cache."""
+    folder = tmp_path_factory.mktemp("onnx_cache")
+    os.environ["SEMSUM_ONNX_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real SumMe/TVSum annotations and split files."""

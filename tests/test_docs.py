@@ -116,3 +116,11 @@ def test_every_python_name_the_docs_give_exists():
     assert len(named) > 30
     assert [f"{doc}: {n}" for doc, n in sorted(named) if not resolves(n)] == []
     assert not resolves("semsum.summary.shots.step_segmentz") and resolves("semsum.pipeline.summarize")
+
+
+def test_the_readme_python_version_is_the_package_requirement():
+    import tomllib
+
+    required = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]  # ">=3.11"
+    versions = re.findall(r"Python ≥ (3\.\d+)", (ROOT / "README.md").read_text())
+    assert versions and set(versions) == {required.removeprefix(">=")}, (versions, required)

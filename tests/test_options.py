@@ -50,7 +50,7 @@ def test_an_option_goes_to_every_chosen_stage_that_takes_it():
 def test_the_cli_refuses_a_pair_in_one_line_before_any_work(tmp_path, shared_media):
     clip = shared_media / "bikes.mp4"
     line = error_line(run_cli("summarize", clip, "-o", tmp_path / "o", "--shots", "transnetv2", "--max-segment", "50"))
-    assert line == "error: shot detector transnetv2 takes no option --max-segment (its options: --threshold)"
+    assert line == "error: shot detector transnetv2 takes no option --max-segment (its options: --threshold, --runtime)"
     line = error_line(run_cli("summarize", clip, "-o", tmp_path / "o", "--run-input", "mapped"))
     assert line == "error: scorer coverage takes no option --run-input (its options: none)"
     line = error_line(run_cli("dataset", "build", "--videos", tmp_path, "--out", tmp_path / "x.h5", "--threshold", "1"))

@@ -14,6 +14,7 @@ import torch
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
 from semsum.nn.googlenet import IMAGENET_MEAN, IMAGENET_STD, GoogLeNet, fold_batchnorm, load_googlenet, weights_file
+from semsum.nn.onnx import RUNTIME_HELP, onnx_network, use_onnx
 from semsum.registry import declares, option
 
 INPUT_SIZE = 224
@@ -33,12 +34,24 @@ def preprocess(frames: np.ndarray, size: int = INPUT_SIZE) -> torch.Tensor:
     return (x - mean) / std
 
 
+class Pool5(torch.nn.Module):
+    """GoogLeNet's pool5 as a module's `forward`, the one function an ONNX export records."""
+
+    def __init__(self, net: GoogLeNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features(x)
+
+
 class FeatureExtractor:
     """GoogLeNet pool5 (1024-d) features of uint8 RGB frames, batched, under `torch.inference_mode`.
 
     A `semsum.features.encoders.FrameEncoder` named `googlenet`. `weights` describes the network in outputs
     ("imagenet: FILE" or "random-init"). `offset` [1024], if given, is subtracted from every feature (used for
-    the random-init network, see `build_extractor`).
+    the random-init network, see `build_extractor`). `runtime` (`semsum.nn.onnx.RUNTIMES`) picks ONNX Runtime or
+    PyTorch; ONNX Runtime that cannot be set up falls back to PyTorch with a warning.
     """
 
     name = "googlenet"
@@ -51,6 +64,7 @@ class FeatureExtractor:
         input_size: int = INPUT_SIZE,
         device: str | None = None,
         offset: np.ndarray | None = None,
+        runtime: str = "auto",
     ):
         self.device = resolve_device(device)
         # BatchNorm folded into the convolutions and NHWC layout: faster on CPU (oneDNN) and on GPU tensor cores,
@@ -58,6 +72,9 @@ class FeatureExtractor:
         self.model = fold_batchnorm(model).to(self.device, memory_format=torch.channels_last)
         self.chunk = CPU_BATCH if self.device.type == "cpu" else None
         self.weights, self.input_size, self.offset = weights, input_size, offset
+        self.onnx = None
+        if use_onnx(runtime, self.device):
+            self.onnx = onnx_network(Pool5(self.model), [torch.zeros(2, 3, input_size, input_size)], "googlenet", True)
 
     @property
     def description(self) -> str:
@@ -66,9 +83,13 @@ class FeatureExtractor:
     @torch.inference_mode()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """uint8 RGB [B, H, W, 3] -> float32 [B, 1024]."""
-        x = preprocess(frames, self.input_size).to(self.device, non_blocking=True, memory_format=torch.channels_last)
-        chunks = x.split(self.chunk) if self.chunk else [x]
-        features = torch.cat([self.model.features(c) for c in chunks]).float().cpu().numpy()
+        x = preprocess(frames, self.input_size)
+        if self.onnx is not None:
+            features = np.concatenate([self.onnx(c.numpy())[0] for c in x.split(self.chunk)])
+        else:
+            x = x.to(self.device, non_blocking=True, memory_format=torch.channels_last)
+            chunks = x.split(self.chunk) if self.chunk else [x]
+            features = torch.cat([self.model.features(c) for c in chunks]).float().cpu().numpy()
         return features if self.offset is None else features - self.offset
 
 
@@ -85,6 +106,7 @@ def build_extractor(
     input_size: int = INPUT_SIZE,
     device: str | None = None,
     seed: int = 0,
+    runtime: str = "auto",
 ) -> FeatureExtractor:
     """The ImageNet GoogLeNet extractor (weights file, $SEMSUM_GOOGLENET_WEIGHTS, hub cache or download), or,
     only when `random_init` is asked for explicitly, a randomly initialised one (seeded; for tests and demos).
@@ -97,12 +119,13 @@ def build_extractor(
     if random_init:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            extractor = FeatureExtractor(load_googlenet(pretrained=False), "random-init", input_size, device)
+            model = load_googlenet(pretrained=False)
+            extractor = FeatureExtractor(model, "random-init", input_size, device, runtime=runtime)
         extractor.offset = extractor(reference_images(size=input_size)).mean(axis=0)
     else:
         model = load_googlenet(weights, pretrained=True)
-        extractor = FeatureExtractor(model, f"imagenet: {weights_file(weights)}", input_size, device)
-    extractor.options = GoogLeNetOptions(None if weights is None else str(weights), random_init, input_size)
+        extractor = FeatureExtractor(model, f"imagenet: {weights_file(weights)}", input_size, device, runtime=runtime)
+    extractor.options = GoogLeNetOptions(None if weights is None else str(weights), random_init, input_size, runtime)
     return extractor
 
 
@@ -117,6 +140,7 @@ class GoogLeNetOptions:
     )
     random_googlenet: bool = option(False, "Use a seeded random-initialised GoogLeNet (tests, demos; no weights).")
     input_size: int = option(INPUT_SIZE, f"GoogLeNet input size in pixels (eccv16: {INPUT_SIZE}).")
+    runtime: str = option("auto", RUNTIME_HELP)
 
 
 @declares(GoogLeNetOptions)
@@ -125,5 +149,9 @@ def make_googlenet(options: GoogLeNetOptions, device: str = "auto") -> FeatureEx
     if options.random_googlenet and options.googlenet_weights is not None:
         raise SemsumError("give --googlenet-weights or --random-googlenet, not both")
     return build_extractor(
-        options.googlenet_weights, options.random_googlenet, input_size=options.input_size, device=device
+        options.googlenet_weights,
+        options.random_googlenet,
+        input_size=options.input_size,
+        device=device,
+        runtime=options.runtime,
     )

@@ -55,6 +55,7 @@ def make_fx(options: FxOptions, device: str = "auto") -> FxEncoder:
     if options.mapper is None:
         raise SemsumError("the fx encoder needs --mapper FILE (from `semsum align train`)")
     googlenet = make_googlenet(
-        GoogLeNetOptions(options.googlenet_weights, options.random_googlenet, options.input_size), device
+        GoogLeNetOptions(options.googlenet_weights, options.random_googlenet, options.input_size, options.runtime),
+        device,
     )
     return FxEncoder(googlenet, load_mapper(options.mapper), options)

@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from semsum.errors import SemsumError, warn_deprecated
+from semsum.nn.onnx import RUNTIME_HELP
 from semsum.registry import SHOT_DETECTORS, create, declares, option
 from semsum.summary.kts import MAX_SEGMENT, kts
 
@@ -222,6 +223,7 @@ class AutoOptions(KTSOptions):
     """The `auto` detector's options: KTS's, and where TransNetV2 stops on a CPU."""
 
     cpu_frames: int = option(2000, "auto: on a CPU, TransNetV2 for videos of up to this many frames, KTS beyond.")
+    runtime: str = option("auto", RUNTIME_HELP)
     gpu: bool = False  # TransNetV2 on every video (on a GPU), else only up to `cpu_frames`: set from the device
 
 
@@ -250,9 +252,11 @@ class AutoDetector:
         """The detector that runs on `video` (a function of its length and the device only, so one AutoDetector
         serves concurrent requests)."""
         if self.options.gpu or video.n_frames <= self.options.cpu_frames:
-            from semsum.summary.transnetv2 import TransNetV2Detector
+            from semsum.summary.transnetv2 import TransNetV2Detector, TransNetV2Options
 
-            self._transnetv2 = self._transnetv2 or TransNetV2Detector(device=self.device)
+            self._transnetv2 = self._transnetv2 or TransNetV2Detector(
+                TransNetV2Options(runtime=self.options.runtime), self.device
+            )
             return self._transnetv2
         return KTSDetector(KTSOptions(self.options.max_segment, self.options.feature_key))
 

@@ -34,6 +34,7 @@ import torch
 
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
+from semsum.nn.onnx import RUNTIME_HELP, onnx_network, use_onnx
 from semsum.registry import declares, option
 from semsum.video.decode import iter_sampled_frames
 
@@ -107,11 +108,24 @@ def _load_model(device: torch.device) -> torch.nn.Module:
         ) from None
 
 
+class SingleFrameHead(torch.nn.Module):
+    """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3]: the one
+    function an ONNX export records (the all-frames head, unused here, is left out of it)."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(frames)[0])
+
+
 @dataclass(frozen=True)
 class TransNetV2Options:
     """The `transnetv2` detector's options."""
 
     threshold: float = option(0.5, "TransNetV2: transition probability above which a frame is a cut (0-1).")
+    runtime: str = option("auto", RUNTIME_HELP)
 
 
 class TransNetV2Detector:
@@ -125,8 +139,18 @@ class TransNetV2Detector:
         self.device = resolve_device(device)
         self.options = options
         self.model = _load_model(self.device)
+        self.head = SingleFrameHead(self.model)
+        self.onnx = None
+        if use_onnx(options.runtime, self.device):
+            self.onnx = onnx_network(self.head, [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)], "transnetv2")
 
     @torch.inference_mode()
+    def _window_probs(self, window: np.ndarray) -> np.ndarray:
+        """Single-frame transition probabilities (float32 [WINDOW]) of one window of frames [WINDOW, 27, 48, 3]."""
+        if self.onnx is not None:
+            return self.onnx(window[None])[0][0, :, 0]
+        return self.head(torch.from_numpy(window).to(self.device)[None])[0, :, 0].float().cpu().numpy()
+
     def _predict(
         self, chunks: Iterable[np.ndarray], progress: StepProgress | None = None, total: int = 1
     ) -> np.ndarray:
@@ -134,8 +158,7 @@ class TransNetV2Detector:
         `progress(windows done, total)` after each window."""
         probs = []
         for window in _windows(chunks):
-            single, _ = self.model.predict_raw(torch.from_numpy(window).to(self.device)[None])
-            probs.append(single[0, CONTEXT : CONTEXT + STRIDE, 0].float().cpu().numpy())
+            probs.append(self._window_probs(window)[CONTEXT : CONTEXT + STRIDE])
             if progress is not None:
                 progress(len(probs), max(total, len(probs)))
         return np.concatenate(probs)
