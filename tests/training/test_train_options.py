@@ -10,6 +10,7 @@ from semsum.data.h5 import load_dataset, save_dataset
 from semsum.errors import SemsumError
 from semsum.testing import make_synthetic_dataset
 from semsum.training import TrainConfig, load_run, train
+from semsum.training.saved import load_model
 from semsum.training.trainer import Trainer, load_split_file, load_training_data
 from training.test_training import Interrupt, write_folds
 
@@ -30,12 +31,18 @@ def scaled_copy(h5, out, scale, shift):
     return out
 
 
+def saved_fold(folder):
+    """A saved fold's record with its weights as `state_dict`, read the way `load_run` reads it."""
+    record, weights = load_model(folder)
+    return {**record, "state_dict": weights}
+
+
 def test_standardised_inputs_are_fitted_on_training_videos_and_kept_in_the_run(synthetic, tmp_path):
     h5, splits = synthetic
     cfg = TrainConfig(model="vasnet", epochs=2, seed=1, select="val", standardize=True, dropout=0.2)
     assert cfg.model_kwargs == {"standardize": True, "dropout": 0.2}
     train(h5, splits, tmp_path / "raw", cfg, show_progress=False, folds=[0])
-    record = torch.load(tmp_path / "raw" / "fold_0" / "model.pt", weights_only=False)
+    record = saved_fold(tmp_path / "raw" / "fold_0")
     ds = load_dataset(h5)
     fit = [k for k in record["train_keys"] if k not in record["val_keys"]]
     rows = np.concatenate([ds.videos[k].features["features"] for k in fit]).astype(np.float64)
@@ -55,7 +62,7 @@ def test_standardised_inputs_are_fitted_on_training_videos_and_kept_in_the_run(s
 def test_default_options_leave_the_model_unchanged(synthetic, tmp_path):
     h5, splits = synthetic
     train(h5, splits, tmp_path / "run", TrainConfig(model="vasnet", epochs=1), show_progress=False, folds=[0])
-    state = torch.load(tmp_path / "run" / "fold_0" / "model.pt", weights_only=False)
+    state = saved_fold(tmp_path / "run" / "fold_0")
     assert "input_mean" not in state["state_dict"] and state["model_kwargs"] == {}
 
 
@@ -70,7 +77,7 @@ def grid_fold(h5, splits, out, poison: bool):
             trainer.data.x[k][:] = 1e30
             trainer.data.y[k][:] = torch.from_numpy(rng.random(len(trainer.data.y[k]), dtype=np.float32))
     trainer.train_fold(1)
-    return torch.load(out / "fold_1" / "model.pt", weights_only=False)
+    return saved_fold(out / "fold_1")
 
 
 def test_the_lr_grid_is_chosen_on_validation_videos_only(synthetic, tmp_path):
@@ -96,8 +103,8 @@ def test_an_lr_grid_resumes_after_a_kill(synthetic, tmp_path):
     with pytest.raises(Interrupt):
         train(h5, splits, tmp_path / "resumed", cfg, hook=kill, show_progress=False, folds=[0])
     train(h5, splits, tmp_path / "resumed", cfg, show_progress=False, folds=[0])
-    a = torch.load(tmp_path / "straight" / "fold_0" / "model.pt", weights_only=False)
-    b = torch.load(tmp_path / "resumed" / "fold_0" / "model.pt", weights_only=False)
+    a = saved_fold(tmp_path / "straight" / "fold_0")
+    b = saved_fold(tmp_path / "resumed" / "fold_0")
     assert a["history"][0]["lr"] == b["history"][0]["lr"] and a["selected_epoch"] == b["selected_epoch"]
     for name, value in a["state_dict"].items():
         assert torch.equal(value, b["state_dict"][name]), name
