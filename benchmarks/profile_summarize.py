@@ -23,7 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-import av
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from write_speed import plain_decode
 
 # (stage, substring of the profiled function's "file:line(name)" key); the first match counts.
 STAGES = [
@@ -40,17 +41,6 @@ STAGES = [
     ("write_summary", "pipeline/summarize.py", "(_write_summary)"),
     ("reports", "pipeline/summarize.py", "(_write_reports)"),
 ]
-
-
-def plain_decode(path: Path) -> float:
-    """Seconds to decode every frame with PyAV (threaded, no conversion)."""
-    start = time.perf_counter()
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for _ in container.decode(stream):
-            pass
-    return time.perf_counter() - start
 
 
 def stage_seconds(profile: Path) -> dict[str, float]:
