@@ -179,7 +179,7 @@ def test_the_app_offers_a_plugins_scorer_and_scores_a_request_with_it(tmp_path, 
     kept = tmp_path / "kept"  # where the page's files go (Gradio's cache); the request's own folder is removed
     kept.mkdir()
     job = SummarizeJob(models, Limits(), lambda path: shutil.copy(path, kept), tmp_path / "cache")
-    summary, _, _, files, status = job(str(shared_media / "bikes.mp4"), 20, "late", "every", lambda *a, **k: None)
+    summary, _, _, files, status = job(str(shared_media / "bikes.mp4"), 20, "late", "every", "", lambda *a, **k: None)
     doc = json.loads(Path(files[1]).read_text())
     assert "scorer late" in status and doc["scorer"] == "late" and Path(summary).is_file()
     assert doc["step_scores"] == sorted(doc["step_scores"])  # later frames score higher: the plugin scored it
