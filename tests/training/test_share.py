@@ -100,6 +100,9 @@ def test_a_pushed_run_loads_from_the_hub_cache_offline_and_predicts_the_same(tra
     files = sorted(str(p.relative_to(tmp_path / "repo")) for p in (tmp_path / "repo").rglob("*") if p.is_file())
     models = [f"fold_{k}/{name}" for k in (0, 1) for name in (RECORD, WEIGHTS)]
     assert files == sorted(["README.md", "config.json", "results.json", "results.md", "scores.json", *models])
+    for name in files:  # this machine's folders stay here: paths are shared as file names only
+        assert str(h5.parent) not in (tmp_path / "repo" / name).read_text(errors="replace"), name
+    assert json.loads((tmp_path / "repo" / "config.json").read_text())["h5"] == h5.name
     lay_into_cache(tmp_path / "repo", tmp_path / "hub", "someone/vasnet-syn")
     local = predict(run, h5, tmp_path / "local.json")
     env = offline(tmp_path / "hub")
@@ -316,3 +319,16 @@ def test_summarize_with_a_run_from_the_hub_cache_offline(tmp_path, shared_media)
         scores[name] = json.loads((tmp_path / name / "scores.json").read_text())
     assert scores["hub"]["scorer"] == "run hf://someone/g (features)"
     assert scores["hub"]["step_scores"] == scores["local"]["step_scores"]
+    # a Hub run that cannot be had is refused before any stage loads: one line, in under 5 s, nothing written
+    start = time.perf_counter()
+    r = cli(
+        "summarize",
+        shared_media / "bikes.mp4",
+        "-o",
+        tmp_path / "x",
+        "--run=hf://nobody/nothing",
+        *fast,
+        env=offline(tmp_path / "hub"),
+    )
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "hf://nobody/nothing: not in the" in r.stderr
+    assert time.perf_counter() - start < 5 and not (tmp_path / "x").exists()

@@ -29,14 +29,28 @@ if TYPE_CHECKING:
 
 class _Summarize(declared_command(SCORING_STAGES, SAMPLING, EXECUTOR, RAY)):
     """`summarize`, its input checked before its stages' options are made (that imports the stages, and torch with
-    them) when the input is the first word, as in `semsum summarize VIDEO ...`: bad input is refused at once."""
+    them) when the input is the first word, as in `semsum summarize VIDEO ...`: bad input is refused at once, and
+    so is a `--run`/`--mapper` on the Hub that cannot be had (offline and not in the cache)."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if args and not args[0].startswith("-") and "--help" not in args:
             from semsum.video.probe import check_input  # PyAV only
 
             check_input(Path(args[0]), "--recursive" in args)
+            _fetch_hub_paths(args)
         return super().parse_args(ctx, args)
+
+
+def _fetch_hub_paths(args: list[str]) -> None:
+    """Download (or find in the cache) every `hf://` value of `--run` and `--mapper` before any stage loads."""
+    from semsum.data.hub import local_path  # huggingface_hub only
+
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in ("--run", "--mapper"):
+            value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+            if value.startswith("hf:"):
+                local_path(value)
 
 
 @app.command("summarize", cls=_Summarize)

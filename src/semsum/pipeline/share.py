@@ -2,8 +2,9 @@
 
 `share_folder` writes exactly what is uploaded: each model's `model.safetensors` and `model.json`, the run's
 `config.json`, `results.json`, `results.md` and `scores.json`, and the generated `README.md` (the model card).
-Resume checkpoints, TensorBoard logs and anything pickled stay on the machine. `push` uploads that folder with
-`huggingface_hub`'s `upload_folder` (one commit), or with `dry_run` only writes it.
+Resume checkpoints, TensorBoard logs and anything pickled stay on the machine, and so do local paths: every
+absolute path in the JSON files (the training file, the split file, ...) is written as its file name only.
+`push` uploads that folder with `huggingface_hub`'s `upload_folder` (one commit), or with `dry_run` only writes it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from semsum.atomic import atomic_folder, atomic_path, read_json
+from semsum.atomic import atomic_folder, atomic_path, read_json, write_json
 from semsum.data.hub import HubPath, local_path, parse_hub
 from semsum.errors import SemsumError
 from semsum.training.card import model_card
@@ -48,7 +49,10 @@ def share_folder(run: str | os.PathLike[str], hub: HubPath, out: str | os.PathLi
     with atomic_folder(out) as tmp:
         for name in files:
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(run / name, tmp / name)
+            if name.endswith(".json"):
+                write_json(tmp / name, without_local_paths(read_json(run / name)))
+            else:
+                shutil.copy2(run / name, tmp / name)
         try:
             card = model_card(read_json(run / "results.json"), read_json(run / "config.json"), hub.repo_id)
         except KeyError as e:
@@ -56,6 +60,18 @@ def share_folder(run: str | os.PathLike[str], hub: HubPath, out: str | os.PathLi
         with atomic_path(tmp / "README.md") as readme:
             readme.write_text(card)
     return sorted([*files, "README.md"])
+
+
+def without_local_paths(doc: object) -> object:
+    """`doc` (parsed JSON) with every absolute path reduced to its file name: what a run says about this machine's
+    folders is not shared."""
+    if isinstance(doc, dict):
+        return {k: without_local_paths(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [without_local_paths(v) for v in doc]
+    if isinstance(doc, str) and os.path.isabs(doc):
+        return Path(doc).name
+    return doc
 
 
 def push(run: str | os.PathLike[str], target: str, dry_run: str | os.PathLike[str] | None = None) -> list[str]:
