@@ -1,0 +1,55 @@
+"""Issue 26's short-clip acceptance: `semsum summarize` on real clips against one plain PyAV decode of the same file.
+
+For each clip: the plain decode (median of `--runs`), a first run with a fresh features cache (median of `--runs`)
+and a re-run with another budget on that cache (median of `--runs`), each as wall seconds and peak memory under
+`/usr/bin/time -v`, and the ratios to the plain decode. The ONNX Runtime exports are made once before timing (a user
+pays them once per machine, not per video); say so beside the numbers.
+
+    python benchmarks/clip_speed.py CLIP [CLIP ...] [--runs 3] [--work /tmp/clip_speed] [--extra "SUMMARIZE ARGS"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from summarize_speed import timed
+from write_speed import plain_decode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("clips", nargs="+", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/clip_speed"))
+    parser.add_argument("--extra", default="--random-googlenet", help="More summarize arguments (one string).")
+    args = parser.parse_args()
+    semsum = str(Path(sys.executable).with_name("semsum"))
+    shutil.rmtree(args.work, ignore_errors=True)
+    for clip in args.clips:
+        base = [semsum, "summarize", str(clip), "-o", str(args.work / "out"), *args.extra.split()]
+        env = {**os.environ, "SEMSUM_CACHE": str(args.work / "warm")}
+        timed(base, env)  # exports the ONNX networks once (kept in the user cache), outside the timing
+        decode = statistics.median(plain_decode(clip) for _ in range(args.runs))
+        first, rerun = [], []
+        for i in range(args.runs):
+            env = {**os.environ, "SEMSUM_CACHE": str(args.work / f"cache_{clip.stem}_{i}")}
+            first.append(timed(base, env))
+            rerun.append(timed([*base, "--budget", "0.2"], env))
+        row = {"clip": clip.name, "plain_decode_s": round(decode, 2), "load": os.getloadavg()[0]}
+        for name, runs in (("first", first), ("rerun", rerun)):
+            assert all(r["status"] == 0 for r in runs), runs
+            wall = statistics.median(r["seconds"] for r in runs)
+            row[name] = {"runs_s": [r["seconds"] for r in runs], "median_s": wall}
+            row[name] |= {"over_decode": round(wall / decode, 1), "peak_mb": max(r["peak_mb"] for r in runs)}
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
