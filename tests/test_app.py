@@ -85,6 +85,8 @@ def test_api_summarizes_a_real_clip_keeping_audio(server, shared_media, tmp_path
     # The timelines and chapters, pointing at the user's file by name; 12.5 fps has no timecode: no EDL.
     files = {f.name.removeprefix("car-detection_"): f for f in out["files"]}
     assert sorted(files) == ["chapters.vtt", "scores.json", "summary.mp4", "timeline.fcpxml", "timeline.otio"]
+    offered = [f.name for f in out["files"] if not f.name.endswith(("summary.mp4", "scores.json"))]
+    assert sorted(doc["exports"]) == sorted(offered) and len(offered) == 3  # scores.json lists what it came with
     timeline = otio.adapters.read_from_file(str(files["timeline.otio"]))
     spans = sorted((u["start_frame"], u["end_frame"] - u["start_frame"] + 1) for u in kept)
     for track in timeline.tracks:  # video, and audio: the clip has sound

@@ -246,6 +246,8 @@ class SummarizeJob:
         doc = {k: v for k, v in doc.items() if not (isinstance(v, str) and Path(v).is_absolute())} | {"video": name}
         stem = safe_stem(name)
         summary = result.summary_path.rename(work / f"{stem}_summary.mp4")
+        exports = user_exports(work, stem, doc, name)
+        doc["exports"] = [p.name for p in exports]  # the user's copy lists the files offered beside it
         scores = work / f"{stem}_scores.json"
         scores.write_text(json.dumps(doc, indent=1))
         stills = unit_stills(source, doc)
@@ -260,7 +262,7 @@ class SummarizeJob:
         cached_summary = self.cache(summary)
         took = time.monotonic() - started
         print(f"semsum app: {name}: {s['duration']:.1f} s of {doc['duration']:.1f} s in {took:.1f} s", flush=True)
-        downloads = [cached_summary, self.cache(scores), *map(self.cache, user_exports(work, stem, doc, name))]
+        downloads = [cached_summary, self.cache(scores), *map(self.cache, exports)]
         return cached_summary, importance_figure(doc), stills, downloads, status
 
 
