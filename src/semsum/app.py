@@ -246,10 +246,7 @@ class SummarizeJob:
         doc = {k: v for k, v in doc.items() if not (isinstance(v, str) and Path(v).is_absolute())} | {"video": name}
         stem = safe_stem(name)
         summary = result.summary_path.rename(work / f"{stem}_summary.mp4")
-        exports = user_exports(work, stem, doc, name)
-        doc["exports"] = [p.name for p in exports]  # the user's copy lists the files offered beside it
-        scores = work / f"{stem}_scores.json"
-        scores.write_text(json.dumps(doc, indent=1))
+        scores, exports = user_files(work, stem, doc, name)
         stills = unit_stills(source, doc)
         kept = [u for u in doc["units"] if u["selected"]]
         s, detected_by = doc["summary"], doc.get("shot_detector", shots)  # e.g. "auto: transnetv2"
@@ -264,6 +261,14 @@ class SummarizeJob:
         print(f"semsum app: {name}: {s['duration']:.1f} s of {doc['duration']:.1f} s in {took:.1f} s", flush=True)
         downloads = [cached_summary, self.cache(scores), *map(self.cache, exports)]
         return cached_summary, importance_figure(doc), stills, downloads, status
+
+
+def user_files(work: Path, stem: str, doc: dict[str, Any], name: str) -> tuple[Path, list[Path]]:
+    """The user's scores.json, listing the exports written beside it (`user_exports`), and those exports."""
+    exports = user_exports(work, stem, doc, name)
+    scores = work / f"{stem}_scores.json"
+    scores.write_text(json.dumps(doc | {"exports": [p.name for p in exports]}, indent=1))
+    return scores, exports
 
 
 def user_exports(work: Path, stem: str, doc: dict[str, Any], name: str) -> list[Path]:
