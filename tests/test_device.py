@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from semsum.device import resolve_device
+from semsum.device import is_cuda, resolve_device
 from semsum.errors import SemsumError
 
 
@@ -17,3 +17,12 @@ def test_bad_devices_are_one_line_errors(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SemsumError, match="'cuda:1': CUDA is not available"):
         resolve_device("cuda:1")
+
+
+def test_is_cuda_agrees_with_the_resolved_device(monkeypatch):
+    for device in ("cpu", "auto", None):
+        assert is_cuda(device) == (resolve_device(device).type == "cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert not is_cuda("cpu")  # named: no need to ask torch
+    with pytest.raises(SemsumError, match="'tpu-ish': not a torch device"):
+        is_cuda("tpu-ish")
