@@ -55,7 +55,7 @@ def main() -> None:
     os.environ.setdefault("SEMSUM_ONNX_CACHE", tempfile.mkdtemp(prefix="semsum_onnx_"))  # a first use: export too
     import torch
 
-    from semsum.features.googlenet import build_extractor
+    from semsum.features.pool5 import build_extractor
     from semsum.summary import transnetv2 as tn
 
     rng = np.random.default_rng(0)

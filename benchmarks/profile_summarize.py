@@ -30,8 +30,8 @@ from write_speed import plain_decode
 STAGES = [
     ("summarize", "pipeline/summarize.py", "(summarize)"),
     ("sampling", "pipeline/summarize.py", "(_sample)"),
-    ("googlenet", "features/googlenet.py", "(__call__)"),
-    ("googlenet_load", "features/googlenet.py", "(make_googlenet)"),
+    ("googlenet", "features/pool5.py", "(__call__)"),
+    ("googlenet_load", "features/pool5.py", "(build_extractor)"),
     ("transnetv2_load", "summary/transnetv2.py", "(__init__)"),
     ("shots", "pipeline/summarize.py", "(cached_shots)"),
     ("transnetv2", "summary/transnetv2.py", "(__call__)"),

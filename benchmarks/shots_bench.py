@@ -39,7 +39,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from semsum.features.googlenet import build_extractor
+from semsum.features.pool5 import build_extractor
 from semsum.summary.kts import kts
 from semsum.summary.shots import boundaries_to_shots
 from semsum.summary.transnetv2 import FRAME_SIZE, TransNetV2Detector

@@ -21,10 +21,12 @@ implementation does not take is an error naming the implementation and the optio
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, EntryPoints, entry_points
 from typing import Any
 
 from semsum.errors import SemsumError
@@ -137,14 +139,27 @@ def _implementation(group: str, ep: EntryPoint) -> Implementation:
     return Implementation.of(group, ep.name, factory, own=ep.dist is not None and ep.dist.name == _OWN)
 
 
+def _installed() -> EntryPoints:
+    """Every installed entry point, read once per module search path: each read scans every installed
+    distribution's metadata (tens of milliseconds), and declaring a command's options looks up each implementation
+    several times. A changed `sys.path` (a plugin's folder added) is read again."""
+    return _entry_points_on(tuple(sys.path))
+
+
+@functools.cache
+def _entry_points_on(search_path: tuple[str, ...]) -> EntryPoints:
+    """`importlib.metadata.entry_points()` as found on `search_path` (`sys.path`, the key of the cache)."""
+    return entry_points()
+
+
 def available(group: str) -> list[str]:
     """Names registered in entry-point `group`, sorted."""
-    return sorted({ep.name for ep in entry_points(group=group)})
+    return sorted({ep.name for ep in _installed().select(group=group)})
 
 
 def find(group: str, name: str) -> Implementation:
     """Implementation `name` of `group`, or an error listing what is registered."""
-    found = [ep for ep in entry_points(group=group) if ep.name == name]
+    found = [ep for ep in _installed().select(group=group) if ep.name == name]
     if not found:
         names = available(group)
         what = WHAT.get(group, group)

@@ -95,7 +95,7 @@ def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
     import numpy as np
 
     from semsum.device import resolve_device
-    from semsum.features.googlenet import IMAGENET_MEAN, IMAGENET_STD, build_extractor, preprocess
+    from semsum.features.pool5 import IMAGENET_MEAN, IMAGENET_STD, build_extractor, preprocess
 
     grey = np.full((2, 40, 60, 3), 124, np.uint8)
     x = preprocess(grey, 32)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from semsum.errors import SemsumError
-from semsum.features.googlenet import build_extractor
+from semsum.features.pool5 import build_extractor
 from semsum.nn import onnx
 from semsum.summary import transnetv2 as tn
 from semsum.video.decode import iter_sampled_frames
@@ -54,7 +54,7 @@ def test_the_export_is_cached_by_weights(fresh_cache, monkeypatch):
     assert again.onnx.path == first.onnx.path and again.onnx.path.stat().st_mtime_ns == exported
     other_seed = build_extractor(random_init=True, input_size=64, runtime="torch", device="cpu", seed=1)
     example = [torch.zeros(2, 3, 64, 64)]
-    from semsum.features.googlenet import Pool5
+    from semsum.features.pool5 import Pool5
 
     keys = {onnx.network_key(Pool5(e.model), example) for e in (first, other_seed)}
     assert len(keys) == 2  # other weights, another file

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from semsum.features.googlenet import build_extractor
+from semsum.features.pool5 import build_extractor
 from semsum.pipeline import CoverageScorer, SamplingConfig, sample_video, summarize
 from semsum.pipeline.cache import ARRAYS, stage_key
 from semsum.pipeline.scorers import score_video

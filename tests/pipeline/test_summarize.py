@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from semsum.errors import SemsumError
-from semsum.features.googlenet import build_extractor
+from semsum.features.pool5 import build_extractor
 from semsum.pipeline import CoverageScorer, SamplingConfig, sample_video, summarize
 from semsum.summary.shots import KTSDetector, content_units, step_segments
 from semsum.video.decode import probe

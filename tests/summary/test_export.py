@@ -13,7 +13,7 @@ import webvtt
 
 from clitest import error_line, run_cli
 from semsum.errors import SemsumError
-from semsum.features.googlenet import build_extractor
+from semsum.features.pool5 import build_extractor
 from semsum.pipeline import CoverageScorer, summarize
 from semsum.summary.export import ADAPTERS, FILES, export_text, frame_rate, moments, parse_formats, write_exports
 from semsum.summary.shots import KTSDetector

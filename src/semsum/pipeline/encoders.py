@@ -7,13 +7,16 @@ encoder and an `semsum align train` mapper), which is why it lives with the orch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semsum.align.mapper import Mapper, apply_mapper, load_mapper
 from semsum.errors import SemsumError
-from semsum.features.googlenet import FeatureExtractor, GoogLeNetOptions, make_googlenet
+from semsum.features.googlenet import GoogLeNetEncoder, GoogLeNetOptions, make_googlenet
 from semsum.registry import declares, option
+
+if TYPE_CHECKING:
+    from semsum.align.mapper import Mapper
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,11 @@ class FxOptions(GoogLeNetOptions, MapperOptions):
 
 
 class FxEncoder:
-    """uint8 RGB frames -> F(GoogLeNet pool5) [B, mapper out_dim]."""
+    """uint8 RGB frames -> F(GoogLeNet pool5) [B, mapper out_dim] (GoogLeNet built on the first frames)."""
 
     name = "fx"
 
-    def __init__(self, googlenet: FeatureExtractor, mapper: Mapper, options: FxOptions):
+    def __init__(self, googlenet: GoogLeNetEncoder, mapper: Mapper, options: FxOptions):
         where = str(options.mapper)
         if mapper.config.in_dim != googlenet.dim:
             raise SemsumError(f"{where}: maps {mapper.config.in_dim}-d inputs, GoogLeNet pool5 is {googlenet.dim}-d")
@@ -46,6 +49,8 @@ class FxEncoder:
         return f"F(x) {self.where} over {self.googlenet.description}"
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
+        from semsum.align.mapper import apply_mapper
+
         return apply_mapper(self.mapper, self.googlenet(frames), where=self.where)
 
 
@@ -54,6 +59,8 @@ def make_fx(options: FxOptions, device: str = "auto") -> FxEncoder:
     """Entry-point factory of the `fx` encoder; `options.mapper` is the checkpoint from `semsum align train`."""
     if options.mapper is None:
         raise SemsumError("the fx encoder needs --mapper FILE (from `semsum align train`)")
+    from semsum.align.mapper import load_mapper
+
     googlenet = make_googlenet(
         GoogLeNetOptions(options.googlenet_weights, options.random_googlenet, options.input_size, options.runtime),
         device,

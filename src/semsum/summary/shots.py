@@ -241,10 +241,10 @@ class AutoDetector:
     name = "auto"
 
     def __init__(self, options: AutoOptions = AutoOptions(), device: str = "cpu"):
-        from semsum.device import resolve_device
+        from semsum.device import is_cuda
 
         # Which detector runs depends on the device actually used ("auto" resolved), so that is what is declared.
-        self.options = replace(options, gpu=resolve_device(device).type == "cuda")
+        self.options = replace(options, gpu=is_cuda(device))
         self.device = device
         self._transnetv2: ShotDetector | None = None  # loaded once, on first use
 

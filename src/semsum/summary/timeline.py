@@ -24,17 +24,13 @@ def plot_timeline(
     Unit boundaries are thin grey lines; `cuts` (frame indices: the shot boundaries) are drawn darker and dashed;
     the legend names each.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no backend or GUI machinery to load (PNG is drawn by Agg)
 
     n_frames = len(frame_scores)
     seconds = np.arange(n_frames) / fps
     end = n_frames / fps
-    fig, (strip, curve) = plt.subplots(
-        2, 1, figsize=(12, 4.2), sharex=True, gridspec_kw={"height_ratios": [1, 2]}, constrained_layout=True
-    )
+    fig = Figure(figsize=(12, 4.2), constrained_layout=True)
+    strip, curve = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
     strip.set_axis_off()
     if thumbnails:
         # Each thumbnail is drawn over [its time, the next one's time), so the strip lines up with the curve.
@@ -60,4 +56,3 @@ def plot_timeline(
         strip.set_title(title, fontsize=9)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
-    plt.close(fig)

