@@ -19,8 +19,8 @@ the sampling's picks as anchors (as `summarize` writes): median seconds, the est
 whether the choice was the faster writer.
 
 With `--encoders CLIP ...`: the full re-encode of each clip's default selection under x264 settings (`SETTINGS`,
-through `semsum.video.write.SUMMARY_X264`), alternated `--runs` times: median seconds, output size and the PSNR of
-the output's frames against the source's (mean and lowest, 4:2:0 planes).
+through `semsum.video.write.SUMMARY_X264`), alternated `--runs` times: median wall and CPU seconds, output size and
+the PSNR of the output's frames against the source's (mean and lowest, 4:2:0 planes).
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ SETTINGS = {
     "ultrafast": {"preset": "ultrafast"},
     "veryfast, tune fastdecode": {"tune": "fastdecode"},
     "veryfast, tune zerolatency": {"tune": "zerolatency"},
-    "superfast, tune zerolatency": {"preset": "superfast", "tune": "zerolatency"},
-    "veryfast, 2 threads": {"threads": "2"},
+    "superfast, crf 25": {"preset": "superfast", "crf": "25"},
+    "ultrafast, crf 26": {"preset": "ultrafast", "crf": "26"},
 }
 
 
@@ -94,16 +94,17 @@ def encoder_settings(clips: list[Path], work: Path, runs: int) -> None:
         wanted = {i for s, e in units for i in range(s, e + 1)}
         with av.open(str(clip)) as c:
             source = [f.to_ndarray(format="yuv420p") for i, f in enumerate(c.decode(video=0)) if i in wanted]
-        seconds: dict[str, list[float]] = {name: [] for name in SETTINGS}
+        times: dict[str, list[dict]] = {name: [] for name in SETTINGS}
         out, quality = work / "encoders.mp4", {}
         for _ in range(runs):
             for name, options in SETTINGS.items():
                 with mock.patch.dict(write.SUMMARY_X264, options, clear=True):
-                    seconds[name].append(write_once(clip, units, out, False, anchors)["seconds"])
+                    times[name].append(write_once(clip, units, out, False, anchors))
                 quality[name] = (out.stat().st_size, psnr(out, source))
         for name, (size, db) in quality.items():
-            row = {"clip": clip.name, "setting": name, "seconds": seconds[name]}
-            row |= {"median_s": statistics.median(seconds[name]), "bytes": size, "psnr_mean_min": db}
+            row = {"clip": clip.name, "setting": name, "seconds": [t["seconds"] for t in times[name]]}
+            row |= {k: statistics.median(t[k] for t in times[name]) for k in ("seconds", "cpu_seconds")}
+            row |= {"bytes": size, "psnr_mean_min": db}
             print(json.dumps(row | {"frames": len(source), "load": os.getloadavg()[0]}), flush=True)
 
 
