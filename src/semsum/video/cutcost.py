@@ -40,12 +40,12 @@ class Work:
         return self.decoded * w.decode + self.encoded * w.encode + self.encoders * w.encoder
 
 
-# Fitted to the 33 selections measured on the four H.264 clips of ../shared/media (benchmarks/RESULTS.md, session 8),
-# as seconds of wall time: encoding a frame costs about 20 threaded decodes (x264 veryfast, the same for the edges'
-# crf 16), a frame decoded for an edge about 3 (one thread, not overlapped with encoding), opening and draining an
-# edge's encoder about 20. With these, the cheaper estimate was the faster writer in all 33.
-FULL = Weights(decode=1.0, encode=20.0, encoder=0.0)
-SMART = Weights(decode=3.0, encode=20.0, encoder=20.0)
+# Fitted to wall times of 22 selections on the four H.264 clips of ../shared/media (benchmarks/RESULTS.md, session 8):
+# encoding a frame costs about 15 threaded decodes in the full re-encode (x264 superfast, crf 25) and 25 at an edge
+# (veryfast, crf 16), a frame decoded for an edge about 4 (one thread, not overlapped with encoding), opening and
+# draining an edge's encoder about 20. With these, the cheaper estimate was the faster writer in 21 of the 22.
+FULL = Weights(decode=1.0, encode=15.0, encoder=0.0)
+SMART = Weights(decode=4.0, encode=25.0, encoder=20.0)
 
 
 def smart_work(index: GopIndex, runs: list[tuple[int, int]]) -> Work:
