@@ -1,5 +1,6 @@
 """Which summary writer is cheaper for a selection: the smart cut or a full re-encode, estimated from the packet
-index alone (no decoding), so that a smart cut never costs more than the re-encode it replaces.
+index alone (no decoding), so that the writer takes the one estimated cheaper: a smart cut whose edges must be
+decoded from far-away IDRs can cost more than the re-encode it replaces.
 
 The smart cut decodes each span's edges from the GOP start before them (a 250-frame GOP can mean decoding 250
 frames to re-encode 10) and opens an encoder per edge; the full re-encode decodes every selected stretch from the

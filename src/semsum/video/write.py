@@ -169,10 +169,10 @@ def write_summary(
 
     An H.264 source whose packets allow it is smart-cut (`semsum.video.smartcut`: whole GOPs copied, only the
     edges re-encoded) where that is estimated cheaper than a full re-encode (`semsum.video.cutcost`); any other is
-    decoded and re-encoded. There, with `anchors` (frame indices and their
-    presentation times in seconds, e.g. the picks of a sampling pass), only the selected stretches are decoded: for
-    each one the file is sought to the keyframe before the last anchor at or before its start, and frames are
-    counted from that anchor. Without, every frame is decoded.
+    decoded and re-encoded. There, with `anchors` (frame indices and their presentation times in seconds, e.g. the
+    picks of a sampling pass), only the selected stretches are decoded: for each one the file is sought to the
+    keyframe before the last anchor at or before its start, and frames are counted from that anchor. Without, every
+    frame is decoded.
     `progress`, if given, is called with the number of frames written so far. `smart_cut=False` re-encodes every
     frame whatever the source, `True` smart-cuts wherever possible whatever the cost (both for comparison).
     """
