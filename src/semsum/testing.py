@@ -250,12 +250,13 @@ def teacher_pairs(teacher: Teacher, n: int, seed: int = 0) -> tuple[np.ndarray, 
 
 def make_mrhisum_file(
     path: str | os.PathLike[str],
+    *,
     n_videos: int = 20,
     seconds: tuple[int, int] = (120, 300),
+    shot_seconds: tuple[int, int] = (2, 10),
     dim: int = 1024,
     seed: int = 0,
     noise: float = 0.1,
-    shot_seconds: tuple[int, int] = (2, 10),
     features: bool = True,
 ) -> list[str]:
     """Write a file in the official Mr.HiSum schema (`video_1` ...) with a learnable `gtscore`; return its keys.

@@ -155,6 +155,34 @@ def test_ray_gives_the_same_summaries(batch, clips, tmp_path, monkeypatch):
             assert (out / key / name).read_bytes() == (local / key / name).read_bytes(), (key, name)
 
 
+def test_other_executors_run_with_this_process_thread_count(clips, tmp_path):
+    """Float sums depend on how many threads split them: a Ray worker (1 CPU: 1 thread by default) would score a
+    little differently from this process, so the work carries this process's count, and loading it applies it."""
+    import torch
+
+    class Recording:
+        name, shared_disk, retries = "recording", True, 0
+
+        def __init__(self):
+            self.works = []
+
+        def run(self, jobs, work):
+            self.works.append(work)
+            return iter(())
+
+    recording = Recording()
+    one = _link_videos(tmp_path / "videos", [c for c in clips if c.name == IN_SUBFOLDER])
+    (one / "corrupt.mp4").unlink()
+    summarize_folder(one, tmp_path / "out", SummaryWork(STAGES), True, recording, show_progress=False)
+    threads = torch.get_num_threads()
+    assert [w.threads for w in recording.works] == [threads]
+    try:
+        SummaryWork(STAGES, threads=1).load()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_plan_names_folders_by_relative_path(tmp_path):
     for name in ("a.mp4", "a.webm", "b.mkv", "sub/a.mp4", "out/old/summary.mp4"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,9 @@ def _check_outputs(result, budget=0.15):
     assert kept <= budget * doc["n_frames"] + longest
     assert info.fps == pytest.approx(doc["fps"], rel=1e-3)
     assert info.has_audio == doc["has_audio"] == doc["summary"]["has_audio"]
+    written = doc["summary"]  # how the writer made it: frames copied and re-encoded, and why it re-encoded
+    assert written["frames_copied"] + written["frames_encoded"] == kept
+    assert (written["writer"] == "smart cut") == (written["frames_copied"] > 0) == (not written["why_encoded"])
     assert len(doc["frame_scores"]) == doc["n_frames"] and len(doc["step_scores"]) == len(doc["picks"])
     means = [np.mean(doc["frame_scores"][s["start_frame"] : s["end_frame"] + 1]) for s in shots]
     np.testing.assert_allclose(means, [s["score"] for s in shots], atol=1e-5)
@@ -69,6 +72,11 @@ def test_generated_five_scene_video_end_to_end(tmp_path, extractor):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scores.json", "summary.mp4", "timeline.png"]
 
 
+# Why the writer re-encodes the clips whose packets cannot be copied into an H.264 mp4 (scores.json says it).
+WHY_ENCODED = {
+    "big_buck_bunny_0_30.webm": "the video is vp8, not H.264",
+    "vtest.avi": "the video is msmpeg4, not H.264",
+}
 # Hard cuts checked by eye on the decoded frames (first frame of the new shot); see docs/summarize.md.
 REAL_CUTS = {"bikes.mp4": [30, 76, 137, 187, 242], "big_buck_bunny_0_30.webm": [283, 376, 551]}
 
@@ -90,6 +98,8 @@ def test_summarize_real_clips(tmp_path, shared_media, extractor, name):
     )
     _check_outputs(result)
     assert result.summary_has_audio == probe(shared_media / name).has_audio
+    if name in WHY_ENCODED:
+        assert result.summary_writer["why_encoded"] == WHY_ENCODED[name]
     if name in REAL_CUTS:
         boundaries = result.shots[1:, 0]
         assert _near(boundaries, REAL_CUTS[name], result.video.n_frames)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from semsum.video import h264, write
-from semsum.video.smartcut import GopIndex, copy_range, index_gops
+from semsum.video.cutcost import Work, full_work
+from semsum.video.smartcut import Edge, GopIndex, copy_range, index_gops
 from semsum.video.synthetic import make_scene_video, scene_frame
 from semsum.video.write import write_summary
 
@@ -60,7 +61,8 @@ def test_parameter_sets_of_a_real_clip(shared_media):
 
 
 @pytest.mark.parametrize("name", ["bikes.mp4", "car-detection.mp4", "one-by-one-person-detection.mp4", "scenes"])
-def test_smart_cut_matches_a_full_decode(tmp_path, shared_media, scenes_h264, name):
+def test_smart_cut_matches_a_full_decode(tmp_path, shared_media, scenes_h264, name, monkeypatch):
+    feed = Edge.feed
     src = scenes_h264 if name == "scenes" else shared_media / name
     index = _index(src)
     assert isinstance(index, GopIndex), index
@@ -68,9 +70,12 @@ def test_smart_cut_matches_a_full_decode(tmp_path, shared_media, scenes_h264, na
     cut = int(index.cuts[1])  # a GOP start: the first span reaches over it, the second starts on one
     mid = int(index.cuts[len(index.cuts) // 2])
     units = [(3, cut + 5), (mid, mid + 4), (n - 45, n - 1)]
+    fed = []  # packets decoded by the re-encoded edges, against the cost check's count
+    monkeypatch.setattr(Edge, "feed", lambda edge, packet: fed.append(packet is not None) or feed(edge, packet))
     with av.logging.Capture() as logs:
-        written = write_summary(src, tmp_path / "smart.mp4", units)
+        written = write_summary(src, tmp_path / "smart.mp4", units, smart_cut=True)
         got = _yuv(tmp_path / "smart.mp4")
+    assert written.estimates[0] == Work(sum(fed), written.n_frames - written.copied, written.copied, fed.count(False))
     assert not [m for level, _, m in logs if level <= av.logging.ERROR], logs
     full = _yuv(src)
     expected = [(i, full[i]) for s, e in units for i in range(s, e + 1)]
@@ -102,7 +107,7 @@ def test_smart_cut_matches_a_full_decode(tmp_path, shared_media, scenes_h264, na
 
 def test_smart_cut_keeps_the_audio_of_a_full_re_encode(tmp_path, scenes_h264, monkeypatch):
     units = [(5, 84), (100, 159)]  # GOPs of 40 frames (the scenes): each span holds one whole, then edges
-    smart = write_summary(scenes_h264, tmp_path / "smart.mp4", units)
+    smart = write_summary(scenes_h264, tmp_path / "smart.mp4", units, smart_cut=True)
     monkeypatch.setattr(write, "_gop_index", lambda _: "forced full re-encode")
     full = write_summary(scenes_h264, tmp_path / "full.mp4", units)
     assert smart.copied >= 80 and (full.copied, full.why_encoded) == (0, "forced full re-encode")
@@ -141,7 +146,7 @@ def test_full_re_encode_where_packets_cannot_be_copied(tmp_path, shared_media):
         assert (written.copied, written.why_encoded, written.n_frames) == (0, why, units[0][1] - units[0][0] + 1)
         got, full = _yuv(tmp_path / "out.mp4"), _yuv(src)
         psnr = [_psnr(g, full[i]) for g, i in zip(got, range(units[0][0], units[0][1] + 1), strict=True)]
-        assert min(psnr) > 20 and psnr[0] > _psnr(got[0], full[units[0][0] - 1])  # x264 at crf 23, as before
+        assert min(psnr) > 20 and psnr[0] > _psnr(got[0], full[units[0][0] - 1])  # x264 at crf 25
 
 
 def test_chapters_of_a_real_clip_are_at_the_unit_starts(tmp_path, shared_media):
@@ -164,3 +169,33 @@ def test_a_selection_without_an_idr_to_copy_from_is_re_encoded(tmp_path, shared_
     written = write_summary(shared_media / "bikes.mp4", tmp_path / "out.mp4", [(31, 60)])
     assert (written.n_frames, written.copied) == (30, 0)
     assert written.why_encoded == "no selected span reaches a keyframe (IDR) to copy from"
+
+
+def test_the_full_re_encodes_work_is_counted_as_it_decodes():
+    """bottle-detection's GOPs (an IDR every 250 frames), the sampling's picks every 15 frames as anchors: the first
+    stretch from the IDR at 0, the second (70 frames on, under the 5 s gap) by decoding on, the third from 500;
+    with a shorter gap the second is sought: from the IDR at 0 again."""
+    cuts = np.array([0, 250, 500, 750, 1000, 1189])
+    index = GopIndex(np.arange(1189), cuts, cuts, 1, 0, h264.AvcConfig(100, 0, 30, 4, (), ()))
+    runs = [(70, 139), (210, 279), (602, 671)]
+    assert full_work(index, runs, np.arange(0, 1189, 15), gap=149) == Work(141 + 140 + 172, 210, 0, 1)
+    assert full_work(index, runs, None, gap=149) == Work(672, 210, 0, 1)
+    assert full_work(index, runs, np.arange(0, 1189, 15), gap=50) == Work(141 + 281 + 172, 210, 0, 1)  # from 0 again
+
+
+def test_the_cheaper_writer_is_chosen_and_the_choice_said(tmp_path, shared_media):
+    """bottle-detection.mp4 (an IDR every 250 frames): units between its IDRs would be decoded from up to 250 frames
+    before them to copy 29 of 210 frames, so all are re-encoded and why is said; one-by-one-person-detection.mp4
+    (an IDR every 10 frames) copies all but 8 frames: those of its first span before its IDR and after its clean end."""
+    picks = np.arange(0, 1189, 15)
+    anchors = (picks, picks / (179 / 6))  # the sampling's picks and their times, as `summarize` passes them
+    units = [(70, 139), (210, 279), (602, 671)]
+    bottle = write_summary(shared_media / "bottle-detection.mp4", tmp_path / "b.mp4", units, anchors=anchors)
+    report = bottle.report()
+    assert (report["writer"], report["frames_copied"], report["frames_encoded"]) == ("full re-encode", 0, 210)
+    assert report["why_encoded"].startswith("a full re-encode is cheaper: the smart cut would decode 599 and encode")
+    assert report["estimates"]["smart_cut"]["copied"] == 29 and report["estimates"]["full_re_encode"]["encoded"] == 210
+    one = write_summary(shared_media / "one-by-one-person-detection.mp4", tmp_path / "o.mp4", [(5, 33), (100, 500)])
+    report = one.report()
+    assert (report["writer"], report["frames_copied"], report["frames_encoded"]) == ("smart cut", 422, 8)
+    assert report["why_encoded"] == "" and report["estimates"]["smart_cut"]["copied"] == 422

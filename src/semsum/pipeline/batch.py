@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +120,17 @@ class SummaryWork:
     max_unit: float = MAX_UNIT_SECONDS
     export: tuple[str, ...] = ()  # `--export` formats (`semsum.summary.export`)
     query: str | None = None  # `--query`
+    # Threads of each video's networks (PyTorch, and ONNX Runtime, which takes PyTorch's count); None: the
+    # process's default. A float sum depends on how it is split between threads, so `summarize_folder` gives
+    # another executor's workers the count this process would use: Ray's outputs then equal the local ones.
+    threads: int | None = None
 
     def load(self) -> tuple[Callable[[SummaryJob], SummaryFiles], dict[str, str]]:
         """The per-video function with the scorer, encoder and shot detector loaded once, and their names."""
+        if self.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.threads)
         scorer = self.stages.build_scorer()
         encoder, detector = self.stages.build()
         fn = functools.partial(
@@ -217,7 +225,12 @@ def summarize_folder(
     def done(key: str) -> bool:
         return (out / key / FINISHED).is_file()
 
-    checking = CheckingExecutor(executor or LocalExecutor())
+    executor = executor or LocalExecutor()
+    if not isinstance(executor, LocalExecutor) and work.threads is None:
+        import torch  # its default thread count here: the local run's
+
+        work = replace(work, threads=torch.get_num_threads())
+    checking = CheckingExecutor(executor)
     driven = drive(jobs, work, checking, done, keep, out, out / REPORT, show_progress)
     if driven.failures:
         raise VideosFailed(driven.failures, driven.report, driven.good)

@@ -72,6 +72,7 @@ class SummaryResult:
     features_cache: Path | None = None  # the features' cache entry, if they were cached
     query: dict[str, str] | None = None  # --query: the request, the prompt template and the filled prompt
     exports: tuple[str, ...] = ()  # --export: the formats written (`semsum.summary.export.FILES`)
+    summary_writer: dict[str, Any] = field(default_factory=dict)  # `SummaryVideo.report`: copied, re-encoded, why
 
     @property
     def summary_path(self) -> Path:
@@ -208,6 +209,7 @@ def summarize(
             entry.path if entry is not None else None,
             getattr(scorer, "query", None),
             formats,
+            written.report(),
         )
         _write_reports(tmp, result, thumbs, budget)
         write_exports(tmp, scores_document(result, budget), formats)
@@ -339,5 +341,6 @@ def scores_document(r: SummaryResult, budget: float) -> dict[str, Any]:
             "duration": r.summary_seconds,
             "fraction": r.summary_frames / r.video.n_frames,
             "has_audio": r.summary_has_audio,
+            **r.summary_writer,
         },
     }

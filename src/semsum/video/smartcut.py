@@ -232,6 +232,17 @@ def copy_range(index: GopIndex, s: int, e: int) -> tuple[int, int]:
     return (a, b) if a < b else (e + 1, e + 1)
 
 
+def run_plan(index: GopIndex, s: int, e: int) -> tuple[int, int, int, int | None, int]:
+    """How `cut_run` writes source frames [s, e]: the copied frames [a, b) (`copy_range`), the GOP start its
+    decoding begins at, the GOP start the frames after the copy are decoded from (None: nothing after it), and the
+    decode position it stops reading at (the first clean end after e: every frame up to e has been read)."""
+    cuts = index.cuts
+    a, b = copy_range(index, s, e)
+    start = int(cuts[np.searchsorted(cuts, s, side="right") - 1])  # the GOP to decode the span's first frame from
+    tail_from = int(cuts[np.searchsorted(cuts, b, side="right") - 1]) if b <= e else None
+    return a, b, start, tail_from, int(index.ends[np.searchsorted(index.ends, e + 1)])
+
+
 def cut_run(
     container: av.container.InputContainer, stream: av.VideoStream, index: GopIndex, run: tuple[int, int],
     base: int, sink: PacketSink,
@@ -240,22 +251,20 @@ def cut_run(
     before and after it re-encoded (the frames after it decoded from the start of their GOP, whose packets are also
     copied). Yields the frames written so far in this run, for progress."""
     s, e = run
-    cuts = index.cuts
-    a, b = copy_range(index, s, e)
-    start = int(cuts[np.searchsorted(cuts, s, side="right") - 1])  # the GOP to decode the span's first frame from
-    tail_from = int(cuts[np.searchsorted(cuts, b, side="right") - 1]) if b <= e else None
+    a, b, start, tail_from, stop = run_plan(index, s, e)
     container.seek(int(index.pts[start]), stream=stream, backward=True, any_frame=False)
     head = Edge(stream, index, (s, min(a, e + 1) - 1), base, sink) if s < a else None
-    tail, written, started = None, 0, False
+    tail, written, position = None, 0, None  # position: of the packet in decode order, once at `start`
     for packet in container.demux(stream):
         if packet.size == 0:
             continue
         shown = index.frame_of(packet.pts)
-        started = started or shown == start
-        if not started:
+        position = start if shown == start and position is None else position
+        if position is None:
             continue
-        if shown > e and shown in cuts:
+        if position == stop:
             break
+        position += 1
         if shown == tail_from:
             tail = Edge(stream, index, (b, e), base + b - s, sink)
         if a <= shown < b:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,12 +23,12 @@ from semsum.atomic import atomic_path
 from semsum.errors import SemsumError
 from semsum.prefetch import prefetch
 from semsum.video.audio_spans import SEEK_GAP_SECONDS, copy_audio
+from semsum.video.cutcost import Work, full_work, smart_work, why_not_smart
 from semsum.video.decode import _frames, _open, _rate, _stream, _why, displayed_size, seek_anchor, to_rgb
 from semsum.video.smartcut import (
     CopyFailed,
     GopIndex,
     PacketSink,
-    copy_range,
     cut_run,
     edge_config,
     edge_encoder,
@@ -36,6 +36,9 @@ from semsum.video.smartcut import (
 )
 
 AAC_FRAME = 1024  # samples per AAC frame
+# x264 options of a summary's full re-encode, over Mp4Writer's: against veryfast at crf 23, 22-28 % less CPU at the same
+# or higher PSNR (44-50 dB mean), files 17-45 % larger (benchmarks/RESULTS.md, "encoder settings", session 8)
+SUMMARY_X264 = {"preset": "superfast", "crf": "25"}
 
 
 class Mp4Writer:
@@ -52,8 +55,10 @@ class Mp4Writer:
         crf: int = 23,
         preset: str = "veryfast",
         copy_of: av.VideoStream | None = None,
+        options: dict[str, str] | None = None,
     ):
-        """With `copy_of`, the video stream takes that stream's compressed packets (smart cut) instead of frames."""
+        """With `copy_of`, the video stream takes that stream's compressed packets (smart cut) instead of frames;
+        `options`: more encoder options (e.g. x264's tune), over `crf` and `preset`."""
         self.width, self.height = width - width % 2, height - height % 2
         if self.width < 2 or self.height < 2:
             raise SemsumError(f"{path}: frame size {width}x{height} too small to encode")
@@ -63,7 +68,8 @@ class Mp4Writer:
         if copy_of is not None:
             self.video = self.container.add_stream_from_template(copy_of)
         else:
-            self.video = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
+            x264 = {"crf": str(crf), "preset": preset, **(options or {})}
+            self.video = self.container.add_stream("libx264", rate=rate, options=x264)
             self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
         self.encoding = copy_of is None
         self.n_video = 0
@@ -126,7 +132,8 @@ class Mp4Writer:
 @dataclass(frozen=True)
 class SummaryVideo:
     """What `write_summary` wrote: frames and seconds of video, whether audio was kept, how many frames were copied
-    as compressed packets (smart cut) and, when not all could be, why the rest were re-encoded."""
+    as compressed packets (smart cut), why the writer re-encoded every frame when it did, and the two writers'
+    work as estimated before choosing (smart cut, full re-encode; None when the smart cut was not possible)."""
 
     path: Path
     n_frames: int
@@ -134,6 +141,19 @@ class SummaryVideo:
     has_audio: bool
     copied: int = 0
     why_encoded: str = ""
+    estimates: tuple[Work, Work] | None = None
+
+    def report(self) -> dict[str, object]:
+        """The writer's part of scores.json: which writer, frames copied and re-encoded, and why."""
+        return {
+            "writer": "smart cut" if self.copied else "full re-encode",
+            "frames_copied": self.copied,
+            "frames_encoded": self.n_frames - self.copied,
+            "why_encoded": self.why_encoded,
+            "estimates": None
+            if self.estimates is None
+            else {name: asdict(w) for name, w in zip(("smart_cut", "full_re_encode"), self.estimates, strict=True)},
+        }
 
 
 def write_summary(
@@ -142,18 +162,19 @@ def write_summary(
     units: Sequence[tuple[int, int]] | np.ndarray,
     progress: Callable[[int], None] | None = None,
     anchors: tuple[np.ndarray, np.ndarray] | None = None,
-    smart_cut: bool = True,
+    smart_cut: bool | None = None,
 ) -> SummaryVideo:
     """Write the frames of the inclusive [start, end] frame `units` of `video` (in order) to `out` (mp4), with one
     chapter per unit titled with its source time.
 
     An H.264 source whose packets allow it is smart-cut (`semsum.video.smartcut`: whole GOPs copied, only the
-    edges re-encoded); any other is decoded and re-encoded. There, with `anchors` (frame indices and their
-    presentation times in seconds, e.g. the picks of a sampling pass), only the selected stretches are decoded: for
-    each one the file is sought to the keyframe before the last anchor at or before its start, and frames are
-    counted from that anchor. Without, every frame is decoded.
+    edges re-encoded) where that is estimated cheaper than a full re-encode (`semsum.video.cutcost`); any other is
+    decoded and re-encoded. There, with `anchors` (frame indices and their presentation times in seconds, e.g. the
+    picks of a sampling pass), only the selected stretches are decoded: for each one the file is sought to the
+    keyframe before the last anchor at or before its start, and frames are counted from that anchor. Without, every
+    frame is decoded.
     `progress`, if given, is called with the number of frames written so far. `smart_cut=False` re-encodes every
-    frame whatever the source (for comparison).
+    frame whatever the source, `True` smart-cuts wherever possible whatever the cost (both for comparison).
     """
     src = Path(video)
     spans = np.asarray(units, dtype=np.int64).reshape(-1, 2)
@@ -165,18 +186,39 @@ def write_summary(
     with atomic_path(out) as tmp, _open(src) as container:
         stream = _stream(container)
         try:
-            index = _gop_index(src) if smart_cut else "smart cut turned off"
-            if isinstance(index, GopIndex):
+            index = _gop_index(src) if smart_cut is not False else "smart cut turned off"
+            estimates = _estimates(index, keep, stream, anchors) if isinstance(index, GopIndex) else None
+            why = index if isinstance(index, str) else why_not_smart(*estimates, forced=smart_cut) if estimates else ""
+            if not why:
                 try:
                     return SummaryVideo(
-                        Path(out), *_write_copied(src, tmp, container, stream, index, keep, spans, progress)
+                        Path(out),
+                        *_write_copied(src, tmp, container, stream, index, keep, spans, progress),
+                        estimates=estimates,
                     )
                 except CopyFailed as e:
-                    index = str(e)
+                    why = str(e)
             written = _write_encoded(src, tmp, container, stream, keep, spans, progress, anchors)
         except av.error.FFmpegError as e:
             raise SemsumError(f"{out}: writing the summary failed ({_why(e)})") from None
-    return SummaryVideo(Path(out), *written, copied=0, why_encoded=index)
+    return SummaryVideo(Path(out), *written, copied=0, why_encoded=why, estimates=estimates)
+
+
+def _runs(keep: np.ndarray) -> list[tuple[int, int]]:
+    """The inclusive [first, last] frames of each run of consecutive kept frames."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+    return [(int(a), int(b) - 1) for a, b in edges.reshape(-1, 2)]
+
+
+def _estimates(
+    index: GopIndex, keep: np.ndarray, stream: av.VideoStream, anchors: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[Work, Work] | None:
+    """The smart cut's and the full re-encode's work on the kept frames (None: none of them is in the video)."""
+    runs = _runs(keep[: index.n_frames])
+    if not runs:
+        return None
+    gap = SEEK_GAP_SECONDS * (_rate(stream) or 25.0)
+    return smart_work(index, runs), full_work(index, runs, anchors[0] if anchors is not None else None, gap)
 
 
 def _gop_index(src: Path) -> GopIndex | str:
@@ -209,7 +251,7 @@ def _write_encoded(
         with closing(prefetch(decoded, depth=8)) as frames:  # decoding overlaps with encoding
             for frame in _kept(frames, keep, stream.time_base, float(rate), runs, times):
                 if writer is None:
-                    writer = Mp4Writer(tmp, rate, *displayed_size(frame), audio_rate, layout)
+                    writer = Mp4Writer(tmp, rate, *displayed_size(frame), audio_rate, layout, options=SUMMARY_X264)
                 writer.add_frame(frame)
                 if progress is not None and writer.n_video % 50 == 0:
                     progress(writer.n_video)
@@ -227,13 +269,10 @@ def _write_copied(
 ) -> tuple[int, float, bool, int]:  # fmt: skip
     """Smart-cut the kept frames of an H.264 source: (frames, seconds, audio kept, frames copied)."""
     keep = keep[: index.n_frames]
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
-    if len(edges) == 0:
+    run_spans = _runs(keep)
+    if not run_spans:
         raise SemsumError(f"{src}: the selected shots lie beyond the video's last frame")
     seconds = index.pts * float(stream.time_base)
-    run_spans = [(int(a), int(b) - 1) for a, b in edges.reshape(-1, 2)]
-    if all(a == b for a, b in (copy_range(index, s, e) for s, e in run_spans)):
-        raise CopyFailed("no selected span reaches a keyframe (IDR) to copy from")
     runs = [(float(seconds[a]), b + 1 - a) for a, b in run_spans]
     times = {int(s): float(seconds[s]) for s in spans[:, 0] if s < index.n_frames}
     audio_rate, layout = _audio_layout(container)
