@@ -109,8 +109,9 @@ def _load_model(device: torch.device) -> torch.nn.Module:
 
 
 class SingleFrameHead(torch.nn.Module):
-    """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3]: the one
-    function an ONNX export records (the all-frames head, unused here, is left out of it)."""
+    """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3], as PyTorch
+    runs them (the all-frames head, unused here, is left out); ONNX Runtime runs the same function re-expressed with
+    2-D convolutions (`semsum.nn.transnet2d`)."""
 
     def __init__(self, net: torch.nn.Module):
         super().__init__()
@@ -141,8 +142,11 @@ class TransNetV2Detector:
         self.model = _load_model(self.device)
         self.head = SingleFrameHead(self.model)
         self.onnx = None
-        if use_onnx(options.runtime, self.device):
-            self.onnx = onnx_network(self.head, [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)], "transnetv2")
+        if use_onnx(options.runtime, self.device):  # the same function with 2-D convolutions, faster in ORT
+            from semsum.nn.transnet2d import TransNetV2SingleFrame2d
+
+            example = [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)]
+            self.onnx = onnx_network(TransNetV2SingleFrame2d(self.model), example, "transnetv2")
 
     @torch.inference_mode()
     def _window_probs(self, window: np.ndarray) -> np.ndarray:
