@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +12,7 @@ import torch
 from semsum.errors import SemsumError
 from semsum.features.pool5 import build_extractor
 from semsum.nn import onnx
+from semsum.nn.transnet2d import TransNetV2SingleFrame2d
 from semsum.summary import transnetv2 as tn
 from semsum.video.decode import iter_sampled_frames
 
@@ -68,6 +72,42 @@ def test_transnetv2_real_weights_equal_pytorch(fresh_cache, shared_media):
     got, expected = fast.predict_frames(frames), reference.predict_frames(frames)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     assert expected.max() > 0.5  # the comparison covers a cut, not only near-zero probabilities
+
+
+def test_transnet2d_is_the_package_network_with_2d_convolutions(shared_media):
+    net = tn._load_model(torch.device("cpu"))
+    frames = torch.from_numpy(_frames(shared_media / "bikes.mp4", 130, tn.FRAME_SIZE))
+    windows = torch.stack([frames[:100], frames[30:130]])  # a batch of two windows, the cut at frame 76 in both
+    with torch.inference_mode():
+        expected = tn.SingleFrameHead(net)(windows)
+        got = TransNetV2SingleFrame2d(net)(windows)
+    assert got.shape == expected.shape == (2, 100, 1)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5, rtol=0)
+    assert expected.max() > 0.5
+
+
+def _key_of(path, source: str, monkeypatch) -> str:
+    """`network_key` of a `Net` from `source` written to `path` (imported afresh), as a user's next run sees it."""
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("edited_net", path)
+    code = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "edited_net", code)
+    spec.loader.exec_module(code)
+    return onnx.network_key(code.Net(), [torch.zeros(1, 2)])
+
+
+def test_the_export_name_changes_with_the_code_of_the_graph(tmp_path, monkeypatch):
+    source = """import torch
+class Net(torch.nn.Linear):
+    def __init__(self):
+        super().__init__(2, 2)
+        torch.nn.init.ones_(self.weight), torch.nn.init.zeros_(self.bias)
+    def forward(self, x):
+        return super().forward(x){}
+"""
+    first, same = (_key_of(tmp_path / "net.py", source.format(""), monkeypatch) for _ in range(2))
+    other = _key_of(tmp_path / "net.py", source.format(".relu()"), monkeypatch)  # same class and weights, new graph
+    assert first == same != other
 
 
 def test_a_failed_export_runs_pytorch_with_one_warning_line(fresh_cache, monkeypatch, capsys):

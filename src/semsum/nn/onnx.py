@@ -3,8 +3,9 @@
 Why: on a CPU, ONNX Runtime runs GoogLeNet and TransNetV2 faster than PyTorch does (benchmarks/RESULTS.md, "ONNX
 Runtime on the CPU"); PyTorch stays for training and GPUs. The export (`torch.onnx.export`, which needs `onnx` and
 `onnxscript`) happens on first use; the file is kept in the user cache (`$SEMSUM_ONNX_CACHE`, else the platform's
-user cache folder `semsum/onnx`), named by a hash of the network's weights, its class, its input shapes and the
-torch version, so that new weights export anew and unchanged ones never again. Anything that goes wrong on the way
+user cache folder `semsum/onnx`), named by a hash of the network's weights, its class, the source files of its
+modules' classes, its input shapes and the torch version, so that new weights or a changed graph export anew and
+unchanged ones never again. Anything that goes wrong on the way
 (a package missing, an operator the exporter cannot translate, an unreadable cached file) falls back to PyTorch
 with one warning line on stderr.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import io
 import logging
 import os
@@ -52,11 +54,23 @@ def onnx_cache_dir() -> Path:
     return Path(os.environ.get(ONNX_CACHE_ENV) or Path(platformdirs.user_cache_dir("semsum")) / "onnx")
 
 
+def _source_files(module: nn.Module) -> list[Path]:
+    """The files defining the classes of `module` and its submodules: what its exported graph is traced from."""
+    files = set()
+    for m in module.modules():
+        with contextlib.suppress(TypeError):  # a class without a Python source file
+            files.add(Path(inspect.getfile(type(m))))
+    return sorted(files)
+
+
 def network_key(module: nn.Module, example: Sequence[torch.Tensor]) -> str:
-    """A hash of what the exported file depends on: weights and buffers, class, input shapes, torch version."""
+    """A hash of what the exported file depends on: weights and buffers, class, the code of its modules (any edit
+    of a file defining one exports anew), input shapes, torch version."""
     import torch
 
     digest = hashlib.sha256(f"{type(module).__qualname__} {torch.__version__}".encode())
+    for path in _source_files(module):
+        digest.update(path.name.encode() + path.read_bytes())
     for x in example:
         digest.update(f"{tuple(x.shape)} {x.dtype}".encode())
     for name, tensor in module.state_dict().items():

@@ -114,8 +114,9 @@ def _load_model(device: torch.device) -> torch.nn.Module:
 
 
 def _single_frame_head(net: torch.nn.Module) -> torch.nn.Module:
-    """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3]: the one
-    function an ONNX export records (the all-frames head, unused here, is left out of it)."""
+    """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3], as PyTorch
+    runs them (the all-frames head, unused here, is left out); ONNX Runtime runs the same function re-expressed with
+    2-D convolutions (`semsum.nn.transnet2d`)."""
     import torch
 
     class SingleFrameHead(torch.nn.Module):
@@ -169,7 +170,10 @@ class TransNetV2Detector:
 
         if not use_onnx(self.options.runtime, self.device):
             return None
-        return onnx_network(self.head, [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)], "transnetv2")
+        from semsum.nn.transnet2d import TransNetV2SingleFrame2d  # the same function, faster in ORT
+
+        example = [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)]
+        return onnx_network(TransNetV2SingleFrame2d(self.model), example, "transnetv2")
 
     def _window_probs(self, window: np.ndarray) -> np.ndarray:
         """Single-frame transition probabilities (float32 [WINDOW]) of one window of frames [WINDOW, 27, 48, 3]."""
