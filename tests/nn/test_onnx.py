@@ -79,7 +79,7 @@ def test_transnet2d_is_the_package_network_with_2d_convolutions(shared_media):
     frames = torch.from_numpy(_frames(shared_media / "bikes.mp4", 130, tn.FRAME_SIZE))
     windows = torch.stack([frames[:100], frames[30:130]])  # a batch of two windows, the cut at frame 76 in both
     with torch.inference_mode():
-        expected = tn.SingleFrameHead(net)(windows)
+        expected = tn.single_frame_head(net)(windows)
         got = TransNetV2SingleFrame2d(net)(windows)
     assert got.shape == expected.shape == (2, 100, 1)
     np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5, rtol=0)

@@ -113,7 +113,7 @@ def _load_model(device: torch.device) -> torch.nn.Module:
         ) from None
 
 
-def _single_frame_head(net: torch.nn.Module) -> torch.nn.Module:
+def single_frame_head(net: torch.nn.Module) -> torch.nn.Module:
     """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3], as PyTorch
     runs them (the all-frames head, unused here, is left out); ONNX Runtime runs the same function re-expressed with
     2-D convolutions (`semsum.nn.transnet2d`)."""
@@ -161,7 +161,7 @@ class TransNetV2Detector:
 
     @cached_property
     def head(self) -> torch.nn.Module:
-        return _single_frame_head(self.model)
+        return single_frame_head(self.model)
 
     @cached_property
     def onnx(self) -> OnnxNetwork | None:
