@@ -92,7 +92,9 @@ def _export_all(cache: Path) -> tuple[torch.nn.Module, dict[str, Path]]:
     from semsum.summary import transnetv2 as tn
 
     net = tn._load_model(torch.device("cpu"))
-    exports = {"3d": (tn.single_frame_head(net), 1)} | {f"2d-b{n}": (TransNetV2SingleFrame2d(net), n) for n in (1, 2, 4)}
+    exports = {"3d": (tn.single_frame_head(net), 1)} | {
+        f"2d-b{n}": (TransNetV2SingleFrame2d(net), n) for n in (1, 2, 4)
+    }
     paths = {label: cache / f"transnet{label}.onnx" for label in exports}
     for label, (module, batch) in exports.items():  # each its own batch size: the exporter kept none dynamic here
         start = time.perf_counter()
