@@ -33,7 +33,7 @@ def test_errors_name_the_flag_that_fixes_them(tmp_path, shared_media, monkeypatc
     clip = shared_media / "bikes.mp4"
     assert "--budget must be in (0, 1)" in error_line(run_cli("summarize", clip, "--budget", "1.5", *FAST))
     assert "--max-unit must be positive" in error_line(run_cli("summarize", clip, "--max-unit", "0", *FAST))
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # the hub cache: TORCH_HOME/hub
     monkeypatch.delenv(googlenet.WEIGHTS_ENV, raising=False)
 
     def offline(*args, **kwargs):

@@ -1,8 +1,14 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from semsum.errors import SemsumError
 from semsum.nn.googlenet import GoogLeNet, fold_batchnorm, load_googlenet
+from semsum.nn.weights import torch_hub_dir
 
 
 def test_torchvision_layout_and_size():
@@ -70,7 +76,7 @@ def test_bad_weights_files(tmp_path):
 
 def test_offline_download_error_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv("SEMSUM_GOOGLENET_WEIGHTS", raising=False)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # the hub cache: TORCH_HOME/hub
 
     def offline(*args, **kwargs):
         raise ConnectionError("no network")
@@ -80,6 +86,32 @@ def test_offline_download_error_says_what_to_do(tmp_path, monkeypatch):
         load_googlenet()
     msg = str(e.value)
     assert "googlenet-1378be20.pth" in msg and "--googlenet-weights" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"TORCH_HOME": "/tmp/th"}, {"XDG_CACHE_HOME": "/tmp/xdg"}, {"TORCH_HOME": "~/th", "XDG_CACHE_HOME": "/x"}],
+)
+def test_the_hub_folder_is_torchs_own(env, monkeypatch):
+    """`torch_hub_dir` finds the weights where torch's hub keeps them, without importing torch."""
+    for name in ("TORCH_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert torch_hub_dir() == Path(torch.hub.get_dir())
+
+
+def test_the_weights_label_names_the_hub_file_without_torch(tmp_path):
+    """The features cache is keyed by the weights file's name: found in the hub cache without importing torch."""
+    code = (
+        "import sys; from semsum.features.googlenet import weights_label; "
+        "print(weights_label(None, False)); print('torch' in sys.modules)"
+    )
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "hub" / "checkpoints" / "googlenet-1378be20.pth").write_bytes(b"weights")
+    env = {k: v for k, v in os.environ.items() if k != "SEMSUM_GOOGLENET_WEIGHTS"} | {"TORCH_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == [f"imagenet: {tmp_path / 'hub' / 'checkpoints' / 'googlenet-1378be20.pth'}", "False"]
 
 
 @pytest.fixture

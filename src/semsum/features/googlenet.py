@@ -18,6 +18,7 @@ import numpy as np
 
 from semsum.errors import SemsumError
 from semsum.nn.onnx import RUNTIME_HELP
+from semsum.nn.weights import googlenet_weights_available
 from semsum.registry import declares, option
 
 if TYPE_CHECKING:
@@ -31,9 +32,12 @@ def weights_label(weights: str | os.PathLike[str] | None, random_init: bool) -> 
     `semsum.nn.googlenet.weights_file`: downloaded if it must be)."""
     if random_init:
         return "random-init"
-    from semsum.nn.googlenet import weights_file
+    found = googlenet_weights_available(weights)  # without torch, as a re-run on cached features needs no network
+    if found is None:
+        from semsum.nn.googlenet import weights_file  # downloads it, or says what to do
 
-    return f"imagenet: {weights_file(weights)}"
+        found = weights_file(weights)
+    return f"imagenet: {found}"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from semsum.models.masking import per_video
-from semsum.nn.googlenet import GoogLeNet, googlenet_weights_available, load_googlenet
+from semsum.nn.googlenet import GoogLeNet, load_googlenet
+from semsum.nn.weights import googlenet_weights_available
 
 WIDTH = 1024  # the CNN's working width (GoogLeNet pool5 channels)
 MIN_ROWS = 15  # GoogLeNet's trunk needs an image at least 15 pixels high

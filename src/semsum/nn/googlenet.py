@@ -19,9 +19,8 @@ import torch
 from torch import nn
 
 from semsum.errors import SemsumError
+from semsum.nn.weights import WEIGHTS_ENV, WEIGHTS_URL, hub_weights
 
-WEIGHTS_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
-WEIGHTS_ENV = "SEMSUM_GOOGLENET_WEIGHTS"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -153,7 +152,7 @@ def weights_file(path: str | os.PathLike[str] | None) -> Path:
         if not path.is_file():
             raise SemsumError(f"{path}: GoogLeNet weights file not found")
         return path
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS_URL).name
+    cached = hub_weights()
     if cached.is_file():
         return cached
     try:
@@ -167,14 +166,6 @@ def weights_file(path: str | os.PathLike[str] | None) -> Path:
             "(a seeded random network: shots and outputs are real, importance is not)"
         ) from None
     return cached
-
-
-def googlenet_weights_available(path: str | os.PathLike[str] | None = None) -> Path | None:
-    """The weights file if it is already on disk (no download attempt), else None."""
-    if path is None:
-        path = os.environ.get(WEIGHTS_ENV) or Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS_URL).name
-    path = Path(path).expanduser()
-    return path if path.is_file() else None
 
 
 def load_googlenet(weights: str | os.PathLike[str] | None = None, pretrained: bool = True) -> GoogLeNet:

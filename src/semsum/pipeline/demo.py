@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from semsum.features.pool5 import build_extractor
-from semsum.nn.googlenet import WEIGHTS_ENV, WEIGHTS_URL, googlenet_weights_available
+from semsum.nn.weights import WEIGHTS_ENV, WEIGHTS_URL, googlenet_weights_available
 from semsum.pipeline.scorers import CoverageScorer
 from semsum.pipeline.summarize import summarize
 from semsum.summary.shots import make_shot_detector
