@@ -13,8 +13,7 @@ from semsum.models import get_model
 from semsum.testing import make_synthetic_dataset
 from semsum.training import TrainConfig, load_run, train
 from semsum.training.refit import refit_videos
-from semsum.training.trainer import Trainer, load_split_file, load_training_data
-from training.test_train_options import saved_fold
+from training.test_train_options import saved_fold, trained_fold
 from training.test_training import Interrupt, write_folds
 
 OPTIONS = {"select": "val", "val_every": 3, "refit": True, "project": 8, "input_dropout": 0.1}
@@ -27,24 +26,16 @@ def synthetic(tmp_path_factory):
     return root / "syn.h5", write_folds(root / "splits.txt", ds.keys(), 5)
 
 
-def trained_fold(h5, splits, out, poison: bool = False, **options):
-    """Fold 1 trained with `options`; `poison` makes its test videos' features and targets garbage."""
+def refit_fold(h5, splits, out, poison: bool = False, **options):
+    """Fold 1 trained with `OPTIONS` and `options` (see `trained_fold`)."""
     cfg = TrainConfig(model="vasnet", epochs=2, seed=4, lr=1e-3, **{**OPTIONS, **options})
-    ds = load_training_data(h5, cfg)
-    trainer = Trainer(cfg, ds, load_split_file(splits, ds), out)
-    if poison:  # any use of the test videos in selection or refit would show
-        rng = np.random.default_rng(0)
-        for k in trainer.splits[1].test_keys:
-            trainer.data.x[k][:] = 1e30
-            trainer.data.y[k][:] = torch.from_numpy(rng.random(len(trainer.data.y[k]), dtype=np.float32))
-    trainer.train_fold(1)
-    return saved_fold(out / "fold_1")
+    return trained_fold(h5, splits, out, cfg, poison)
 
 
 def test_selection_and_refit_read_no_test_video(synthetic, tmp_path):
     h5, splits = synthetic
-    clean = trained_fold(h5, splits, tmp_path / "clean")
-    dirty = trained_fold(h5, splits, tmp_path / "dirty", poison=True)
+    clean = refit_fold(h5, splits, tmp_path / "clean")
+    dirty = refit_fold(h5, splits, tmp_path / "dirty", poison=True)
     assert clean["selected_epoch"] == dirty["selected_epoch"] and clean["refit_videos"] == dirty["refit_videos"]
     for name, value in clean["state_dict"].items():
         assert torch.equal(value, dirty["state_dict"][name]), name
@@ -53,7 +44,7 @@ def test_selection_and_refit_read_no_test_video(synthetic, tmp_path):
 
 def test_in_epoch_checks_and_refit_record_where_selection_stopped(synthetic, tmp_path):
     h5, splits = synthetic
-    record = trained_fold(h5, splits, tmp_path / "run")
+    record = refit_fold(h5, splits, tmp_path / "run")
     n_train, n_val = len(record["train_keys"]), len(record["val_keys"])
     rows = record["history"]
     # every epoch row keeps its best validation tau and the number of training videos seen at it
@@ -63,7 +54,7 @@ def test_in_epoch_checks_and_refit_record_where_selection_stopped(synthetic, tmp
     best = {"epoch": epoch, "seen": rows[epoch]["val_seen"]}
     assert record["refit_videos"] == refit_videos(best, n_train - n_val, n_train)
     # the saved weights are the refit's, not the selection run's
-    plain = trained_fold(h5, splits, tmp_path / "plain", refit=False)
+    plain = refit_fold(h5, splits, tmp_path / "plain", refit=False)
     assert "refit_videos" not in plain
     assert not torch.equal(plain["state_dict"]["ka.weight"], record["state_dict"]["ka.weight"])
 
