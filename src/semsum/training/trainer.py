@@ -10,6 +10,8 @@ Model selection, stated in every result:
   and the epoch with the best mean Kendall tau against `gtscore` on it is kept.
 - `test-best`: the published CSTA protocol - the epoch whose test-fold Kendall tau and Spearman rho (CSTA
   protocol) both improve last is kept. It selects on the test fold, so it leaks test information.
+With `val`, `val_every` also checks the validation videos inside an epoch, and `refit` retrains on all the fold's
+training videos for the chosen number of passes (`semsum.training.refit`). The settings: `semsum.training.config`.
 
 Layout of a run directory: `config.json`; `fold_K/checkpoint.pt` (written atomically after every epoch,
 removed when the fold is done); `fold_K/model.safetensors` and `fold_K/model.json` (the selected weights and
@@ -188,7 +190,7 @@ class Trainer:
         chosen = max(range(len(lrs)), key=lambda i: trials[i][1]["tau"])  # the first lr wins ties
         model, best, history, _ = trials[chosen]
         if cfg.select == "last" or best["state"] is None:
-            best = {"epoch": cfg.epochs - 1, "state": model.state_dict()}
+            best = {"epoch": cfg.epochs - 1, "seen": len(fit_keys), "state": model.state_dict()}
         loops = [loop for _, _, _, loop in trials]
         if cfg.refit:
             best, refit_loop = refit_fold(self, fold, lrs[chosen], best, len(fit_keys), train_keys, writer)
