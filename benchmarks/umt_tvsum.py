@@ -37,13 +37,24 @@ FEATURE_SETS = {
     "visual+title": ("features", "features_title"),
     "visual+audio+title": ("features", "features_audio", "features_title"),
 }
+#: Options of a --model setting: flags, and NAME=VALUE ones, as TrainConfig fields.
+FLAGS = {"std": "standardize", "refit": "refit"}
+VALUES = {
+    "wd": ("weight_decay", float),
+    "drop": ("dropout", float),
+    "every": ("val_every", int),
+    "proj": ("project", int),
+    "idrop": ("input_dropout", float),
+}
 METRICS = (("otani", "kendall_tau"), ("otani", "spearman_rho"), ("csta", "kendall_tau"), ("csta", "spearman_rho"))
 
 
 @dataclass(frozen=True)
 class Setting:
     """One training setting: NAME:EPOCHS:LR[:OPTION,...], LR one rate or a per-fold grid `1e-4/3e-5`; options
-    `std` (standardised inputs), `wd=X` (weight decay), `drop=X` (dropout). E.g. vasnet:6:1e-4/3e-5:std,wd=1e-3."""
+    `std` (standardised inputs), `wd=X` (weight decay), `drop=X` (dropout), `refit` (retrain on all training videos
+    after selection), `every=K` (validation every K training videos), `proj=P` (input projection to P dimensions),
+    `idrop=X` (dropout on the input). E.g. vasnet:6:1e-4/3e-5:std,wd=1e-3 or vasnet:2:3e-5:every=8,proj=128,refit."""
 
     model: str
     epochs: int
@@ -54,9 +65,9 @@ class Setting:
     def parse(cls, spec: str) -> Setting:
         name, epochs, lrs, *rest = spec.split(":")
         options = tuple(o for o in (rest[0].split(",") if rest else []) if o)
-        unknown = [o for o in options if o != "std" and o.split("=")[0] not in ("wd", "drop")]
+        unknown = [o for o in options if o not in FLAGS and o.split("=")[0] not in VALUES]
         if unknown or len(rest) > 1:
-            raise argparse.ArgumentTypeError(f"{spec}: options are std, wd=X, drop=X")
+            raise argparse.ArgumentTypeError(f"{spec}: options are std, refit, wd=X, drop=X, every=K, proj=P, idrop=X")
         return cls(name, int(epochs), tuple(float(lr) for lr in lrs.split("/")), options)
 
     def label(self) -> str:
@@ -71,8 +82,8 @@ class Setting:
 
     def config(self, seed: int, keys: tuple[str, ...]) -> TrainConfig:
         opts = dict(o.split("=") if "=" in o else (o, "1") for o in self.options)
-        extra = {"weight_decay": float(opts["wd"])} if "wd" in opts else {}
-        extra |= {"dropout": float(opts["drop"])} if "drop" in opts else {}
+        extra = {field: kind(opts[o]) for o, (field, kind) in VALUES.items() if o in opts}
+        extra |= {field: True for o, field in FLAGS.items() if o in opts and field != "standardize"}
         return TrainConfig(
             model=self.model,
             feature_keys=keys,

@@ -66,18 +66,23 @@ def test_default_options_leave_the_model_unchanged(synthetic, tmp_path):
     assert "input_mean" not in state["state_dict"] and state["model_kwargs"] == {}
 
 
-def grid_fold(h5, splits, out, poison: bool):
-    cfg = TrainConfig(model="vasnet", epochs=2, seed=3, select="val", lr_grid=(1e-2, 1e-4), standardize=True)
+def trained_fold(h5, splits, out, cfg: TrainConfig, poison: bool):
+    """Fold 1 trained with `cfg`, saved; with `poison`, huge features and random targets on its test videos: any
+    use of them in selection would show."""
     ds = load_training_data(h5, cfg)
     trainer = Trainer(cfg, ds, load_split_file(splits, ds), out)
-    test_keys = trainer.splits[1].test_keys
-    if poison:  # huge features and random targets on the test videos: any use in selection would show
+    if poison:
         rng = np.random.default_rng(0)
-        for k in test_keys:
+        for k in trainer.splits[1].test_keys:
             trainer.data.x[k][:] = 1e30
             trainer.data.y[k][:] = torch.from_numpy(rng.random(len(trainer.data.y[k]), dtype=np.float32))
     trainer.train_fold(1)
     return saved_fold(out / "fold_1")
+
+
+def grid_fold(h5, splits, out, poison: bool):
+    cfg = TrainConfig(model="vasnet", epochs=2, seed=3, select="val", lr_grid=(1e-2, 1e-4), standardize=True)
+    return trained_fold(h5, splits, out, cfg, poison)
 
 
 def test_the_lr_grid_is_chosen_on_validation_videos_only(synthetic, tmp_path):

@@ -40,6 +40,10 @@ _TRAIN = Declaration.of(
         "standardize": "Standardise the input features by their mean and std on each fold's training videos "
         "(kept in the saved model).",
         "dropout": "The model's dropout rate (default: the model's own).",
+        "val_every": "With --select val: also check the validation videos every N training videos (0: epoch ends).",
+        "refit": "With --select val: retrain on all training videos for the chosen passes, and keep that model.",
+        "project": "Learned linear projection of the input to this many dimensions in front of the model.",
+        "input_dropout": "Dropout on the model's input features (training only).",
     },
 )
 _STREAM = Declaration.of(

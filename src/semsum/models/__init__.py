@@ -70,17 +70,29 @@ def model_kwargs(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in asdict(summarizer(name).options(given)).items() if v is not None}
 
 
-def get_model(name: str, in_dim: int, standardize: bool = False, **kwargs: Any) -> nn.Module:
+def get_model(
+    name: str,
+    in_dim: int,
+    standardize: bool = False,
+    project: int | None = None,
+    input_dropout: float = 0.0,
+    **kwargs: Any,
+) -> nn.Module:
     """A freshly initialised summarizer `name` for `in_dim`-wide features (kwargs go to its constructor); with
-    `standardize`, it standardises its input by statistics kept as buffers (`semsum.models.inputs`)."""
+    `standardize`, it standardises its input by statistics kept as buffers; with `project` and `input_dropout`, a
+    learned linear projection to `project` dimensions, and dropout on its input, come first (`semsum.models.inputs`).
+    """
     summarizer(name)
-    if in_dim <= 0:
-        raise SemsumError(f"model {name}: input width must be positive, got {in_dim}")
-    model = MODELS[name](in_dim, **kwargs)
-    if standardize:
-        from semsum.models.inputs import standardize_inputs
+    if in_dim <= 0 or (project is not None and project <= 0):
+        raise SemsumError(f"model {name}: input width must be positive, got {in_dim} (project {project})")
+    model = MODELS[name](project or in_dim, **kwargs)
+    if standardize or project or input_dropout:
+        from semsum.models.inputs import project_inputs, standardize_inputs
 
-        standardize_inputs(model, in_dim)
+        if standardize:
+            standardize_inputs(model, in_dim)
+        if project or input_dropout:  # registered after the standardisation, so applied after it
+            project_inputs(model, in_dim, project, input_dropout)
     return model
 
 

@@ -6,7 +6,7 @@ run = load_run("runs/csta")          # all folds; run.predict(features) = mean o
 scores = run.predict(features)       # features [n_steps, run.in_dim] -> [n_steps]
 """
 
+from semsum.training.config import SELECTIONS, TrainConfig
 from semsum.training.run import TrainedRun, load_run, train
-from semsum.training.trainer import SELECTIONS, TrainConfig
 
 __all__ = ["SELECTIONS", "TrainConfig", "TrainedRun", "load_run", "train"]

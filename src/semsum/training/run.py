@@ -22,10 +22,10 @@ from semsum.errors import SemsumError
 from semsum.evaluation.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS, evaluate, naming
 from semsum.models import count_parameters, get_model
 from semsum.summary.keyshots import frame_scores
+from semsum.training.config import SELECTION_LABELS
 from semsum.training.results import record_run, results_markdown
 from semsum.training.saved import RECORD, WEIGHTS, has_model, load_model
 from semsum.training.trainer import (
-    SELECTION_LABELS,
     StepHook,
     TrainConfig,
     Trainer,

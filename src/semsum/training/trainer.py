@@ -10,6 +10,8 @@ Model selection, stated in every result:
   and the epoch with the best mean Kendall tau against `gtscore` on it is kept.
 - `test-best`: the published CSTA protocol - the epoch whose test-fold Kendall tau and Spearman rho (CSTA
   protocol) both improve last is kept. It selects on the test fold, so it leaks test information.
+With `val`, `val_every` also checks the validation videos inside an epoch, and `refit` retrains on all the fold's
+training videos for the chosen number of passes (`semsum.training.refit`). The settings: `semsum.training.config`.
 
 Layout of a run directory: `config.json`; `fold_K/checkpoint.pt` (written atomically after every epoch,
 removed when the fold is done); `fold_K/model.safetensors` and `fold_K/model.json` (the selected weights and
@@ -22,9 +24,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,78 +40,12 @@ from semsum.errors import SemsumError
 from semsum.models import get_model
 from semsum.models.inputs import fit_input_stats
 from semsum.nn.loop import EpochLoop
+from semsum.training.config import RunConfig, TrainConfig
+from semsum.training.refit import refit_fold
 from semsum.training.saved import has_model, read_record, save_model
 
-SELECTIONS = ("last", "val", "test-best")
-SELECTION_LABELS = {
-    "last": "last epoch (leakage-free)",
-    "val": "best validation tau on a split carved from the training folds (leakage-free)",
-    "test-best": "best test-fold correlation per epoch (published CSTA protocol; leaks test information)",
-}
 #: Called after every optimiser step as hook(fold, epoch, step); raising from it interrupts training.
 StepHook = Callable[[int, int, int], None]
-
-
-@dataclass
-class RunConfig:
-    """What every trainer's config holds: model, optimiser, seed, selection, device; saved as the run's config.json.
-
-    `TrainConfig` (k-fold) and the streamed trainer's `StreamConfig` extend it with their own settings and defaults.
-    """
-
-    SELECTIONS: ClassVar[tuple[str, ...]] = SELECTIONS
-
-    model: str = "csta"
-    epochs: int = 100
-    lr: float = 1e-3
-    weight_decay: float = 1e-7
-    batch_size: int = 1
-    seed: int = 123456
-    select: str = "last"
-    normalize: bool = True
-    deterministic: bool = True
-    device: str = "auto"
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.select not in self.SELECTIONS:
-            raise SemsumError(f"unknown selection {self.select!r} (choose from {', '.join(self.SELECTIONS)})")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-
-@dataclass
-class TrainConfig(RunConfig):
-    """Everything that decides a k-fold run's result (the paper's CSTA defaults)."""
-
-    feature_keys: tuple[str, ...] = ("features",)
-    val_fraction: float = 0.2
-    # input standardisation fitted on each fold's training videos, and the models' dropout (None: the model's own);
-    # both travel in `model_kwargs`, so a saved run rebuilds the same model
-    standardize: bool = False
-    dropout: float | None = None
-    # learning rates tried in every fold, the one with the best validation tau kept (needs select "val")
-    lr_grid: tuple[float, ...] = ()
-
-    def __post_init__(self) -> None:
-        self.feature_keys, self.lr_grid = tuple(self.feature_keys), tuple(self.lr_grid)
-        super().__post_init__()
-        if self.epochs < 1 or self.batch_size < 1:
-            raise SemsumError("epochs and batch size must be at least 1")
-        if not 0 < self.val_fraction < 1:
-            raise SemsumError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.dropout is not None and not 0 <= self.dropout < 1:
-            raise SemsumError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.lr_grid and self.select != "val":
-            raise SemsumError("an lr grid is chosen on validation videos: it needs select 'val'")
-        options = {"standardize": True} if self.standardize else {}
-        options |= {} if self.dropout is None else {"dropout": self.dropout}
-        self.model_kwargs = {**self.model_kwargs, **options}
-
-    def learning_rates(self) -> tuple[float, ...]:
-        """The learning rates each fold tries: the grid, or `lr` alone."""
-        return self.lr_grid or (self.lr,)
 
 
 def set_determinism(seed: int, deterministic: bool) -> None:
@@ -201,9 +137,18 @@ class Trainer:
     def new_model(self) -> nn.Module:
         return get_model(self.cfg.model, self.data.in_dim, **self.cfg.model_kwargs).to(self.device)
 
-    def _epoch(self, model, optimizer, keys, fold: int, epoch: int) -> float:
+    def start(self, fold: int, lr: float, keys: Sequence[str]) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """A freshly seeded model (its input statistics fitted on `keys` when standardising) and its optimiser."""
+        set_determinism(self.cfg.seed + fold, self.cfg.deterministic)
+        model = self.new_model()
+        if self.cfg.standardize:
+            fit_input_stats(model, torch.cat([self.data.x[k] for k in keys]))
+        return model, torch.optim.Adam(model.parameters(), lr=lr, weight_decay=self.cfg.weight_decay)
+
+    def epoch(self, model, optimizer, keys, fold: int, epoch: int, limit: int | None = None, check=None) -> float:
+        """One pass over `keys` (the first `limit` of its shuffled order); `check(seen)` every `val_every` videos."""
         model.train()
-        order = np.random.default_rng([self.cfg.seed, fold, epoch]).permutation(len(keys))
+        order = np.random.default_rng([self.cfg.seed, fold, epoch]).permutation(len(keys))[:limit]
         criterion = nn.MSELoss()
         total, pending, n_pending = 0.0, 0.0, 0
         for step, i in enumerate(order):
@@ -217,9 +162,12 @@ class Trainer:
                 (pending / n_pending).backward()
                 optimizer.step()
                 pending, n_pending = 0.0, 0
+            if check is not None and (step + 1) % self.cfg.val_every == 0 and step < len(order) - 1:
+                check(step + 1)
+                model.train()
             if self.hook is not None:
                 self.hook(fold, epoch, step)
-        return total / len(keys)
+        return total / len(order)
 
     def _score(self, model, keys: Sequence[str]) -> dict[str, np.ndarray]:
         return {k: predict_steps(model, self.data.x[k].numpy(), self.device) for k in keys}
@@ -239,12 +187,17 @@ class Trainer:
             self._train_lr(fold, lr, fit_keys, val_keys, split.test_keys, writer, None if len(lrs) == 1 else lr)
             for lr in lrs
         ]
-        model, best, history, _ = max(trials, key=lambda t: t[1]["tau"])  # the first lr wins ties
+        chosen = max(range(len(lrs)), key=lambda i: trials[i][1]["tau"])  # the first lr wins ties
+        model, best, history, _ = trials[chosen]
         if cfg.select == "last" or best["state"] is None:
-            best = {"epoch": cfg.epochs - 1, "state": model.state_dict()}
+            best = {"epoch": cfg.epochs - 1, "seen": len(fit_keys), "state": model.state_dict()}
+        loops = [loop for _, _, _, loop in trials]
+        if cfg.refit:
+            best, refit_loop = refit_fold(self, fold, lrs[chosen], best, len(fit_keys), train_keys, writer)
+            loops.append(refit_loop)
         keys = {"train_keys": train_keys, "val_keys": val_keys, "test_keys": list(split.test_keys)}
         result = self._save_fold(fold_dir, model, best, keys, history)
-        for _, _, _, loop in trials:
+        for loop in loops:
             loop.clear()
         return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], history)
 
@@ -255,17 +208,20 @@ class Trainer:
 
         In an lr grid (`grid_lr` set) each rate has its own checkpoint and its rows record the rate."""
         cfg = self.cfg
-        set_determinism(cfg.seed + fold, cfg.deterministic)
-        model = self.new_model()
-        if cfg.standardize:
-            fit_input_stats(model, torch.cat([self.data.x[k] for k in fit_keys]))
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
-        best: dict[str, Any] = {"epoch": cfg.epochs - 1, "state": None, "tau": -np.inf, "rho": -np.inf}
+        model, optimizer = self.start(fold, lr, fit_keys)
+        best: dict[str, Any] = {"epoch": cfg.epochs - 1, "seen": len(fit_keys), "state": None, "tau": -np.inf}
+        best["rho"] = -np.inf
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            row = {"train_loss": self._epoch(model, optimizer, fit_keys, fold, epoch)}
+            row: dict[str, float] = {}
+
+            def check(seen: int) -> None:
+                best.update(self._select(model, epoch, seen, row, best, val_keys, test_keys))
+
+            inner = check if cfg.val_every else None
+            row["train_loss"] = self.epoch(model, optimizer, fit_keys, fold, epoch, check=inner)
             row |= {} if grid_lr is None else {"lr": grid_lr}
-            best.update(self._select(model, epoch, row, best, val_keys, test_keys))
+            check(len(fit_keys))
             return row
 
         name = f"fold_{fold}" if grid_lr is None else f"fold_{fold}/lr_{grid_lr:g}"
@@ -284,14 +240,18 @@ class Trainer:
         return model, best, history, loop
 
     def _select(
-        self, model: nn.Module, epoch: int, row: dict[str, float], best: dict[str, Any], val_keys, test_keys
+        self, model: nn.Module, epoch: int, seen: int, row: dict[str, float], best: dict[str, Any], val_keys, test_keys
     ) -> dict[str, Any]:
-        """Add the selection's numbers to `row`; return the new best epoch if this one beats `best`, else {}."""
+        """Add the selection's numbers to `row` (`seen` training videos into `epoch`); return the new best if the
+        model now beats `best`, else {}. With in-epoch checks, the row keeps the epoch's best tau and where it was."""
         cfg = self.cfg
         if cfg.select == "val":
-            row["val_tau"] = self._val_tau(model, val_keys)
-            if row["val_tau"] > best["tau"]:
-                return {"epoch": epoch, "state": cpu_state(model), "tau": row["val_tau"], "rho": -np.inf}
+            tau = self._val_tau(model, val_keys)
+            if "val_tau" not in row or tau > row["val_tau"]:
+                row["val_tau"] = tau
+                row |= {"val_seen": seen} if cfg.val_every else {}
+            if tau > best["tau"]:
+                return {"epoch": epoch, "seen": seen, "state": cpu_state(model), "tau": tau, "rho": -np.inf}
         elif cfg.select == "test-best":
             m = self.evaluator(self._score(model, test_keys), test_keys, "csta")
             row["test_tau"], row["test_rho"] = m["kendall_tau"], m["spearman_rho"]
@@ -312,6 +272,7 @@ class Trainer:
             "state_dict": {k: v.cpu() for k, v in best["state"].items()},
             **keys,
             "selected_epoch": best["epoch"],
+            **({"refit_videos": best["refit_videos"]} if "refit_videos" in best else {}),
             "epochs_run": cfg.epochs,
             "seconds": sum(row["seconds"] for row in history),
             "history": history,
