@@ -23,7 +23,7 @@ from semsum.features.encoders import FrameEncoder, WindowEncoder, check_features
 from semsum.pipeline.cache import CachedVideo, FeatureCache, stage_key
 from semsum.prefetch import prefetch
 from semsum.summary.shots import ShotDetector, readonly
-from semsum.video.decode import NONREF_CODECS, FrameSampler, VideoInfo, iter_sampled_frames, probe
+from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, probe
 
 THUMB_HEIGHT = 54
 #: Shot detectors (as `summarize` names what ran) that read the sampled features alone, never the frames.
@@ -71,12 +71,13 @@ class SamplingConfig:
     def for_shots(self, detector: ShotDetector, info: VideoInfo) -> SamplingConfig:
         """This sampling for a job whose shot detector is `detector`: reference frames only when what runs on `info`
         (the `auto` detector's choice goes by the probed frame count) reads the sampled features alone
-        (`FEATURE_DETECTORS`) and the codec allows skipping (`NONREF_CODECS`), unless `reference_only` was set."""
+        (`FEATURE_DETECTORS`) and the video has frames to skip (`VideoInfo.skips_nonref`), unless `reference_only` was
+        set."""
         if self.reference_only is not None:
             return self
         name_for = getattr(detector, "name_for", None)
         name = name_for(info) if name_for is not None else detector.name
-        return replace(self, reference_only=name in FEATURE_DETECTORS and info.codec in NONREF_CODECS)
+        return replace(self, reference_only=name in FEATURE_DETECTORS and info.skips_nonref)
 
     def frames_per_step(self, fps: float) -> float:
         """Video frames between two picks, for a video at `fps`."""

@@ -47,7 +47,8 @@ class VideoInfo:
     in [0, 360), already applied to the frames this module returns. `n_frames_source` says where `n_frames` came
     from: "container" (the stream's frame count, consistent with its duration), "decoded" (counted by
     decoding every frame, used when the container has no count or one that disagrees with its duration), or
-    "estimated" (duration x fps, only when asked for with `probe(..., count=False)`).
+    "estimated" (duration x fps, only when asked for with `probe(..., count=False)`). `b_frames`: frames are
+    decoded out of display order (B-frames), which H.264 and HEVC decoders can skip (`skips_nonref`).
     """
 
     path: Path
@@ -61,6 +62,12 @@ class VideoInfo:
     codec: str
     n_frames_source: str
     time_base: float
+    b_frames: bool = False
+
+    @property
+    def skips_nonref(self) -> bool:
+        """Whether decoding only the reference frames (`FrameSampler(reference_only=True)`) skips any."""
+        return self.codec in NONREF_CODECS and self.b_frames
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -205,6 +212,7 @@ def probe(path: str | os.PathLike[str], exact: bool = False, count: bool = True)
             codec=stream.codec_context.name,
             n_frames_source=source,
             time_base=float(stream.time_base or 0),
+            b_frames=bool(stream.codec_context.has_b_frames),
         )
 
 
@@ -240,9 +248,10 @@ class FrameSampler:
     last pick and sampling continues from there, so only later picks are yielded (and `times` starts with the
     prefix's). Should the seek not land on that pick (a broken index), the file is decoded from the start.
 
-    `reference_only`: where the codec allows it (`NONREF_CODECS` in a container with timestamps), decode only the frames
-    others refer to, and pick the one nearest to each point of the grid (a tie: the later), each frame once; `skips`
-    says whether it applied. A resumed prefix is then decoded again from the start (cheaply) rather than sought.
+    `reference_only`: where the codec allows it (`NONREF_CODECS` with B-frames, in a container with timestamps),
+    decode only the frames others refer to, and pick the one nearest to each point of the grid (a tie: the later),
+    each frame once; `skips` says whether it applied. A resumed prefix is then decoded again from the start (cheaply)
+    rather than sought.
     """
 
     def __init__(
@@ -271,8 +280,9 @@ class FrameSampler:
         self.skips = False
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
-        fmt = container.format.name
-        self.skips = self.reference_only and stream.codec_context.name in NONREF_CODECS and fmt not in NONREF_CODECS
+        codec, fmt = stream.codec_context, container.format.name
+        self.skips = self.reference_only and codec.name in NONREF_CODECS and codec.has_b_frames > 0
+        self.skips = self.skips and fmt not in NONREF_CODECS  # a raw stream has no timestamps to count frames by
         return self._nearest(container, stream) if self.skips else self._every(container, stream)
 
     def _nearest(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
