@@ -3,9 +3,10 @@
 For each video (the six clips of ../shared/media, then any given), at the stride `summarize` chooses for it:
 1. the sampling pass's decoding alone (`FrameSampler` at 224x224 with one decoding thread, as beside GoogLeNet on a
    CPU), every frame against reference frames only, alternated `--runs` times: medians, and how far picks moved;
-2. with `--overlap`: `summarize(..., --shots kts, --random-googlenet)` with the picks of a full decode and with those
-   of the reference frames (separate caches): units equal or not, and the overlap of the two selections (frames
-   selected by both / frames selected from the full decode's picks).
+2. with `--overlap`: `summarize(..., --shots kts, --random-googlenet)` with the picks of a full decode and as it
+   decides now (reference frames where they pay: `SamplingConfig.for_shots`), separate caches: whether it skipped,
+   units equal or not, and the overlap of the two selections (frames selected by both / frames selected from the
+   full decode's picks).
 
     python benchmarks/decode_less.py [--runs 3] [--overlap] [--out rows.json] [VIDEO ...]
 """
@@ -65,26 +66,27 @@ def decoding(video: Path, stride: int, runs: int) -> dict:
     }
 
 
-def selection(video: Path, reference_only: bool, work: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Units and selected frames of `summarize` with KTS shots, from the picks of either decode."""
+def selection(video: Path, reference_only: bool | None, work: Path) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Units and selected frames of `summarize` with KTS shots, from the picks of a full decode (False) or as
+    `summarize` decides (None), and whether it decoded reference frames only."""
     sampling = SamplingConfig(stride=None, reference_only=reference_only)
     config = StageConfig("googlenet", "kts", "coverage", sampling, "cpu", {"random_googlenet": True})
     encoder, detector = config.build()
-    name = f"{video.stem}_{'ref' if reference_only else 'all'}"
+    name = f"{video.stem}_{'all' if reference_only is False else 'now'}"
     r = summarize(video, work / name, config.build_scorer(), encoder, detector, sampling, show_progress=False,
                   cache_dir=work / f"cache_{name}")  # fmt: skip
     frames = np.zeros(r.video.n_frames, dtype=bool)
     for a, b in r.units[r.selected]:
         frames[a : b + 1] = True
-    return r.units, frames
+    return r.units, frames, bool(r.video.sampling.reference_only)
 
 
 def overlap(video: Path, work: Path) -> dict:
-    units_all, all_frames = selection(video, False, work)
-    units_ref, ref_frames = selection(video, True, work)
-    same = units_all.shape == units_ref.shape and bool((units_all == units_ref).all())
-    both = int((all_frames & ref_frames).sum())
-    return {"same units": same, "overlap": round(both / max(1, int(all_frames.sum())), 3)}
+    units_all, all_frames, _ = selection(video, False, work)
+    units_now, now_frames, skipped = selection(video, None, work)
+    same = units_all.shape == units_now.shape and bool((units_all == units_now).all())
+    both = int((all_frames & now_frames).sum())
+    return {"summarize skips": skipped, "same units": same, "overlap": round(both / max(1, int(all_frames.sum())), 3)}
 
 
 def main() -> None:

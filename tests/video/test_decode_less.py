@@ -77,13 +77,14 @@ class _Detector:
 
 def test_summarize_decodes_less_only_where_shots_come_from_the_features(shared_media):
     h264, vp8 = probe(shared_media / "bikes.mp4"), probe(shared_media / "big_buck_bunny_0_30.webm")
-    auto = SamplingConfig(stride=None)
-    assert auto.for_shots(_Detector("kts"), h264).reference_only is True
-    assert auto.for_shots(_Detector("auto", "kts"), h264).reference_only is True
-    assert auto.for_shots(_Detector("auto", "transnetv2"), h264).reference_only is False  # reads every frame
-    assert auto.for_shots(_Detector("transnetv2"), h264).reference_only is False
-    assert auto.for_shots(_Detector("kts"), vp8).reference_only is False  # VP8: nothing to gain
-    assert auto.for_shots(_Detector("kts"), probe(shared_media / "car-detection.mp4")).reference_only is False
+    sampled = SamplingConfig(stride=15)  # as `summarize` resolved it
+    assert sampled.for_shots(_Detector("kts"), h264).reference_only is True
+    assert sampled.for_shots(_Detector("auto", "kts"), h264).reference_only is True
+    assert sampled.for_shots(_Detector("auto", "transnetv2"), h264).reference_only is False  # reads every frame
+    assert sampled.for_shots(_Detector("transnetv2"), h264).reference_only is False
+    assert sampled.for_shots(_Detector("kts"), vp8).reference_only is False  # VP8: nothing to gain
+    assert sampled.for_shots(_Detector("kts"), probe(shared_media / "car-detection.mp4")).reference_only is False
+    assert SamplingConfig(stride=3).for_shots(_Detector("kts"), h264).reference_only is False  # too dense
     exact = SamplingConfig(stride=None, reference_only=False)
     assert exact.for_shots(_Detector("kts"), h264) is exact
     assert SamplingConfig().sampler(shared_media / "bikes.mp4").reference_only is False  # dataset files: exact picks

@@ -28,6 +28,9 @@ from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, pr
 THUMB_HEIGHT = 54
 #: Shot detectors (as `summarize` names what ran) that read the sampled features alone, never the frames.
 FEATURE_DETECTORS = frozenset({"kts", "auto: kts"})
+#: Sparser sampling than this decodes less; denser would lose picks (x264 leaves runs of up to 3 skipped frames) and
+#: gains little (benchmarks/RESULTS.md, "Decode less").
+SKIP_MIN_STEP = 4
 
 
 @dataclass(frozen=True)
@@ -71,13 +74,14 @@ class SamplingConfig:
     def for_shots(self, detector: ShotDetector, info: VideoInfo) -> SamplingConfig:
         """This sampling for a job whose shot detector is `detector`: reference frames only when what runs on `info`
         (the `auto` detector's choice goes by the probed frame count) reads the sampled features alone
-        (`FEATURE_DETECTORS`) and the video has frames to skip (`VideoInfo.skips_nonref`), unless `reference_only` was
-        set."""
+        (`FEATURE_DETECTORS`), the video has frames to skip (`VideoInfo.skips_nonref`) and picks are `SKIP_MIN_STEP`
+        frames apart or more, unless `reference_only` was set."""
         if self.reference_only is not None:
             return self
         name_for = getattr(detector, "name_for", None)
         name = name_for(info) if name_for is not None else detector.name
-        return replace(self, reference_only=name in FEATURE_DETECTORS and info.skips_nonref)
+        sparse = self.frames_per_step(info.fps) >= SKIP_MIN_STEP
+        return replace(self, reference_only=name in FEATURE_DETECTORS and info.skips_nonref and sparse)
 
     def frames_per_step(self, fps: float) -> float:
         """Video frames between two picks, for a video at `fps`."""
