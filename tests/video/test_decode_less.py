@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import av
 import numpy as np
 import pytest
@@ -88,3 +90,27 @@ def test_summarize_decodes_less_only_where_shots_come_from_the_features(shared_m
     exact = SamplingConfig(stride=None, reference_only=False)
     assert exact.for_shots(_Detector("kts"), h264) is exact
     assert SamplingConfig().sampler(shared_media / "bikes.mp4").reference_only is False  # dataset files: exact picks
+
+
+def test_scores_json_records_the_picks_actually_encoded(tmp_path):
+    from semsum.features.googlenet import build_extractor
+    from semsum.pipeline import CoverageScorer, summarize
+    from semsum.summary.shots import KTSDetector
+    from semsum.video.synthetic import make_scene_video
+
+    video = tmp_path / "scenes.mp4"
+    make_scene_video(video, (3, 3, 3), fps=30, size=(96, 64), audio=False)  # x264's defaults: B-frames
+    extractor = build_extractor(random_init=True, input_size=32)
+    docs = {}
+    for ref in (None, False):
+        sampling = SamplingConfig(stride=15, reference_only=ref)
+        out, cache = tmp_path / f"out_{ref}", tmp_path / f"cache_{ref}"
+        summarize(
+            video, out, CoverageScorer(), extractor, KTSDetector(), sampling, cache_dir=cache, show_progress=False
+        )
+        docs[ref] = json.loads((out / "scores.json").read_text())
+    now, exact = docs[None], docs[False]
+    assert (now["picks_from"], exact["picks_from"]) == ("reference frames", "every frame")
+    assert exact["picks"] == list(range(0, 270, 15)) and now["n_frames"] == exact["n_frames"] == 270
+    moved = np.abs(np.array(now["picks"]) - exact["picks"])
+    assert 0 < moved.max() <= 2 and now["sampling"] == exact["sampling"] == {"step": 15}
