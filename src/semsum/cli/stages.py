@@ -42,6 +42,7 @@ ScorerName = Annotated[
 ]
 SAMPLING = Declaration.of(
     "semsum.pipeline.sampling:SamplingConfig",
+    skip=("reference_only",),  # the job decides (summarize: where shots come from the features), no flag
     help={
         "stride": "Sample every STRIDE-th frame (default: 15, the benchmarks'; summarize: finer for short videos).",
         "fps": "Sample at this rate (timestamps) instead of --stride.",

@@ -22,10 +22,15 @@ from semsum.errors import SemsumError, renamed_keywords, warn_deprecated
 from semsum.features.encoders import FrameEncoder, WindowEncoder, check_features, describe, encode_batches
 from semsum.pipeline.cache import CachedVideo, FeatureCache, stage_key
 from semsum.prefetch import prefetch
-from semsum.summary.shots import readonly
+from semsum.summary.shots import ShotDetector, readonly
 from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, probe
 
 THUMB_HEIGHT = 54
+#: Shot detectors (as `summarize` names what ran) that read the sampled features alone, never the frames.
+FEATURE_DETECTORS = frozenset({"kts", "auto: kts"})
+#: Sparser sampling than this decodes less; denser would lose picks (x264 leaves runs of up to 3 skipped frames) and
+#: gains little (benchmarks/RESULTS.md, "Decode less").
+SKIP_MIN_STEP = 4
 
 
 @dataclass(frozen=True)
@@ -34,12 +39,15 @@ class SamplingConfig:
 
     With neither `stride` nor `fps` the sampling is automatic (`is_auto`): the job resolves it (dataset files:
     every 15th frame, the benchmarks'; `summarize`: fine enough for short videos, see `semsum.pipeline.summarize`).
-    `step` (keyword and attribute) is the deprecated name of `stride`.
+    `step` (keyword and attribute) is the deprecated name of `stride`. `reference_only`: decode only the frames others
+    refer to where the codec allows it, picks moved to the nearest of them (`FrameSampler`); None (the default) lets
+    the job decide: `summarize` does where shot detection reads the features alone (`for_shots`), others never.
     """
 
     stride: int | None = STRIDE  # every stride-th frame (the benchmarks': 15), or
     fps: float | None = None  # this many frames per second (timestamps) instead
     batch_size: int = 32  # frames per decoded (and encoded) batch
+    reference_only: bool | None = None  # decode only reference frames (None: the job decides)
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -63,6 +71,18 @@ class SamplingConfig:
         """This sampling, or every `stride`-th frame if it is automatic."""
         return replace(self, stride=stride) if self.is_auto else self
 
+    def for_shots(self, detector: ShotDetector, info: VideoInfo) -> SamplingConfig:
+        """This sampling for a job whose shot detector is `detector`: reference frames only when what runs on `info`
+        (the `auto` detector's choice goes by the probed frame count) reads the sampled features alone
+        (`FEATURE_DETECTORS`), the video has frames to skip (`VideoInfo.skips_nonref`) and picks are `SKIP_MIN_STEP`
+        frames apart or more, unless `reference_only` was set."""
+        if self.reference_only is not None:
+            return self
+        name_for = getattr(detector, "name_for", None)
+        name = name_for(info) if name_for is not None else detector.name
+        sparse = self.frames_per_step(info.fps) >= SKIP_MIN_STEP
+        return replace(self, reference_only=name in FEATURE_DETECTORS and info.skips_nonref and sparse)
+
     def frames_per_step(self, fps: float) -> float:
         """Video frames between two picks, for a video at `fps`."""
         return float(self.stride) if self.stride else fps / self.fps
@@ -85,7 +105,14 @@ class SamplingConfig:
         after a `resume` prefix (picks, times) if given, decoded by `threads` threads (0: FFmpeg's choice)."""
         batch = batch_size or self.batch_size
         return iter_sampled_frames(
-            path, stride=self.stride, fps=self.fps, batch_size=batch, size=size, resume=resume, threads=threads
+            path,
+            stride=self.stride,
+            fps=self.fps,
+            batch_size=batch,
+            size=size,
+            resume=resume,
+            threads=threads,
+            reference_only=bool(self.reference_only),
         )
 
     def to_dict(self) -> dict[str, float]:
@@ -159,6 +186,8 @@ def feature_entry(
         return None
     enc = {"name": encoder.name, "description": describe(encoder), "stage": stage_key(encoder)}
     settings = {**sampling.to_dict(), "size": _input_size(encoder), "encoder": enc, "thumbnails": n_thumbnails}
+    if sampling.reference_only:  # other picks: another entry (keys of full decoding stay as they were)
+        settings["decode"] = "reference frames"
     return FeatureCache(folder, info.path, settings)
 
 

@@ -180,6 +180,7 @@ def summarize(
     """
     formats, scorer = parse_formats(export), scorer if query is None else focus(scorer, query)
     checked, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
+    sampling = sampling.for_shots(shot_detector, checked.info)  # decode less where shots come from the features
     with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), checked.info, encoder, sampling, N_THUMBNAILS)
@@ -316,6 +317,7 @@ def scores_document(r: SummaryResult, budget: float) -> dict[str, Any]:
         "has_audio": r.video.info.has_audio,
         "sampling": r.video.sampling.to_dict(),
         "picks": r.video.picks.tolist(),
+        "picks_from": "reference frames" if r.video.sampling.reference_only else "every frame",
         "step_scores": r.step_scores.tolist(),
         "frame_scores": np.round(r.frame_scores, 6).tolist(),
         "units": [

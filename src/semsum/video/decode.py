@@ -2,9 +2,12 @@
 
 Sampling follows the benchmarks: every `stride`-th decoded frame (eccv16 uses 15, i.e. 2 fps at 30 fps), or a
 target rate `fps` chosen from presentation timestamps so that variable-frame-rate files are sampled evenly
-in time. Frame indices (`picks`) always count decoded frames from 0, which is what the eccv16 schema's
+in time. Frame indices (`picks`) always count the video's frames from 0, which is what the eccv16 schema's
 `picks`, `n_frames` and `change_points` mean. Every frame must be decoded anyway (inter-frame codecs), but
-only the picked ones are converted to RGB, resized and rotated.
+only the picked ones are converted to RGB, resized and rotated; except with `reference_only` (`summarize` when shot
+detection reads the sampled features alone): H.264 and HEVC decoders then skip the frames no other frame refers to
+(FFmpeg's `skip_frame = "NONREF"`: about half the frames of x264's defaults, 40-50 % of the decoding time), and each
+pick is the decoded frame nearest to its place on the grid (benchmarks/RESULTS.md, "Decode less").
 
 Rotation: phone videos store upright orientation as a display matrix; FFmpeg attaches it to each decoded
 frame (`VideoFrame.rotation`, degrees counter-clockwise) and frames are rotated accordingly, so callers see
@@ -13,8 +16,10 @@ the picture as a player shows it.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +33,10 @@ from semsum.errors import SemsumError
 #: File suffixes taken for videos when a folder is scanned.
 VIDEO_SUFFIXES = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ogv")
 COUNT_TOLERANCE = 0.02
+#: Decoders that honour `skip_frame = "NONREF"` by skipping whole frames (B-frames nothing refers to). VP8 and VP9 skip
+#: only frames that update no reference (none in the clips measured), MPEG-4 part 2 only B-frames (rare, and packed
+#: several to a packet in AVI, so packets do not count frames there): decoding them in full costs as much.
+NONREF_CODECS = frozenset({"h264", "hevc"})
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,8 @@ class VideoInfo:
     in [0, 360), already applied to the frames this module returns. `n_frames_source` says where `n_frames` came
     from: "container" (the stream's frame count, consistent with its duration), "decoded" (counted by
     decoding every frame, used when the container has no count or one that disagrees with its duration), or
-    "estimated" (duration x fps, only when asked for with `probe(..., count=False)`).
+    "estimated" (duration x fps, only when asked for with `probe(..., count=False)`). `b_frames`: frames are
+    decoded out of display order (B-frames), which H.264 and HEVC decoders can skip (`skips_nonref`).
     """
 
     path: Path
@@ -52,6 +62,12 @@ class VideoInfo:
     codec: str
     n_frames_source: str
     time_base: float
+    b_frames: bool = False
+
+    @property
+    def skips_nonref(self) -> bool:
+        """Whether decoding only the reference frames (`FrameSampler(reference_only=True)`) skips any."""
+        return self.codec in NONREF_CODECS and self.b_frames
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -88,10 +104,36 @@ def _rate(stream: av.video.stream.VideoStream) -> float:
 
 def _frames(path: Path, container: av.container.InputContainer, stream) -> Iterator[av.VideoFrame]:
     """Decode every frame, turning FFmpeg errors into one-line SemsumErrors."""
+    return _guarded(path, container.decode(stream))
+
+
+def _guarded(path: Path, frames: Iterator) -> Iterator:
+    """`frames`, with FFmpeg errors turned into one-line SemsumErrors."""
     try:
-        yield from container.decode(stream)
+        yield from frames
     except av.error.FFmpegError as e:
         raise SemsumError(f"{path}: decoding failed ({_why(e)}); the file may be truncated or corrupt") from None
+
+
+def _reference_frames(container: av.container.InputContainer, stream, counted: list[int]) -> Iterator[tuple]:
+    """(index, frame) of the frames an H.264/HEVC decoder produces with the others skipped (`NONREF`).
+
+    A frame's index is its presentation time's rank among every packet's (one packet per frame in these codecs);
+    it is final once a packet decoding at or after that time has been read, since decoding times increase and never
+    pass presentation times. `counted` ends as the sorted timestamps of all packets: the video's frames.
+    """
+    stream.codec_context.skip_frame = "NONREF"
+    pending: deque[av.VideoFrame] = deque()
+    read_to = -math.inf
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            bisect.insort(counted, packet.pts)
+        flushing = packet.dts is None
+        read_to = read_to if flushing else packet.dts
+        pending.extend(packet.decode())
+        while pending and (flushing or pending[0].pts <= read_to):
+            frame = pending.popleft()
+            yield bisect.bisect_left(counted, frame.pts), frame
 
 
 def seek_anchor(
@@ -170,6 +212,7 @@ def probe(path: str | os.PathLike[str], exact: bool = False, count: bool = True)
             codec=stream.codec_context.name,
             n_frames_source=source,
             time_base=float(stream.time_base or 0),
+            b_frames=bool(stream.codec_context.has_b_frames),
         )
 
 
@@ -204,6 +247,11 @@ class FrameSampler:
     `resume` = (picks, times) of a prefix sampled before (an interrupted run): the file is sought to the prefix's
     last pick and sampling continues from there, so only later picks are yielded (and `times` starts with the
     prefix's). Should the seek not land on that pick (a broken index), the file is decoded from the start.
+
+    `reference_only`: where the codec allows it (`NONREF_CODECS` with B-frames, in a container with timestamps),
+    decode only the frames others refer to, and pick the one nearest to each point of the grid (a tie: the later),
+    each frame once; `skips` says whether it applied. A resumed prefix is then decoded again from the start (cheaply)
+    rather than sought.
     """
 
     def __init__(
@@ -215,6 +263,7 @@ class FrameSampler:
         size: tuple[int, int] | None = None,
         resume: tuple[np.ndarray, np.ndarray] | None = None,
         threads: int = 0,
+        reference_only: bool = False,
     ):
         if stride is not None and fps is not None:
             raise SemsumError("give either stride or fps, not both")
@@ -227,9 +276,49 @@ class FrameSampler:
         self.n_decoded: int | None = None
         self.times: list[float] = []
         self.resume = resume if resume is not None and len(resume[0]) else None
-        self.threads = threads
+        self.threads, self.reference_only = threads, reference_only
+        self.skips = False
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
+        codec, fmt = stream.codec_context, container.format.name
+        self.skips = self.reference_only and codec.name in NONREF_CODECS and codec.has_b_frames > 0
+        self.skips = self.skips and fmt not in NONREF_CODECS  # a raw stream has no timestamps to count frames by
+        return self._nearest(container, stream) if self.skips else self._every(container, stream)
+
+    def _nearest(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Picks among the reference frames (`_reference_frames`): each grid point's nearest, each frame once."""
+        tb, counted = float(stream.time_base), []
+        done = int(self.resume[0][-1]) if self.resume is not None else -1
+        self.times = [float(t) for t in self.resume[1]] if self.resume is not None else []
+        step, k, last = float(self.stride or 0) or 1 / self.fps, 0, -1
+        start: float | None = None
+        prev: tuple[int, av.VideoFrame, float] | None = None
+        for index, frame in _guarded(self.path, _reference_frames(container, stream, counted)):
+            start = frame.pts * tb if start is None else start
+            here = (index, frame, float(index) if self.stride else frame.pts * tb - start)
+            while here[2] >= k * step - 1e-9:  # this frame or the one before is the grid point's nearest
+                best = prev if prev is not None and k * step - prev[2] < here[2] - k * step else here
+                if best[0] > last:
+                    last = best[0]
+                    yield from self._keep(best, tb, done)
+                k += 1
+            prev = here
+        self.n_decoded = len(counted)
+        if prev is not None and prev[0] > last:  # a grid point after the last decoded frame, before the video's end
+            end = float(len(counted) - 1) if self.stride else counted[-1] * tb - start
+            if k * step <= end + 1e-9:
+                yield from self._keep(prev, tb, done)
+
+    def _keep(
+        self, pick: tuple[int, av.VideoFrame, float], tb: float, done: int
+    ) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Yield a pick (and record its time) unless a resumed prefix has it already."""
+        if pick[0] > done:
+            self.times.append(pick[1].pts * tb)
+            yield pick[0], pick[1]
+
+    def _every(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Picks among every decoded frame, after a resumed prefix sought to its last pick."""
         rate = _rate(stream) or 25.0
         tb = float(stream.time_base) if stream.time_base else None
         start, next_time, index, done = None, 0.0, -1, -1
