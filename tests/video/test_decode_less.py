@@ -55,6 +55,24 @@ def test_where_nothing_is_skipped_the_picks_are_those_of_a_full_decode(shared_me
     assert less.times == full.times and less.n_decoded == full.n_decoded
 
 
+def test_a_raw_stream_is_decoded_in_full_and_the_video_says_so(shared_media, tmp_path):
+    """A raw H.264 stream has no timestamps to count frames by: every frame is decoded, and `skips_nonref` (what
+    summarize asks before it records picks "from reference frames") says so as well."""
+    raw = tmp_path / "bottle.h264"
+    with av.open(str(shared_media / "bottle-detection.mp4")) as src, av.open(str(raw), "w", format="h264") as dst:
+        stream = src.streams.video[0]
+        out = dst.add_stream_from_template(stream)
+        for packet in src.demux(stream):
+            if packet.dts is not None and packet.size:
+                packet.stream = out
+                dst.mux(packet)
+    info = probe(raw)
+    assert info.codec == "h264" and info.b_frames and info.container == "h264"
+    assert not info.skips_nonref and probe(shared_media / "bottle-detection.mp4").skips_nonref
+    *_, sampler = _sampled(raw, True, stride=15)
+    assert not sampler.skips
+
+
 @pytest.mark.parametrize("sampling", [{"stride": 15}, {"fps": 3.0}], ids=str)
 def test_a_resumed_pass_continues_with_the_same_picks(shared_media, sampling):
     path = shared_media / "one-by-one-person-detection.mp4"
@@ -93,7 +111,7 @@ def test_summarize_decodes_less_only_where_shots_come_from_the_features(shared_m
 
 
 def test_scores_json_records_the_picks_actually_encoded(tmp_path):
-    from semsum.features.googlenet import build_extractor
+    from semsum.features.pool5 import build_extractor
     from semsum.pipeline import CoverageScorer, summarize
     from semsum.summary.shots import KTSDetector
     from semsum.video.synthetic import make_scene_video

@@ -63,11 +63,18 @@ class VideoInfo:
     n_frames_source: str
     time_base: float
     b_frames: bool = False
+    container: str = ""  # FFmpeg's name of the container format ("mov,mp4,m4a,3gp,3g2,mj2", "h264" for a raw stream)
 
     @property
     def skips_nonref(self) -> bool:
         """Whether decoding only the reference frames (`FrameSampler(reference_only=True)`) skips any."""
-        return self.codec in NONREF_CODECS and self.b_frames
+        return skips_nonref(self.codec, self.b_frames, self.container)
+
+
+def skips_nonref(codec: str, b_frames: bool, container: str) -> bool:
+    """Whether decoding only the reference frames skips any: a `NONREF_CODECS` stream with B-frames, in a container
+    with timestamps to count frames by (a raw stream has none)."""
+    return codec in NONREF_CODECS and b_frames and container not in NONREF_CODECS
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -213,6 +220,7 @@ def probe(path: str | os.PathLike[str], exact: bool = False, count: bool = True)
             n_frames_source=source,
             time_base=float(stream.time_base or 0),
             b_frames=bool(stream.codec_context.has_b_frames),
+            container=container.format.name,
         )
 
 
@@ -280,9 +288,8 @@ class FrameSampler:
         self.skips = False
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
-        codec, fmt = stream.codec_context, container.format.name
-        self.skips = self.reference_only and codec.name in NONREF_CODECS and codec.has_b_frames > 0
-        self.skips = self.skips and fmt not in NONREF_CODECS  # a raw stream has no timestamps to count frames by
+        codec = stream.codec_context
+        self.skips = self.reference_only and skips_nonref(codec.name, codec.has_b_frames > 0, container.format.name)
         return self._nearest(container, stream) if self.skips else self._every(container, stream)
 
     def _nearest(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
