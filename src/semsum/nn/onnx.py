@@ -95,9 +95,13 @@ class OnnxNetwork:
         self.path = path
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
+        # The arena's memory goes back after each call: two networks' arenas (GoogLeNet's, TransNetV2's) never add
+        # up in one run (benchmarks/RESULTS.md, session 8: a first run's peak under 1 GB).
+        self.run_options = onnxruntime.RunOptions()
+        self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        return self.session.run(None, dict(zip(self.inputs, arrays, strict=True)))
+        return self.session.run(None, dict(zip(self.inputs, arrays, strict=True)), self.run_options)
 
 
 def _export(module: nn.Module, example: tuple[torch.Tensor, ...], path: Path, dynamic_batch: bool) -> None:
