@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -86,7 +87,9 @@ def test_evaluate_reads_summarize_scores_and_states_partial_coverage(tmp_path, s
 def _summarize(video, out, cache, *extra):
     env = {**os.environ, "SEMSUM_CACHE": str(cache)}
     cmd = [sys.executable, "-m", "semsum", "summarize", str(video), "-o", str(out), *FAST, "--stride", "1", *extra]
-    return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it, whatever the test runner inherited (a shell's background job ignores SIGINT)
+    reset = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=reset)
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

@@ -179,8 +179,7 @@ def summarize(
     (`semsum.summary.export`); `query` makes importance relative to a request (`semsum.pipeline.scorers.focus`).
     """
     formats, scorer = parse_formats(export), scorer if query is None else focus(scorer, query)
-    checked, sampling = _plan(video_path, sampling, scorer, budget, max_unit)
-    sampling = sampling.for_shots(shot_detector, checked.info)  # decode less where shots come from the features
+    checked, sampling = _plan(video_path, sampling, scorer, shot_detector, budget, max_unit)
     with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), checked.info, encoder, sampling, N_THUMBNAILS)
@@ -218,18 +217,24 @@ def summarize(
 
 
 def _plan(
-    path: str | os.PathLike[str], sampling: SamplingConfig | None, scorer: Scorer, budget: float, max_unit: float
+    path: str | os.PathLike[str],
+    sampling: SamplingConfig | None,
+    scorer: Scorer,
+    shot_detector: ShotDetector,
+    budget: float,
+    max_unit: float,
 ) -> tuple[CheckedVideo, SamplingConfig]:
     """The video's check (its probe; a file whose container declares more than it holds is summarized as far as it
-    goes, with a warning: `semsum.video.probe`) and the job's sampling (`auto_sampling` unless given), once the
-    settings are checked."""
+    goes, with a warning: `semsum.video.probe`) and the job's sampling (`auto_sampling` unless given; decoding only
+    reference frames where the shots come from the features), once the settings are checked."""
     if not 0 < budget < 1:
         raise SemsumError(f"--budget must be in (0, 1), got {budget}")
     if not max_unit > 0:
         raise SemsumError(f"--max-unit must be positive, got {max_unit}")
     checked = check_video(path)
     sampling = sampling or SamplingConfig(stride=None)
-    return checked, auto_sampling(sampling, scorer, checked.info) if sampling.is_auto else sampling
+    sampling = auto_sampling(sampling, scorer, checked.info) if sampling.is_auto else sampling
+    return checked, sampling.for_shots(shot_detector, checked.info)
 
 
 def _sample(
