@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from semsum.pipeline.sampling import SamplingConfig
+from semsum.summary.shots import make_shot_detector
 from semsum.video.decode import FrameSampler, _open, _reference_frames, _stream, probe
 
 SIZE = (64, 48)
@@ -85,28 +86,28 @@ def test_a_resumed_pass_continues_with_the_same_picks(shared_media, sampling):
     assert resumed.times == whole.times and resumed.n_decoded == whole.n_decoded
 
 
-class _Detector:
-    def __init__(self, name: str, runs: str | None = None):
-        self.name, self.runs = name, runs
+class _Plugin:
+    name = "plugin"
 
-    def __getattr__(self, attr: str):
-        if attr == "name_for" and self.runs is not None:
-            return lambda video: f"{self.name}: {self.runs}"
-        raise AttributeError(attr)
+    def __call__(self, video, progress=None):
+        raise AssertionError("not run here")
 
 
 def test_summarize_decodes_less_only_where_shots_come_from_the_features(shared_media):
     h264, vp8 = probe(shared_media / "bikes.mp4"), probe(shared_media / "big_buck_bunny_0_30.webm")
+    kts, transnetv2 = make_shot_detector("kts"), make_shot_detector("transnetv2")
+    auto_kts, auto_transnetv2 = make_shot_detector("auto", cpu_frames=1), make_shot_detector("auto")
     sampled = SamplingConfig(stride=15)  # as `summarize` resolved it
-    assert sampled.for_shots(_Detector("kts"), h264).reference_only is True
-    assert sampled.for_shots(_Detector("auto", "kts"), h264).reference_only is True
-    assert sampled.for_shots(_Detector("auto", "transnetv2"), h264).reference_only is False  # reads every frame
-    assert sampled.for_shots(_Detector("transnetv2"), h264).reference_only is False
-    assert sampled.for_shots(_Detector("kts"), vp8).reference_only is False  # VP8: nothing to gain
-    assert sampled.for_shots(_Detector("kts"), probe(shared_media / "car-detection.mp4")).reference_only is False
-    assert SamplingConfig(stride=3).for_shots(_Detector("kts"), h264).reference_only is False  # too dense
+    assert sampled.for_shots(kts, h264).reference_only is True
+    assert sampled.for_shots(auto_kts, h264).reference_only is True  # a long video for `auto` on a CPU
+    assert sampled.for_shots(auto_transnetv2, h264).reference_only is False  # reads every frame
+    assert sampled.for_shots(transnetv2, h264).reference_only is False
+    assert sampled.for_shots(_Plugin(), h264).reference_only is False  # declares nothing: taken to read the frames
+    assert sampled.for_shots(kts, vp8).reference_only is False  # VP8: nothing to gain
+    assert sampled.for_shots(kts, probe(shared_media / "car-detection.mp4")).reference_only is False
+    assert SamplingConfig(stride=3).for_shots(kts, h264).reference_only is False  # too dense
     exact = SamplingConfig(stride=None, reference_only=False)
-    assert exact.for_shots(_Detector("kts"), h264) is exact
+    assert exact.for_shots(kts, h264) is exact
     assert SamplingConfig().sampler(shared_media / "bikes.mp4").reference_only is False  # dataset files: exact picks
 
 

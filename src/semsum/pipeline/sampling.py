@@ -26,8 +26,6 @@ from semsum.summary.shots import ShotDetector, readonly
 from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, probe
 
 THUMB_HEIGHT = 54
-#: Shot detectors (as `summarize` names what ran) that read the sampled features alone, never the frames.
-FEATURE_DETECTORS = frozenset({"kts", "auto: kts"})
 #: Sparser sampling than this decodes less; denser would lose picks (x264 leaves runs of up to 3 skipped frames) and
 #: gains little (benchmarks/RESULTS.md, "Decode less").
 SKIP_MIN_STEP = 4
@@ -72,16 +70,17 @@ class SamplingConfig:
         return replace(self, stride=stride) if self.is_auto else self
 
     def for_shots(self, detector: ShotDetector, info: VideoInfo) -> SamplingConfig:
-        """This sampling for a job whose shot detector is `detector`: reference frames only when what runs on `info`
-        (the `auto` detector's choice goes by the probed frame count) reads the sampled features alone
-        (`FEATURE_DETECTORS`), the video has frames to skip (`VideoInfo.skips_nonref`) and picks are `SKIP_MIN_STEP`
-        frames apart or more, unless `reference_only` was set."""
+        """This sampling for a job whose shot detector is `detector`: reference frames only when the detector that
+        runs on `info` (`auto` chooses by the probed frame count) reads the sampled features alone (it declares
+        `reads_frames = False`; one that declares nothing is taken to read the frames), the video has frames to skip
+        (`VideoInfo.skips_nonref`) and picks are `SKIP_MIN_STEP` frames apart or more, unless `reference_only` was
+        set."""
         if self.reference_only is not None:
             return self
-        name_for = getattr(detector, "name_for", None)
-        name = name_for(info) if name_for is not None else detector.name
+        chosen = detector.choose(info) if hasattr(detector, "choose") else detector
+        features_only = getattr(chosen, "reads_frames", True) is False
         sparse = self.frames_per_step(info.fps) >= SKIP_MIN_STEP
-        return replace(self, reference_only=name in FEATURE_DETECTORS and info.skips_nonref and sparse)
+        return replace(self, reference_only=features_only and info.skips_nonref and sparse)
 
     def frames_per_step(self, fps: float) -> float:
         """Video frames between two picks, for a video at `fps`."""

@@ -48,7 +48,9 @@ StepProgress = Callable[[int, int], None]  # `progress(done, total)` of a stage'
 class ShotDetector(Protocol):
     """`detector(video)` -> shots int64 [n_shots, 2]: inclusive frames, contiguous, covering every frame.
 
-    A detector that delegates (`auto`) may also have `name_for(video)`, naming what runs on that video. One that
+    A detector that delegates (`auto`) may also have `name_for(video)`, naming what runs on that video, and
+    `choose(video)`, the detector itself. One that reads only the sampled features, never the frames, says so with
+    `reads_frames = False` (KTS): `summarize` may then decode only reference frames. One that
     can say how far it is takes a keyword `progress` (`StepProgress`) and reports its steps through it: the
     built-ins do (TransNetV2 its windows, KTS its layers); `detect_shots` passes it only to those that take it.
     """
@@ -198,6 +200,7 @@ class KTSDetector:
     """Kernel temporal segmentation of the video's sampled features (`semsum.summary.kts`), as frame shots."""
 
     name = "kts"
+    reads_frames = False  # the sampled features alone: `summarize` may then decode only reference frames
 
     def __init__(self, options: KTSOptions = KTSOptions()):
         self.options = options

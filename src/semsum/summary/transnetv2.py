@@ -145,6 +145,7 @@ class TransNetV2Detector:
     command that only declares options, loads no torch)."""
 
     name = "transnetv2"
+    reads_frames = True  # every frame, decoded again at 48x27
 
     def __init__(self, options: TransNetV2Options = TransNetV2Options(), device: str = "cpu"):
         if not 0.0 <= options.threshold <= 1.0:
