@@ -1,0 +1,126 @@
+"""Where a warm re-run of `semsum summarize` spends its wall time, stage by stage, and A/B rounds of two installs.
+
+Issue 26's re-run (`semsum summarize CLIP --random-googlenet --budget 0.2` on a features cache a first run left) is
+mostly start-up and writing. `--stages` runs it in this interpreter with wall clocks around the stages (no cProfile,
+which inflates Python-heavy parts): the imports of `semsum.cli`, the CLI up to `summarize` (checking the input,
+building the options and the stages), the video's check and plan, the cache key (hashing the file), reading the
+cache, shots (cached), units, scores, writing summary.mp4, timeline.png (with its imports) and scores.json. Without
+`--stages` it alternates whole re-runs of each `--semsum` executable (A, B, A, B, ...) on the same warm cache and
+prints every round's wall seconds, the medians, B/A, and the load average.
+
+    python benchmarks/rerun_stages.py CLIP --stages [--cache DIR]
+    python benchmarks/rerun_stages.py CLIP --semsum A/bin/semsum --semsum B/bin/semsum [--rounds 5] [--cache DIR]
+
+The cache must be warm (run `SEMSUM_CACHE=DIR semsum summarize CLIP --random-googlenet` once before).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ARGS = ("--random-googlenet", "--budget", "0.2")
+# (stage, module, attribute): the callables timed by --stages; where one calls another, both are shown.
+TIMED = [
+    ("cli: check the input (parse_args)", "semsum.video.probe", "check_input"),
+    ("cli: build the stages", "semsum.pipeline.stages", "StageConfig.build"),
+    ("summarize: check and plan", "semsum.pipeline.summarize", "_plan"),
+    ("summarize: cache key (hash of the file)", "semsum.pipeline.cache", "content_hash"),
+    ("summarize: read the features cache", "semsum.pipeline.summarize", "_sample"),
+    ("summarize: shots (cached)", "semsum.pipeline.summarize", "cached_shots"),
+    ("summarize: units", "semsum.pipeline.summarize", "make_units"),
+    ("summarize: scores", "semsum.pipeline.summarize", "score_video"),
+    ("summarize: summary.mp4 (writer)", "semsum.pipeline.summarize", "_write_summary"),
+    ("summarize: timeline.png (with imports)", "semsum.summary.timeline", "plot_timeline"),
+    ("summarize: scores.json", "semsum.pipeline.summarize", "write_json"),
+    ("summarize (all)", "semsum.pipeline.summarize", "summarize"),
+]
+
+
+def _wrap(seconds: dict[str, float], stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    return timed
+
+
+def stages(clip: Path, out: Path) -> dict[str, float]:
+    """One re-run in this interpreter, wall seconds per stage (stages missing from this install are left out)."""
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    from semsum.cli import app
+
+    seconds["import semsum.cli"] = time.perf_counter() - start
+    for stage, module, attr in TIMED:
+        owner: Any = importlib.import_module(module)
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if hasattr(owner, name):
+            setattr(owner, name, _wrap(seconds, stage, getattr(owner, name)))
+    import semsum.pipeline as pipeline  # the CLI calls `semsum.pipeline.summarize`, re-exported there
+
+    pipeline.summarize = importlib.import_module("semsum.pipeline.summarize").summarize
+    try:
+        app(["summarize", str(clip), "-o", str(out), *ARGS], prog_name="semsum")
+    except SystemExit as e:
+        assert not e.code, e.code
+    seconds["in this interpreter (after start-up)"] = time.perf_counter() - start
+    return {k: round(v, 3) for k, v in seconds.items()}
+
+
+def alternate(clip: Path, out: Path, executables: list[str], rounds: int) -> dict[str, Any]:
+    """Whole re-runs of each executable in turn, `rounds` times: wall seconds, medians, ratios to the first."""
+    walls: dict[str, list[float]] = {e: [] for e in executables}
+    loads = []
+    for _ in range(rounds):
+        for exe in executables:
+            loads.append(os.getloadavg()[0])
+            start = time.perf_counter()
+            subprocess.run([exe, "summarize", str(clip), "-o", str(out), *ARGS], check=True, capture_output=True)
+            walls[exe].append(round(time.perf_counter() - start, 2))
+    medians = {e: statistics.median(w) for e, w in walls.items()}
+    base = medians[executables[0]]
+    return {
+        "clip": clip.name,
+        "runs_s": walls,
+        "median_s": medians,
+        "over_first": {e: round(m / base, 3) for e, m in medians.items()},
+        "load": [min(loads), max(loads)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("clip", type=Path)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/rerun_stages/cache"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/rerun_stages/out"))
+    parser.add_argument("--stages", action="store_true", help="Time the stages of one re-run in this interpreter.")
+    parser.add_argument("--semsum", action="append", default=[], help="An executable to alternate (give two).")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    os.environ["SEMSUM_CACHE"] = str(args.cache)
+    if args.stages:
+        row = {"clip": args.clip.name, "load": os.getloadavg()[0], **stages(args.clip, args.out)}
+    else:
+        row = alternate(args.clip, args.out, args.semsum, args.rounds)
+    print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
