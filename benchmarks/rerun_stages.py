@@ -6,7 +6,7 @@ which inflates Python-heavy parts): the imports of `semsum.cli`, the CLI up to `
 building the options and the stages), the video's check and plan, the cache key (hashing the file), reading the
 cache, shots (cached), units, scores, writing summary.mp4, timeline.png (with its imports) and scores.json. Without
 `--stages` it alternates whole re-runs of each `--semsum` executable (A, B, A, B, ...) on the same warm cache and
-prints every round's wall seconds, the medians, B/A, and the load average.
+prints every round's wall and CPU seconds, the medians, B/A, and the load average.
 
     python benchmarks/rerun_stages.py CLIP --stages [--cache DIR]
     python benchmarks/rerun_stages.py CLIP --semsum A/bin/semsum --semsum B/bin/semsum [--rounds 5] [--cache DIR]
@@ -21,6 +21,7 @@ import functools
 import importlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -85,22 +86,26 @@ def stages(clip: Path, out: Path) -> dict[str, float]:
 
 
 def alternate(clip: Path, out: Path, executables: list[str], rounds: int) -> dict[str, Any]:
-    """Whole re-runs of each executable in turn, `rounds` times: wall seconds, medians, ratios to the first."""
-    walls: dict[str, list[float]] = {e: [] for e in executables}
+    """Whole re-runs of each executable in turn, `rounds` times: wall and CPU (user + system) seconds, their
+    medians and ratios to the first executable's (CPU time is the steadier under load)."""
+    runs: dict[str, dict[str, list[float]]] = {e: {"wall": [], "cpu": []} for e in executables}
     loads = []
     for _ in range(rounds):
         for exe in executables:
             loads.append(os.getloadavg()[0])
-            start = time.perf_counter()
+            before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
             subprocess.run([exe, "summarize", str(clip), "-o", str(out), *ARGS], check=True, capture_output=True)
-            walls[exe].append(round(time.perf_counter() - start, 2))
-    medians = {e: statistics.median(w) for e, w in walls.items()}
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            runs[exe]["wall"].append(round(time.perf_counter() - start, 2))
+            runs[exe]["cpu"].append(round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2))
+    medians = {e: {k: statistics.median(v) for k, v in r.items()} for e, r in runs.items()}
     base = medians[executables[0]]
+    ratios = {e: {k: round(v / base[k], 3) for k, v in m.items()} for e, m in medians.items()}
     return {
         "clip": clip.name,
-        "runs_s": walls,
+        "runs_s": runs,
         "median_s": medians,
-        "over_first": {e: round(m / base, 3) for e, m in medians.items()},
+        "over_first": ratios,
         "load": [min(loads), max(loads)],
     }
 
