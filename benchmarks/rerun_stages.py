@@ -6,7 +6,7 @@ which inflates Python-heavy parts): the imports of `semsum.cli`, the CLI up to `
 building the options and the stages), the video's check and plan, the cache key (hashing the file), reading the
 cache, shots (cached), units, scores, writing summary.mp4, timeline.png (with its imports) and scores.json. Without
 `--stages` it alternates whole re-runs of each `--semsum` executable (A, B, A, B, ...) on the same warm cache and
-prints every round's wall and CPU seconds, the medians, B/A, and the load average.
+prints every round's wall and CPU seconds and peak memory, the medians, B/A, and the load average.
 
     python benchmarks/rerun_stages.py CLIP --stages [--cache DIR]
     python benchmarks/rerun_stages.py CLIP --semsum A/bin/semsum --semsum B/bin/semsum [--rounds 5] [--cache DIR]
@@ -21,7 +21,6 @@ import functools
 import importlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -31,21 +30,23 @@ from pathlib import Path
 from typing import Any
 
 ARGS = ("--random-googlenet", "--budget", "0.2")
-# (stage, module, attribute): the callables timed by --stages; where one calls another, both are shown.
-TIMED = [
-    ("cli: check the input (parse_args)", "semsum.video.probe", "check_input"),
-    ("cli: build the stages", "semsum.pipeline.stages", "StageConfig.build"),
-    ("summarize: check and plan", "semsum.pipeline.summarize", "_plan"),
-    ("summarize: cache key (hash of the file)", "semsum.pipeline.cache", "content_hash"),
-    ("summarize: read the features cache", "semsum.pipeline.summarize", "_sample"),
-    ("summarize: shots (cached)", "semsum.pipeline.summarize", "cached_shots"),
-    ("summarize: units", "semsum.pipeline.summarize", "make_units"),
-    ("summarize: scores", "semsum.pipeline.summarize", "score_video"),
-    ("summarize: summary.mp4 (writer)", "semsum.pipeline.summarize", "_write_summary"),
-    ("summarize: timeline.png (with imports)", "semsum.summary.timeline", "plot_timeline"),
-    ("summarize: scores.json", "semsum.pipeline.summarize", "write_json"),
-    ("summarize (all)", "semsum.pipeline.summarize", "summarize"),
-]
+# stage: "module:attribute", the callables timed by --stages; where one calls another, both are shown.
+TIMED = {
+    "cli: parse the arguments (options made: stage modules imported)": "semsum.cli.video:_Summarize.parse_args",
+    "cli: check the input (twice)": "semsum.video.probe:check_input",
+    "cli: the command (its imports, the check, the stages, summarize)": "semsum.cli.declared:DeclaredCommand.invoke",
+    "cli: build the stages": "semsum.pipeline.stages:StageConfig.build",
+    "summarize: check and plan": "semsum.pipeline.summarize:_plan",
+    "summarize: cache key (hash of the file)": "semsum.pipeline.cache:content_hash",
+    "summarize: read the features cache": "semsum.pipeline.summarize:_sample",
+    "summarize: shots (cached)": "semsum.pipeline.summarize:cached_shots",
+    "summarize: units": "semsum.pipeline.summarize:make_units",
+    "summarize: scores": "semsum.pipeline.summarize:score_video",
+    "summarize: summary.mp4 (writer)": "semsum.pipeline.summarize:_write_summary",
+    "summarize: timeline.png (with imports)": "semsum.summary.timeline:plot_timeline",
+    "summarize: scores.json": "semsum.pipeline.summarize:write_json",
+    "summarize (all)": "semsum.pipeline.summarize:summarize",
+}
 
 
 def _wrap(seconds: dict[str, float], stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +68,8 @@ def stages(clip: Path, out: Path) -> dict[str, float]:
     from semsum.cli import app
 
     seconds["import semsum.cli"] = time.perf_counter() - start
-    for stage, module, attr in TIMED:
+    for stage, where in TIMED.items():
+        module, attr = where.split(":")
         owner: Any = importlib.import_module(module)
         *path, name = attr.split(".")
         for part in path:
@@ -86,28 +88,25 @@ def stages(clip: Path, out: Path) -> dict[str, float]:
 
 
 def alternate(clip: Path, out: Path, executables: list[str], rounds: int) -> dict[str, Any]:
-    """Whole re-runs of each executable in turn, `rounds` times: wall and CPU (user + system) seconds, their
-    medians and ratios to the first executable's (CPU time is the steadier under load)."""
-    runs: dict[str, dict[str, list[float]]] = {e: {"wall": [], "cpu": []} for e in executables}
+    """Whole re-runs of each executable in turn, `rounds` times: wall and CPU (user + system) seconds and peak
+    memory, their medians, and the medians' ratios to the first executable's (CPU time is the steadier under load)."""
+    runs: dict[str, dict[str, list[float]]] = {e: {"wall": [], "cpu": [], "peak_mb": []} for e in executables}
     loads = []
     for _ in range(rounds):
         for exe in executables:
             loads.append(os.getloadavg()[0])
-            before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-            subprocess.run([exe, "summarize", str(clip), "-o", str(out), *ARGS], check=True, capture_output=True)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            cmd = [exe, "summarize", str(clip), "-o", str(out), *ARGS]
+            child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(child.pid, 0)
+            assert status == 0, (cmd, status)
             runs[exe]["wall"].append(round(time.perf_counter() - start, 2))
-            runs[exe]["cpu"].append(round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2))
+            runs[exe]["cpu"].append(round(usage.ru_utime + usage.ru_stime, 2))
+            runs[exe]["peak_mb"].append(round(usage.ru_maxrss / 1024))
     medians = {e: {k: statistics.median(v) for k, v in r.items()} for e, r in runs.items()}
     base = medians[executables[0]]
     ratios = {e: {k: round(v / base[k], 3) for k, v in m.items()} for e, m in medians.items()}
-    return {
-        "clip": clip.name,
-        "runs_s": runs,
-        "median_s": medians,
-        "over_first": ratios,
-        "load": [min(loads), max(loads)],
-    }
+    return {"clip": clip.name, "runs": runs, "medians": medians, "over_first": ratios, "load": [min(loads), max(loads)]}
 
 
 def main() -> None:
