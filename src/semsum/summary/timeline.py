@@ -1,9 +1,9 @@
 """timeline.png: the importance curve with the selected units shaded, over a strip of thumbnails.
 
-Drawn with Pillow, not matplotlib: importing matplotlib and saving one figure took about a second of a re-run's
-2.5-3.5 s (issue 26, benchmarks/RESULTS.md), Pillow's part is a few hundredths. The picture keeps matplotlib's
-layout (12 x 4.2 in at 100 dpi: 1200 x 420 pixels), colours and legend; it is drawn at twice the size and halved,
-which smooths its lines and text.
+Drawn with Pillow, not matplotlib: importing matplotlib and saving one figure took 1.2-1.3 s of a warm re-run
+under load, against 0.13-0.17 s drawn here, imports included (issue 26; benchmarks/RESULTS.md, session 9). The
+picture keeps the matplotlib figure's layout (12 x 4.2 in at 100 dpi: 1200 x 420 pixels), colours and legend; it is
+drawn at twice the size and halved, which smooths its lines and text.
 """
 
 from __future__ import annotations
