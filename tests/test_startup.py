@@ -15,7 +15,7 @@ from pathlib import Path
 
 from clitest import run_cli
 
-HEAVY = ("torch", "transformers", "scipy", "sklearn", "onnxruntime", "matplotlib.pyplot")
+HEAVY = ("torch", "transformers", "scipy", "sklearn", "onnxruntime", "matplotlib")
 # `semsum ARGS`, then the heavy modules it imported as the last line of stderr (JSON), whatever its exit status.
 SEMSUM = f"""
 import json, sys
