@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from semsum.video import h264, write
+from semsum.video import h264, smartcut, write
 from semsum.video.cutcost import Work, full_work
 from semsum.video.smartcut import Edge, GopIndex, copy_range, index_gops
 from semsum.video.synthetic import make_scene_video, scene_frame
@@ -71,7 +71,9 @@ def test_smart_cut_matches_a_full_decode(tmp_path, shared_media, scenes_h264, na
     mid = int(index.cuts[len(index.cuts) // 2])
     units = [(3, cut + 5), (mid, mid + 4), (n - 45, n - 1)]
     fed = []  # packets decoded by the re-encoded edges, against the cost check's count
-    monkeypatch.setattr(Edge, "feed", lambda edge, packet: fed.append(packet is not None) or feed(edge, packet))
+    monkeypatch.setattr(
+        Edge, "feed", lambda edge, packet, shown=None: fed.append(packet is not None) or feed(edge, packet, shown)
+    )
     with av.logging.Capture() as logs:
         written = write_summary(src, tmp_path / "smart.mp4", units, smart_cut=True)
         got = _yuv(tmp_path / "smart.mp4")
@@ -199,3 +201,23 @@ def test_the_cheaper_writer_is_chosen_and_the_choice_said(tmp_path, shared_media
     report = one.report()
     assert (report["writer"], report["frames_copied"], report["frames_encoded"]) == ("smart cut", 422, 8)
     assert report["why_encoded"] == "" and report["estimates"]["smart_cut"]["copied"] == 422
+
+
+def test_edges_do_not_decode_frames_nothing_refers_to(tmp_path, shared_media, monkeypatch):
+    """An edge decoded from its GOP's start skips the frames before it that no frame refers to (bottle-detection's
+    non-reference B-frames, about half its packets; car-detection, Baseline, has none), and still writes the frames
+    of the source: the first frame of the span is the selected one, every edge frame >= 40 dB."""
+    assert h264.disposable(b"\x00\x00\x00\x02\x01\x88", 4) and not h264.disposable(b"\x00\x00\x00\x02\x21\x88", 4)
+    for name, share in (("bottle-detection.mp4", (0.4, 0.6)), ("car-detection.mp4", (0.0, 0.0))):
+        with av.open(str(shared_media / name)) as c:
+            size = h264.parse_avcc(c.streams.video[0].codec_context.extradata).length_size
+            flags = [h264.disposable(bytes(p), size) for p in c.demux(video=0) if p.size]
+        assert share[0] <= np.mean(flags) <= share[1], (name, np.mean(flags))
+    src, units = shared_media / "bottle-detection.mp4", [(200, 300)]  # an IDR at 250: head 200-249 decoded from 0
+    skipped, real = [], smartcut.disposable
+    monkeypatch.setattr(smartcut, "disposable", lambda data, n: skipped.append(real(data, n)) or skipped[-1])
+    written = write_summary(src, tmp_path / "smart.mp4", units, smart_cut=True)
+    assert written.copied > 0 and sum(skipped) >= 80  # of the 200 frames before the span
+    full, got = _yuv(src), _yuv(tmp_path / "smart.mp4")
+    assert len(got) == 101 and all(_psnr(g, full[200 + k]) >= 40 for k, g in enumerate(got))
+    assert _psnr(got[0], full[200]) > _psnr(got[0], full[199])

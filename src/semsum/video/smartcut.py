@@ -30,6 +30,7 @@ from semsum.video.h264 import (
     NAL_SPS,
     AvcConfig,
     annexb_units,
+    disposable,
     length_prefixed_units,
     nal_type,
     param_set_id,
@@ -200,9 +201,13 @@ class Edge:
         self.decoder.extradata = stream.codec_context.extradata
         self.decoder.thread_type = THREADS
         self.encoder = edge_encoder(stream, index)
-        self.next = self.lo
+        self.next, self.length_size = self.lo, index.config.length_size
 
-    def feed(self, packet: av.Packet | None) -> None:
+    def feed(self, packet: av.Packet | None, shown: int | None = None) -> None:
+        """Decode `packet` (shown at display index `shown`; None drains) and encode the frames of [lo, hi] it gives;
+        a frame outside them that no other frame refers to is not decoded at all."""
+        if packet is not None and not self.lo <= shown <= self.hi and disposable(bytes(packet), self.length_size):
+            return
         for frame in self.decoder.decode(packet):
             shown = self.index.frame_of(frame.pts)
             if not self.lo <= shown <= self.hi:
@@ -280,9 +285,9 @@ def cut_run(
             sink.copied += 1
             written += 1
         elif head is not None:
-            head.feed(packet)
+            head.feed(packet, shown)
         if tail is not None:
-            tail.feed(packet)
+            tail.feed(packet, shown)
     written += sum(edge.finish() for edge in (head, tail) if edge is not None)
     if written != e + 1 - s:
         raise CopyFailed(f"{written} of {e + 1 - s} frames written")
