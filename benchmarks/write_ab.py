@@ -43,7 +43,7 @@ def selection(python: str, clip: Path, work: Path, budget: float) -> tuple[Path,
     cmd = [python, "-m", "semsum", "summarize", str(clip), "--random-googlenet", "-o"]
     subprocess.run([*cmd, str(work / f"first_{clip.stem}")], env=env, check=True, capture_output=True)
     subprocess.run([*cmd, str(out), "--budget", str(budget)], env=env, check=True, capture_output=True)
-    probe = "import av, sys; c = av.open(sys.argv[1]); v = c.streams.video[0]; print((v.start_time or 0) * v.time_base)"
+    probe = "import av, sys; v = av.open(sys.argv[1]).streams.video[0]; print(float((v.start_time or 0) * v.time_base))"
     start = subprocess.run([python, "-c", probe, str(clip)], check=True, capture_output=True, text=True).stdout
     return out / "scores.json", float(start)
 

@@ -146,7 +146,7 @@ def _samples(path) -> np.ndarray:
     ],
 )
 def test_full_re_encode_keeps_its_quality_and_plays_in_a_browser(tmp_path, shared_media, name, units, mean_db, min_db):
-    """The full re-encode (frame-threaded x264): PSNR of every frame against the source's, H.264 High 4:2:0 with AAC
+    """The full re-encode (x264 superfast, crf 25): PSNR of every frame against the source's, H.264 High 4:2:0 with AAC
     where the source has sound, the index before the media (faststart), a constant frame step, rising decode times."""
     out = tmp_path / "full.mp4"
     written = write_summary(shared_media / name, out, units, smart_cut=False)

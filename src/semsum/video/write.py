@@ -39,8 +39,6 @@ AAC_FRAME = 1024  # samples per AAC frame
 # x264 options of a summary's full re-encode, over Mp4Writer's: against veryfast at crf 23, 22-28 % less CPU at the same
 # or higher PSNR (44-50 dB mean), files 17-45 % larger (benchmarks/RESULTS.md, "encoder settings", session 8)
 SUMMARY_X264 = {"preset": "superfast", "crf": "25"}
-# x264's frame threads instead of PyAV's default, sliced threads: the same PSNR, ~15 % less CPU, a smaller file
-ENCODER_THREADS = "FRAME"
 
 
 class Mp4Writer:
@@ -73,7 +71,6 @@ class Mp4Writer:
             x264 = {"crf": str(crf), "preset": preset, **(options or {})}
             self.video = self.container.add_stream("libx264", rate=rate, options=x264)
             self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
-            self.video.codec_context.thread_type = ENCODER_THREADS
         self.encoding = copy_of is None
         self.n_video = 0
         self.audio = None
