@@ -6,9 +6,9 @@ them). Each run is one `write_summary` call in this process, every stage timed b
 counted apart), one JSON line per run. Run it with each checkout's Python to compare them stage by stage.
 
     python benchmarks/write_stages.py VIDEO SCORES_JSON [--mode auto|full|smart] [--runs 3]
-        [--settings '{"name": {"preset": "superfast", "crf": 18, "threads": "FRAME"}, ...}']
+        [--settings '{"name": {"preset": "superfast", "crf": 18}, ...}']
 
-With `--settings`, the smart cut is written under each setting of its edges (smartcut.PRESET, EDGE_CRF, THREADS;
+With `--settings`, the smart cut is written under each setting of its edges (smartcut.PRESET, EDGE_CRF;
 `"smart": false` for a full re-encode), alternated `--runs` times, with the PSNR of the re-encoded frames against
 the source's (mean, lowest; 4:2:0 planes), whether the copied frames are bit-exact, and the file's size.
 """
@@ -39,7 +39,7 @@ STAGES = [  # (module or class, function, stage name)
     (smartcut.PacketSink, "put", "packets copied and muxed"),
     (write.Mp4Writer, "add_frame", "full re-encode: encode and mux"),
 ]
-KNOBS = {"preset": "PRESET", "crf": "EDGE_CRF", "threads": "THREADS"}
+KNOBS = {"preset": "PRESET", "crf": "EDGE_CRF"}
 
 
 def timed_stages(stack: ExitStack, seconds: dict[str, float]) -> None:

@@ -45,7 +45,7 @@ class Work:
 # Fitted to wall and CPU times of 28 selections on the four H.264 clips of ../shared/media and the first 2 minutes of
 # the generated 720p video (benchmarks/RESULTS.md, session 9): encoding a frame costs about 15 threaded decodes in
 # the full re-encode (x264 superfast, crf 25) and 16 at an edge (superfast, crf 18), a packet read for an edge about
-# 1.5 (frame-threaded, not overlapped with encoding), opening and draining an edge's encoder about 20. With these the
+# 1.5 (not overlapped with encoding), opening and draining an edge's encoder about 20. With these the
 # cheaper estimate was the faster writer in 25 of the 28 by wall time and 27 by CPU time, the misses near-ties
 # (estimates 0.91-1.03 of each other); session 8's weights (4 / 25 / 20, for veryfast edges decoded by one thread)
 # chose right in 19 of the 28.

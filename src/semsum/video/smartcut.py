@@ -39,11 +39,10 @@ from semsum.video.h264 import (
 )
 
 PROFILES = {66: "baseline", 77: "main", 100: "high"}  # avcC profile -> x264's name for it
-# x264 for the re-encoded edges: against veryfast at crf 16, 25-35 % less CPU at the same lowest PSNR within a dB
-# (41.7-53 dB on the test clips, >= 40), edges 10-60 % larger (benchmarks/RESULTS.md, session 9)
+# x264 for the re-encoded edges: against veryfast at crf 16, about a third less CPU, the lowest PSNR within a dB
+# (41.7-53 dB on the test clips, >= 40), summaries 12-66 % larger (benchmarks/RESULTS.md, session 9)
 EDGE_CRF = 18
 PRESET = "superfast"
-THREADS = "FRAME"  # the edges' decoder and encoder: whole frames in parallel (PyAV's default is slices)
 
 
 class CopyFailed(Exception):
@@ -147,7 +146,6 @@ def edge_encoder(stream: av.VideoStream, index: GopIndex) -> av.CodecContext:
     enc.time_base = Fraction(index.tick) * stream.time_base
     enc.framerate = 1 / enc.time_base
     enc.flags |= av.codec.context.Flags.global_header
-    enc.thread_type = THREADS
     params = f"sps-id={min(set(range(32)) - used)}"
     enc.options = {
         "crf": str(EDGE_CRF),
@@ -199,7 +197,6 @@ class Edge:
         self.index, (self.lo, self.hi), self.base, self.sink = index, span, base, sink
         self.decoder = av.CodecContext.create(stream.codec_context.name, "r")
         self.decoder.extradata = stream.codec_context.extradata
-        self.decoder.thread_type = THREADS
         self.encoder = edge_encoder(stream, index)
         self.next, self.length_size = self.lo, index.config.length_size
 
