@@ -3,14 +3,16 @@ monotonic timestamps, the audio of the same spans, a chapter per unit; a full re
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
-from semsum.video import h264, write
-from semsum.video.cutcost import Work, full_work
+from semsum.errors import SemsumError
+from semsum.video import audio_spans, h264, smartcut, write
+from semsum.video.cutcost import Work, full_work, why_not_smart
 from semsum.video.smartcut import Edge, GopIndex, copy_range, index_gops
 from semsum.video.synthetic import make_scene_video, scene_frame
 from semsum.video.write import write_summary
@@ -71,7 +73,9 @@ def test_smart_cut_matches_a_full_decode(tmp_path, shared_media, scenes_h264, na
     mid = int(index.cuts[len(index.cuts) // 2])
     units = [(3, cut + 5), (mid, mid + 4), (n - 45, n - 1)]
     fed = []  # packets decoded by the re-encoded edges, against the cost check's count
-    monkeypatch.setattr(Edge, "feed", lambda edge, packet: fed.append(packet is not None) or feed(edge, packet))
+    monkeypatch.setattr(
+        Edge, "feed", lambda edge, packet, shown=None: fed.append(packet is not None) or feed(edge, packet, shown)
+    )
     with av.logging.Capture() as logs:
         written = write_summary(src, tmp_path / "smart.mp4", units, smart_cut=True)
         got = _yuv(tmp_path / "smart.mp4")
@@ -199,3 +203,51 @@ def test_the_cheaper_writer_is_chosen_and_the_choice_said(tmp_path, shared_media
     report = one.report()
     assert (report["writer"], report["frames_copied"], report["frames_encoded"]) == ("smart cut", 422, 8)
     assert report["why_encoded"] == "" and report["estimates"]["smart_cut"]["copied"] == 422
+
+
+def test_edges_do_not_decode_frames_nothing_refers_to(tmp_path, shared_media, monkeypatch):
+    """An edge decoded from its GOP's start skips the frames before it that no frame refers to (bottle-detection's
+    non-reference B-frames, about half its packets; car-detection, Baseline, has none), and still writes the frames
+    of the source: the first frame of the span is the selected one, every edge frame >= 40 dB."""
+    assert h264.disposable(b"\x00\x00\x00\x02\x01\x88", 4) and not h264.disposable(b"\x00\x00\x00\x02\x21\x88", 4)
+    for name, share in (("bottle-detection.mp4", (0.4, 0.6)), ("car-detection.mp4", (0.0, 0.0))):
+        with av.open(str(shared_media / name)) as c:
+            size = h264.parse_avcc(c.streams.video[0].codec_context.extradata).length_size
+            flags = [h264.disposable(bytes(p), size) for p in c.demux(video=0) if p.size]
+        assert share[0] <= np.mean(flags) <= share[1], (name, np.mean(flags))
+    src, units = shared_media / "bottle-detection.mp4", [(200, 300)]  # an IDR at 250: head 200-249 decoded from 0
+    skipped, real = [], smartcut.disposable
+    monkeypatch.setattr(smartcut, "disposable", lambda data, n: skipped.append(real(data, n)) or skipped[-1])
+    written = write_summary(src, tmp_path / "smart.mp4", units, smart_cut=True)
+    assert written.copied > 0 and sum(skipped) >= 80  # of the 200 frames before the span
+    full, got = _yuv(src), _yuv(tmp_path / "smart.mp4")
+    assert len(got) == 101 and all(_psnr(g, full[200 + k]) >= 40 for k, g in enumerate(got))
+    assert _psnr(got[0], full[200]) > _psnr(got[0], full[199])
+
+
+def test_the_cost_check_smart_cuts_the_ten_minute_videos_kind_of_selection():
+    """The first 2 minutes of the generated 720p video, its `--budget 0.2` selection (session 9): the smart cut
+    copies 303 of 628 frames, decoding 624 for its 6 edges; it took 35-45 % less CPU than the full re-encode
+    (decode 799, encode 628), so it must be chosen. bottle-detection's case (29 of 210 copied) stays re-encoded."""
+    assert why_not_smart(Work(624, 325, 303, 6), Work(799, 628, 0, 1)) == ""
+    assert why_not_smart(Work(599, 181, 29, 4), Work(453, 210, 0, 1)).startswith("a full re-encode is cheaper")
+
+
+def test_the_smart_cut_encodes_the_sound_beside_the_video(tmp_path, scenes_h264, monkeypatch):
+    """The smart cut knows its sound's spans before writing, so a background thread encodes them while the video is
+    cut (the audio equals a full re-encode's: `test_smart_cut_keeps_the_audio_of_a_full_re_encode`); an error there
+    reaches the caller and leaves no file."""
+    threads, real = [], audio_spans.copy_audio
+    monkeypatch.setattr(
+        audio_spans, "copy_audio", lambda *a: threads.append(threading.current_thread().name) or real(*a)
+    )
+    written = write_summary(scenes_h264, tmp_path / "smart.mp4", [(5, 84), (100, 159)], smart_cut=True)
+    assert written.copied and written.has_audio and threads and threads[0].startswith("semsum-audio")
+
+    def broken(*_):
+        raise SemsumError("audio broke")
+
+    monkeypatch.setattr(audio_spans, "copy_audio", broken)
+    with pytest.raises(SemsumError, match="audio broke"):
+        write_summary(scenes_h264, tmp_path / "broken.mp4", [(5, 84)], smart_cut=True)
+    assert not (tmp_path / "broken.mp4").exists()

@@ -30,7 +30,8 @@ class Weights:
 
 @dataclass(frozen=True)
 class Work:
-    """What a writer does for a selection: frames decoded, encoded and copied, encoders opened."""
+    """What a writer does for a selection: frames decoded (for the smart cut's edges: packets read, of which those
+    nothing refers to outside an edge are skipped), encoded and copied, encoders opened."""
 
     decoded: int
     encoded: int
@@ -41,12 +42,15 @@ class Work:
         return self.decoded * w.decode + self.encoded * w.encode + self.encoders * w.encoder
 
 
-# Fitted to wall times of 22 selections on the four H.264 clips of ../shared/media (benchmarks/RESULTS.md, session 8):
-# encoding a frame costs about 15 threaded decodes in the full re-encode (x264 superfast, crf 25) and 25 at an edge
-# (veryfast, crf 16), a frame decoded for an edge about 4 (one thread, not overlapped with encoding), opening and
-# draining an edge's encoder about 20. With these, the cheaper estimate was the faster writer in 21 of the 22.
+# Fitted to wall and CPU times of 28 selections on the four H.264 clips of ../shared/media and the first 2 minutes of
+# the generated 720p video (benchmarks/RESULTS.md, session 9): encoding a frame costs about 15 threaded decodes in
+# the full re-encode (x264 superfast, crf 25) and 16 at an edge (superfast, crf 18), a packet read for an edge about
+# 1.5 (not overlapped with encoding), opening and draining an edge's encoder about 20. With these the
+# cheaper estimate was the faster writer in 25 of the 28 by wall time and 27 by CPU time, the misses near-ties
+# (estimates 0.91-1.03 of each other); session 8's weights (4 / 25 / 20, for veryfast edges decoded by one thread)
+# chose right in 19 of the 28.
 FULL = Weights(decode=1.0, encode=15.0, encoder=0.0)
-SMART = Weights(decode=4.0, encode=25.0, encoder=20.0)
+SMART = Weights(decode=1.5, encode=16.0, encoder=20.0)
 
 
 def smart_work(index: GopIndex, runs: list[tuple[int, int]]) -> Work:

@@ -94,6 +94,13 @@ def nal_type(unit: bytes) -> int:
     return unit[0] & 0x1F
 
 
+def disposable(data: bytes, length_size: int) -> bool:
+    """Whether no other frame refers to this packet's frame (nal_ref_idc 0 in every slice): a decoder may skip it
+    (as FFmpeg's skip_frame NONREF does) and still decode every other frame exactly."""
+    slices = [u for u in length_prefixed_units(data, length_size) if u and 1 <= nal_type(u) <= NAL_IDR]
+    return bool(slices) and all(u[0] & 0x60 == 0 for u in slices)
+
+
 def param_set_id(unit: bytes) -> int:
     """The id of a sequence (seq_parameter_set_id) or picture (pic_parameter_set_id) parameter set."""
     head = 4 if nal_type(unit) == NAL_SPS else 1  # an SPS starts with profile, constraint flags and level

@@ -30,6 +30,7 @@ from semsum.video.h264 import (
     NAL_SPS,
     AvcConfig,
     annexb_units,
+    disposable,
     length_prefixed_units,
     nal_type,
     param_set_id,
@@ -38,8 +39,10 @@ from semsum.video.h264 import (
 )
 
 PROFILES = {66: "baseline", 77: "main", 100: "high"}  # avcC profile -> x264's name for it
-EDGE_CRF = 16  # re-encoded edges are short; this keeps them >= 40 dB PSNR against the source decode
-PRESET = "veryfast"
+# x264 for the re-encoded edges: against veryfast at crf 16, about a third less CPU, the lowest PSNR within a dB
+# (41.7-53 dB on the test clips, >= 40), summaries 12-66 % larger (benchmarks/RESULTS.md, session 9)
+EDGE_CRF = 18
+PRESET = "superfast"
 
 
 class CopyFailed(Exception):
@@ -195,9 +198,13 @@ class Edge:
         self.decoder = av.CodecContext.create(stream.codec_context.name, "r")
         self.decoder.extradata = stream.codec_context.extradata
         self.encoder = edge_encoder(stream, index)
-        self.next = self.lo
+        self.next, self.length_size = self.lo, index.config.length_size
 
-    def feed(self, packet: av.Packet | None) -> None:
+    def feed(self, packet: av.Packet | None, shown: int | None = None) -> None:
+        """Decode `packet` (shown at display index `shown`; None drains) and encode the frames of [lo, hi] it gives;
+        a frame outside them that no other frame refers to is not decoded at all."""
+        if packet is not None and not self.lo <= shown <= self.hi and disposable(bytes(packet), self.length_size):
+            return
         for frame in self.decoder.decode(packet):
             shown = self.index.frame_of(frame.pts)
             if not self.lo <= shown <= self.hi:
@@ -275,9 +282,9 @@ def cut_run(
             sink.copied += 1
             written += 1
         elif head is not None:
-            head.feed(packet)
+            head.feed(packet, shown)
         if tail is not None:
-            tail.feed(packet)
+            tail.feed(packet, shown)
     written += sum(edge.finish() for edge in (head, tail) if edge is not None)
     if written != e + 1 - s:
         raise CopyFailed(f"{written} of {e + 1 - s} frames written")
