@@ -3,15 +3,13 @@ monotonic timestamps, the audio of the same spans, a chapter per unit; a full re
 
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
-from semsum.errors import SemsumError
-from semsum.video import audio_spans, h264, smartcut, write
+from semsum.video import h264, smartcut, write
 from semsum.video.cutcost import Work, full_work, why_not_smart
 from semsum.video.smartcut import Edge, GopIndex, copy_range, index_gops
 from semsum.video.synthetic import make_scene_video, scene_frame
@@ -231,23 +229,3 @@ def test_the_cost_check_smart_cuts_the_ten_minute_videos_kind_of_selection():
     (decode 799, encode 628), so it must be chosen. bottle-detection's case (29 of 210 copied) stays re-encoded."""
     assert why_not_smart(Work(624, 325, 303, 6), Work(799, 628, 0, 1)) == ""
     assert why_not_smart(Work(599, 181, 29, 4), Work(453, 210, 0, 1)).startswith("a full re-encode is cheaper")
-
-
-def test_the_smart_cut_encodes_the_sound_beside_the_video(tmp_path, scenes_h264, monkeypatch):
-    """The smart cut knows its sound's spans before writing, so a background thread encodes them while the video is
-    cut (the audio equals a full re-encode's: `test_smart_cut_keeps_the_audio_of_a_full_re_encode`); an error there
-    reaches the caller and leaves no file."""
-    threads, real = [], audio_spans.copy_audio
-    monkeypatch.setattr(
-        audio_spans, "copy_audio", lambda *a: threads.append(threading.current_thread().name) or real(*a)
-    )
-    written = write_summary(scenes_h264, tmp_path / "smart.mp4", [(5, 84), (100, 159)], smart_cut=True)
-    assert written.copied and written.has_audio and threads and threads[0].startswith("semsum-audio")
-
-    def broken(*_):
-        raise SemsumError("audio broke")
-
-    monkeypatch.setattr(audio_spans, "copy_audio", broken)
-    with pytest.raises(SemsumError, match="audio broke"):
-        write_summary(scenes_h264, tmp_path / "broken.mp4", [(5, 84)], smart_cut=True)
-    assert not (tmp_path / "broken.mp4").exists()

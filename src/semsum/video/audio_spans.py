@@ -4,7 +4,6 @@ through an `Mp4Writer`, with silence where the input's audio does not cover it (
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,28 +107,3 @@ def copy_audio(src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps:
         except av.error.FFmpegError:
             pass  # audio damaged near the end: keep what decoded; silence pads the rest
     spans.pad()
-
-
-class AudioAhead:
-    """`copy_audio` (seeking) in a background thread while the caller writes the video: FFmpeg decodes and encodes
-    the sound on a core the video leaves idle (e.g. while the smart cut copies packets). Its packets are held back
-    and muxed by `mux`, after the video's, the order in which `copy_audio` alone writes them."""
-
-    def __init__(self, src: Path, writer: Mp4Writer, runs: list[tuple[float, int]], fps: float):
-        writer.container.start_encoding()  # the file's header, before two threads use its streams
-        writer.held, self.writer = [], writer
-        self.worker = ThreadPoolExecutor(1, thread_name_prefix="semsum-audio")
-        self.done = self.worker.submit(copy_audio, src, writer, runs, fps, True)
-
-    def wait(self) -> None:
-        """Wait for the thread (raising what it raised)."""
-        try:
-            self.done.result()
-        finally:
-            self.worker.shutdown()
-
-    def mux(self) -> None:
-        """Wait, then mux the held packets; the writer muxes what follows (its last samples) itself."""
-        self.wait()
-        held, self.writer.held = self.writer.held or [], None
-        self.writer.container.mux(held)

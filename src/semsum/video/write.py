@@ -22,7 +22,7 @@ from av.video.frame import PictureType
 from semsum.atomic import atomic_path
 from semsum.errors import SemsumError
 from semsum.prefetch import prefetch
-from semsum.video.audio_spans import SEEK_GAP_SECONDS, AudioAhead, copy_audio
+from semsum.video.audio_spans import SEEK_GAP_SECONDS, copy_audio
 from semsum.video.cutcost import Work, full_work, smart_work, why_not_smart
 from semsum.video.decode import _frames, _open, _rate, _stream, _why, displayed_size, seek_anchor, to_rgb
 from semsum.video.smartcut import (
@@ -78,7 +78,6 @@ class Mp4Writer:
             self.audio = self.container.add_stream("aac", rate=audio_rate, layout=audio_layout)
             self.fifo = av.AudioFifo()
             self.layout, self.n_audio = audio_layout, 0
-            self.held: list[av.Packet] | None = None  # audio packets kept back while another thread encodes them
 
     def add_frame(self, frame: np.ndarray | av.VideoFrame) -> None:
         """Append one frame: uint8 RGB [H, W, 3], or a decoded frame, which is encoded as it is (no round trip
@@ -110,11 +109,7 @@ class Mp4Writer:
             frame = self.fifo.read(min(AAC_FRAME, self.fifo.samples))
             frame.pts = self.n_audio
             self.n_audio += frame.samples
-            packets = self.audio.encode(frame)
-            if self.held is None:
-                self.container.mux(packets)
-            else:
-                self.held.extend(packets)
+            self.container.mux(self.audio.encode(frame))
 
     def add_chapters(self, chapters: Sequence[tuple[int, int, str]]) -> None:
         """Chapter marks from (first frame, frame after the last, title) in this file's frames."""
@@ -284,37 +279,29 @@ def _write_copied(
     writer = Mp4Writer(
         tmp, 1 / (index.tick * stream.time_base), stream.width, stream.height, audio_rate, layout, copy_of=stream
     )
-    audio = None
     try:
         sink = PacketSink(writer, index, stream.time_base)
         writer.video.codec_context.extradata = index.config.merged(
             edge_config(edge_encoder(stream, index), index)
         ).to_bytes()
-        if writer.audio is not None:  # the sound's spans are known: encode them beside the video
-            audio = AudioAhead(src, writer, runs, 1 / float(writer.frame_time))
         for s, e in run_spans:
             base = writer.n_video
             for done in cut_run(container, stream, index, (s, e), base, sink):
                 if progress is not None:
                     progress(base + done)
             writer.n_video = base + e + 1 - s
-        return (*_finish(src, writer, keep, spans, times, runs, seek=True, audio=audio), sink.copied)
+        return (*_finish(src, writer, keep, spans, times, runs, seek=True), sink.copied)
     finally:
-        if audio is not None:
-            audio.wait()  # before the file closes under it
         writer.container.close()
 
 
 def _finish(
     src: Path, writer: Mp4Writer, keep: np.ndarray, spans: np.ndarray, times: dict[int, float],
-    runs: list[tuple[float, int]], seek: bool, audio: AudioAhead | None = None,
+    runs: list[tuple[float, int]], seek: bool,
 ) -> tuple[int, float, bool]:  # fmt: skip
-    """Audio of the runs (or what `audio` encoded meanwhile), a chapter per unit, close: (frames, seconds, audio
-    kept)."""
+    """Audio of the runs, a chapter per unit, close: (frames, seconds, audio kept)."""
     fps = 1 / float(writer.frame_time)
-    if audio is not None:
-        audio.mux()
-    elif writer.audio is not None:
+    if writer.audio is not None:
         copy_audio(src, writer, runs, fps, seek=seek)
     writer.add_chapters(_chapters(keep, spans, times, fps, writer.n_video))
     writer.close()
