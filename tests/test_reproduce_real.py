@@ -12,6 +12,7 @@ import pytest
 from semsum.data.h5 import load_dataset, save_dataset
 from semsum.errors import SemsumError
 from semsum.pipeline.reproduce import build_plan, load_config, reproduce
+from semsum.pipeline.reproduce.plan import evaluated_as
 from semsum.testing import make_synthetic_dataset
 
 CONFIG = """\
@@ -94,6 +95,10 @@ def test_the_track_runs_resumes_and_recomputes_only_what_a_setting_changes(tiny,
     assert report["status"].startswith("MINI-BENCHMARK")  # not TVSum's frame counts
     assert "| visual, ridge |" in (tmp_path / "out" / "report.md").read_text()
     assert reproduce(tiny, tmp_path / "out", progress=False)[1] == []
+    # the file's own annotations asked for by name: what `auto` evaluated against already, so nothing runs again
+    h5 = tiny.with_name("h5.toml")
+    h5.write_text(tiny.read_text().replace('splits = "splits.json"', 'splits = "splits.json"\nannotations = "h5"'))
+    assert reproduce(h5, tmp_path / "out", progress=False)[1] == []
     tiny.with_name("lr.toml").write_text(tiny.read_text().replace("lr = 1e-3", "lr = 1e-4"))
     assert reproduce(tiny.with_name("lr.toml"), tmp_path / "out", progress=False)[1] == [
         "train tvsum_i3d visual vasnet seed 1 folds 0,1",
@@ -121,6 +126,7 @@ def test_an_earlier_config_keeps_its_train_stage_keys(tiny):
         (("standardize = true", "momentum = 1"), "train.vasnet.momentum: unknown setting"),
         (("lr = 1e-3", "dropout = 2.0"), "train.vasnet: dropout must be in"),
         (('control = ["vasnet"]', 'control = ["csta"]'), "control: 'csta' is not among the summarizers"),
+        (('splits = "splits.json"', 'splits = "splits.json"\nannotations = "otani"'), "annotations is 'otani'; one of"),
     ],
 )
 def test_track_settings_errors_name_the_setting(tiny, edit, message):
@@ -152,3 +158,21 @@ def test_the_shipped_config_plans_the_whole_table(shared_data, tmp_path):
     }
     assert all(s.settings["config"]["select"] == "val" for s in trains)
     assert plan[-1].label == "train tvsum_i3d visual, shuffled labels vasnet seed 1 folds 0,1,2,3,4"
+
+
+@pytest.mark.parametrize(
+    ("asked", "benchmark", "note", "kept"),
+    [
+        ("auto", "tvsum", "annotations missing: the file's user_summary", True),
+        ("tvsum", "tvsum", "annotations missing: the file's user_summary", False),  # the fallback: evaluate again
+        ("tvsum", "tvsum", None, True),
+        ("tvsum", "summe", None, False),
+        ("h5", None, None, True),
+        ("h5", "tvsum", None, False),
+    ],
+)
+def test_stored_results_evaluated_against_other_annotations_are_evaluated_again(tmp_path, asked, benchmark, note, kept):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"annotations": {"benchmark": benchmark, "note": note}}))
+    assert evaluated_as(results, asked) is kept
+    assert evaluated_as(tmp_path / "absent.json", asked) is (asked == "auto")

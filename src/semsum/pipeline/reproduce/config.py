@@ -23,6 +23,7 @@ from semsum.errors import SemsumError
 DEFAULT_MLLM = "LanguageBind/Video-LLaVA-7B-hf"
 BUILT_IN_PROMPTS = ("importance", "summarize")
 EXTRACTED, MAPPED = "features_mllm", "features_mapped"  # the feature keys the extract and align stages make
+ANNOTATIONS = ("auto", "summe", "tvsum", "h5")  # `datasets.NAME.annotations` (DatasetSpec)
 INPUT_KEYS = {  # input name -> feature keys concatenated
     "features": ["features"],
     "features_mllm": [EXTRACTED],
@@ -84,6 +85,10 @@ class DatasetSpec:
     h5: Path
     videos: Path | None  # only extraction reads the videos
     splits: Path
+    #: What the train and ridge stages evaluate against (`semsum train --annotations`): `auto` takes a recognised
+    #: benchmark's own annotations and falls back to the file's user summaries when they are not installed;
+    #: `summe` or `tvsum` requires them (an error before any work when missing), `h5` takes the file's.
+    annotations: str = "auto"
 
 
 @dataclass
@@ -225,7 +230,10 @@ def _datasets(raw: dict[str, Any], path: Path) -> list[DatasetSpec]:
             if key not in spec and key != "videos":
                 raise SemsumError(f"{path}: datasets.{name}.{key} is missing")
             files[key] = (path.parent / spec[key]).resolve() if key in spec else None
-        datasets.append(DatasetSpec(name, **files))
+        which = spec.get("annotations", "auto")
+        if which not in ANNOTATIONS:
+            raise SemsumError(f"{path}: datasets.{name}.annotations is {which!r}; one of {', '.join(ANNOTATIONS)}")
+        datasets.append(DatasetSpec(name, **files, annotations=which))
     if not datasets:
         raise SemsumError(f"{path}: no [datasets.NAME] table (h5, videos, splits)")
     return datasets
