@@ -65,15 +65,16 @@ def test_the_track_plans_ridge_the_control_and_every_seed(tiny):
         "ridge tvsum_i3d visual+audio",
         "control tvsum_i3d: shuffled labels",
         "train tvsum_i3d visual, shuffled labels vasnet seed 1 folds 0,1",
+        "train tvsum_i3d visual, shuffled labels vasnet seed 2 folds 0,1",
     ]
     config = plan[0].settings["config"]
     assert (config["lr"], config["standardize"], config["select"]) == (1e-3, True, "val")
-    assert plan[-1].inputs == (plan[-2],)
+    assert plan[-1].inputs == plan[-2].inputs == (plan[-3],)
 
 
 def test_the_track_runs_resumes_and_recomputes_only_what_a_setting_changes(tiny, tmp_path):
     report, ran = reproduce(tiny, tmp_path / "out", progress=False)
-    assert len(ran) == 8
+    assert len(ran) == 9
     protocol = report["per_fold"][0]["protocol"]  # the file's own user summaries: not a benchmark's protocol
     rows = {(r["input"], r["summarizer"]): r["cells"]["tvsum_i3d"][protocol]["tau"] for r in report["table1"]}
     assert set(rows) == {
@@ -83,7 +84,7 @@ def test_the_track_runs_resumes_and_recomputes_only_what_a_setting_changes(tiny,
         ("visual+audio", "ridge"),
         ("visual, shuffled labels", "vasnet"),
     }
-    assert rows[("visual", "vasnet")]["n_seeds"] == 2 and rows[("visual, shuffled labels", "vasnet")]["n_seeds"] == 1
+    assert rows[("visual", "vasnet")]["n_seeds"] == 2 and rows[("visual, shuffled labels", "vasnet")]["n_seeds"] == 2
     # the ridge rows are the probe's own results (`semsum baseline ridge --json`), one per input
     probes = sorted((tmp_path / "out" / "baseline").glob("*/results.json"))
     assert len(probes) == 2
@@ -106,6 +107,7 @@ def test_the_track_runs_resumes_and_recomputes_only_what_a_setting_changes(tiny,
         "train tvsum_i3d visual+audio vasnet seed 1 folds 0,1",
         "train tvsum_i3d visual+audio vasnet seed 2 folds 0,1",
         "train tvsum_i3d visual, shuffled labels vasnet seed 1 folds 0,1",
+        "train tvsum_i3d visual, shuffled labels vasnet seed 2 folds 0,1",
     ]
 
 
@@ -150,14 +152,14 @@ def test_the_shipped_config_plans_the_whole_table(shared_data, tmp_path):
     config = load_config(tmp_path / "track.toml")
     plan = build_plan(config)
     trains = [s for s in plan if s.kind == "train"]
-    assert len(trains) == 3 * 4 * 3 + 1 and [s.kind for s in plan].count("baseline") == 4
+    assert len(trains) == 3 * 4 * 3 + 3 and [s.kind for s in plan].count("baseline") == 4
     assert {(s.tags["summarizer"], s.settings["config"]["lr"]) for s in trains} == {
         ("vasnet", 1e-4),
         ("pgl-sum", 1e-4),
         ("csta", 1e-3),
     }
     assert all(s.settings["config"]["select"] == "val" for s in trains)
-    assert plan[-1].label == "train tvsum_i3d visual, shuffled labels vasnet seed 1 folds 0,1,2,3,4"
+    assert plan[-1].label == "train tvsum_i3d visual, shuffled labels vasnet seed 3 folds 0,1,2,3,4"
 
 
 @pytest.mark.parametrize(

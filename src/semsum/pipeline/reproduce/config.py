@@ -135,7 +135,7 @@ class ReproduceConfig:
     control: list[str] = field(
         default_factory=list,
         metadata={
-            "help": "Summarizers also trained, with the first seed on the first input read from the dataset's file, "
+            "help": "Summarizers also trained, with every seed on the first input read from the dataset's file, "
             "on a copy with gtscore permuted within every video: the shuffled-label control (near zero if nothing "
             "leaks)."
         },
