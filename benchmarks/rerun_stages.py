@@ -50,7 +50,9 @@ TIMED = {
 }
 
 
-def _wrap(seconds: dict[str, float], stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def timed_stage(seconds: dict[str, float], stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn`, adding its wall seconds to `seconds[stage]` (also used by write_stages.py)."""
+
     @functools.wraps(fn)
     def timed(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -77,7 +79,7 @@ def stages(clip: Path, out: Path) -> dict[str, float]:
         for part in path:
             owner = getattr(owner, part)
         if hasattr(owner, name):
-            setattr(owner, name, _wrap(seconds, stage, getattr(owner, name)))
+            setattr(owner, name, timed_stage(seconds, stage, getattr(owner, name)))
     import semsum.pipeline as pipeline  # the CLI calls `semsum.pipeline.summarize`, re-exported there
 
     pipeline.summarize = importlib.import_module("semsum.pipeline.summarize").summarize

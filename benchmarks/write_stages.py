@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,12 +28,14 @@ from unittest import mock
 import av
 import numpy as np
 
-from semsum.video import audio_spans, smartcut, write
+from semsum.video import smartcut, write
 from semsum.video.write import write_summary
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rerun_stages import timed_stage
 
 STAGES = [  # (module or class, function, stage name)
     (write, "copy_audio", "audio"),
-    (audio_spans, "copy_audio", "audio (thread)"),
     (write, "_gop_index", "GOP index"),
     (smartcut.Edge, "feed", "edges: decode and encode"),
     (smartcut.Edge, "finish", "edges: drain"),
@@ -46,20 +49,7 @@ def timed_stages(stack: ExitStack, seconds: dict[str, float]) -> None:
     """Wrap each stage's function so that its wall seconds add up in `seconds`."""
     for owner, name, stage in STAGES:
         if hasattr(owner, name):
-            stack.enter_context(mock.patch.object(owner, name, timer(getattr(owner, name), stage, seconds)))
-
-
-def timer(fn, stage: str, seconds: dict[str, float]):
-    """`fn`, adding its wall seconds to `seconds[stage]`."""
-
-    def wrapped(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
-
-    return wrapped
+            stack.enter_context(mock.patch.object(owner, name, timed_stage(seconds, stage, getattr(owner, name))))
 
 
 def write_once(video: Path, units: list, anchors: tuple, out: Path, smart: bool | None, stages: bool) -> dict:
