@@ -142,7 +142,10 @@ def ridge_stage(config: ReproduceConfig, spec: DatasetSpec, name: str, data: dic
         return {}
 
     tags = {"dataset": spec.name, "input": name, "prompt": None, "summarizer": "ridge", "seed": 0}
-    done = lambda folder: evaluated_as(folder / "results.json", spec.annotations)  # noqa: E731
+
+    def done(folder: Path) -> bool:
+        return evaluated_as(folder / "results.json", spec.annotations)
+
     return Stage("baseline", f"ridge {spec.name} {name}", settings, compute, (), tags, done)
 
 
