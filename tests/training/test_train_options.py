@@ -111,6 +111,10 @@ def test_an_lr_grid_resumes_after_a_kill(synthetic, tmp_path):
     a = saved_fold(tmp_path / "straight" / "fold_0")
     b = saved_fold(tmp_path / "resumed" / "fold_0")
     assert a["history"][0]["lr"] == b["history"][0]["lr"] and a["selected_epoch"] == b["selected_epoch"]
+    # the chosen rate is reported with the fold, in results.json and results.md
+    fold = json.loads((tmp_path / "resumed" / "results.json").read_text())["folds"][0]
+    assert fold["lr"] == a["history"][0]["lr"]
+    assert f"lr {fold['lr']:g}" in (tmp_path / "resumed" / "results.md").read_text()
     for name, value in a["state_dict"].items():
         assert torch.equal(value, b["state_dict"][name]), name
 

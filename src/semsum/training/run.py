@@ -149,6 +149,7 @@ def summarize_run(
     for fr in fold_results:
         model = run.fold_models[fr["fold"]]
         scores = {k: model.predict(ds[k].feature_matrix(run.feature_keys, str(ds.path))) for k in model.test_keys}
+        chosen = fr["history"][fr["selected_epoch"]]
         row = {
             "fold": fr["fold"],
             "selected_epoch": fr["selected_epoch"],
@@ -156,8 +157,10 @@ def summarize_run(
             "n_test": len(scores),
             "final_train_loss": fr["history"][-1]["train_loss"],
             # the leakage-free criterion for comparing settings (None unless selected on a validation split)
-            "val_tau": fr["history"][fr["selected_epoch"]].get("val_tau"),
+            "val_tau": chosen.get("val_tau"),
         }
+        if "lr" in chosen:  # an lr grid: the rate chosen on validation videos
+            row["lr"] = chosen["lr"]
         folds.append((row, scores))
     metrics, oof = fold_metrics(ds, anns, folds)
     write_json(out / "scores.json", {k: v.tolist() for k, v in to_frames(ds, oof).items()})
@@ -247,8 +250,12 @@ def fmt_metric(v: float | None) -> str:
 
 
 def _selected(fold: Mapping[str, Any]) -> str:
-    """What a fold's model selection chose: its `selected` label (a baseline's), else the 1-based epoch."""
-    return str(fold["selected"]) if "selected" in fold else str(fold["selected_epoch"] + 1)
+    """What a fold's model selection chose: its `selected` label (a baseline's), else the 1-based epoch (and the
+    learning rate, from an lr grid)."""
+    if "selected" in fold:
+        return str(fold["selected"])
+    epoch = str(fold["selected_epoch"] + 1)
+    return f"{epoch}, lr {fold['lr']:g}" if "lr" in fold else epoch
 
 
 def run_markdown(results: Mapping[str, Any]) -> str:
