@@ -28,7 +28,7 @@ Last, a speed measurement robust to a shared CPU: on one thread, the least CPU s
 detector on bikes.mp4 and Big Buck Bunny (the detectors alternate within each repeat).
 
 Run: .venv/bin/python benchmarks/shots_bench.py [--media DIR] [--repeats 3] [--detectors kts,transnetv2,content]
-     [--sizes 48x27,96x54,128x72,psd]
+     [--sizes 48x27,96x54,128x72,psd] [--speed-only]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from semsum.features.pool5 import build_extractor
-from semsum.summary.content import ContentDetector, ContentOptions
+from semsum.summary.content import ContentDetector, ContentOptions, cuts_from_values, cuts_to_shots
 from semsum.summary.kts import kts
 from semsum.summary.shots import boundaries_to_shots
 from semsum.summary.transnetv2 import FRAME_SIZE, TransNetV2Detector
@@ -165,6 +165,14 @@ def psd_size(path: Path) -> tuple[int, int]:
     return 256, max(1, round(info.height * 256 / info.width))
 
 
+def margins(values: np.ndarray | None, truth: list[int]) -> str:
+    """For content: its lowest value on a true cut and its highest on other frames, to set against its threshold."""
+    if values is None:
+        return ""
+    others = f"others ≤ {np.delete(values, truth).max():.0f}"
+    return f"; values: cuts ≥ {values[truth].min():.0f}, {others}" if truth else f"; values: {others}"
+
+
 def parse_size(text: str) -> tuple[int, int] | str:
     """A `--sizes` entry: (width, height) from "WxH", or "psd" (PySceneDetect's rule, per video)."""
     if text == "psd":
@@ -173,26 +181,33 @@ def parse_size(text: str) -> tuple[int, int] | str:
     return int(width), int(height)
 
 
-# (path, n_frames) -> shots, and a note on what the run's time is made of (a function: called after timing the run)
-Runner = Callable[[Path, int], tuple[np.ndarray, Callable[[], str]]]
+# (path, n_frames) -> shots, and a note on what the run's time is made of given the true cuts (a function: called
+# after timing the run)
+Runner = Callable[[Path, int], tuple[np.ndarray, Callable[[list[int]], str]]]
 
 
 def runners(names: list[str], sizes: list[tuple[int, int] | str], extractor, transnet) -> dict[str, Runner]:
     """The detectors to compare, by label: each returns a video's shots and a note on what its time is made of."""
 
-    def run_kts(path: Path, n_frames: int) -> tuple[np.ndarray, Callable[[], str]]:
+    def run_kts(path: Path, n_frames: int) -> tuple[np.ndarray, Callable[[list[int]], str]]:
         shots, _, dp = kts_shots(extractor, path)
-        return shots, lambda: f"DP {dp:.2f} s"
+        return shots, lambda truth: f"DP {dp:.2f} s"
 
     def run_frames(detector, size: tuple[int, int] | str) -> Runner:
-        def run(path: Path, n_frames: int) -> tuple[np.ndarray, Callable[[], str]]:
+        def run(path: Path, n_frames: int) -> tuple[np.ndarray, Callable[[list[int]], str]]:
             at = psd_size(path) if size == "psd" else size
-            if detector is None:  # content, built for this size
-                shots = ContentDetector(ContentOptions(size=at))(SimpleNamespace(path=path, n_frames=n_frames))
+            video, values = SimpleNamespace(path=path, n_frames=n_frames), None
+            if detector is None:  # content, built for this size; its values kept to show the threshold's margins
+                values = ContentDetector(ContentOptions(size=at)).values(video)
+                shots = cuts_to_shots(cuts_from_values(values), n_frames)
             else:
-                shots = detector(SimpleNamespace(path=path, n_frames=n_frames))
+                shots = detector(video)
             where = f" at {at[0]}x{at[1]}" if size == "psd" else ""
-            return shots, lambda: f"decoding {timed(decode_only, path, at)[1]:.1f} s{where}"
+
+            def decoding(truth: list[int]) -> str:
+                return f"decoding {timed(decode_only, path, at)[1]:.1f} s{where}{margins(values, truth)}"
+
+            return shots, decoding
 
         return run
 
@@ -242,6 +257,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of the one-thread speed measurement")
     parser.add_argument("--detectors", default="kts,transnetv2,content", help="comma-separated, of those three")
     parser.add_argument("--sizes", default="48x27,96x54,128x72,psd", help="content's analysis sizes: WxH or psd")
+    parser.add_argument("--speed-only", action="store_true", help="only the one-thread speed measurement")
     args = parser.parse_args()
     names, sizes = args.detectors.split(","), [parse_size(s) for s in args.sizes.split(",")]
 
@@ -250,12 +266,18 @@ def main() -> None:
     print(f"torch threads: {torch.get_num_threads()}; load average before: {os.getloadavg()[0]:.2f}")
     print(f"model loading: GoogLeNet (random init) {t_googlenet:.1f} s, TransNetV2 {t_transnet:.1f} s\n")
     found = runners(names, sizes, extractor, detector)
+    if not args.speed_only:
+        accuracy(found, args.media)
+    speed(found, args.media, args.repeats)
 
+
+def accuracy(found: dict[str, Runner], media: Path) -> None:
+    """The per-video and total tables: boundaries against the true cuts, and time, on both cores."""
     with tempfile.TemporaryDirectory() as tmp:
-        videos = [(name, args.media / name, cuts) for name, cuts in REAL_CUTS.items()]
+        videos = [(name, media / name, cuts) for name, cuts in REAL_CUTS.items()]
         for name, pieces in JOINS.items():
             path = Path(tmp) / f"{name.split()[0]}.mp4"
-            videos.append((name, path, write_join(path, args.media, pieces)))
+            videos.append((name, path, write_join(path, media, pieces)))
         print(
             "| video | frames | fps | true cuts | detector | boundaries | recall ≤2 f | recall ≤1 s | MAE (f) | false "
             "| wall s | CPU s | frames/s | of which |"
@@ -272,11 +294,10 @@ def main() -> None:
                 print(
                     f"| {name} | {n_frames} | {fps:.2f} | {truth} | {label} | {bounds.tolist()} | {s['recall2']} | "
                     f"{s['recall1s']} | {s['mae']} | {s['false']} | {wall:.1f} | {cpu:.1f} | {n_frames / wall:.0f} "
-                    f"| {note()} |"
+                    f"| {note(truth)} |"
                 )
         print_totals(totals)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
-    speed(found, args.media, args.repeats)
 
 
 def print_totals(totals: dict[str, list]) -> None:
