@@ -9,8 +9,8 @@ into cuts so that shots last at least `min_scene_len` frames (15): see `cuts_fro
 of a new shot.
 
 Differences from PySceneDetect: frames come from semsum's PyAV decoder scaled to a fixed `size` by swscale's
-bilinear filter (PySceneDetect decodes at full size with OpenCV and, by default, shrinks frames to a width of 256 to
-384 pixels with OpenCV's resize); the size is chosen by measurement (benchmarks/shots.md). Given the same frames,
+bilinear filter (PySceneDetect decodes at full size with OpenCV and, by default, shrinks frames at least 256 wide to
+256 wide with OpenCV's resize); the size is chosen by measurement (benchmarks/shots.md). Given the same frames,
 values and cuts are PySceneDetect's (tests/summary/test_content.py drives its detector as the oracle).
 
 Why: on a CPU it finds hard cuts at a small fraction of TransNetV2's cost (one decoding pass at a small size and a
