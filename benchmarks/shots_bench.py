@@ -1,4 +1,4 @@
-"""Shot boundaries of KTS and TransNetV2 against known hard cuts, and the time each takes.
+"""Shot boundaries of KTS, TransNetV2 and content against known hard cuts, and the time each takes.
 
 Detectors, as `semsum summarize` would run them on a CPU:
 
@@ -6,6 +6,9 @@ Detectors, as `semsum summarize` would run them on a CPU:
   weights are not on this machine), `semsum.summary.kts.kts`, step boundaries turned into frame shots with
   `semsum.summary.shots.boundaries_to_shots`. Its boundaries can only fall on sampled frames (every 15th).
 * TransNetV2: `semsum.summary.transnetv2.TransNetV2Detector` at its default threshold 0.5, on every frame at 48x27.
+* content: `semsum.summary.content.ContentDetector` (PySceneDetect's ContentDetector, threshold 27, min_scene_len 15)
+  on every frame at each of `--sizes`: WxH, or "psd", PySceneDetect's own rule (frames at least 256 wide shrunk to
+  256 wide, the height in proportion; narrower ones at full size).
 
 Videos: (a) the real clips of ../shared/media, with the hard cuts determined below (and four clips of a single shot,
 where every boundary is false); (b) joins of 2-6 s pieces of different real clips, each inside one shot (bikes has
@@ -16,14 +19,16 @@ are matched one-to-one to true cuts, closest pairs first, within a tolerance; re
 (round(fps) frames); mean absolute error in frames of the pairs matched within 1 s; false boundaries: those matched
 to no cut within 1 s. Time: wall and CPU seconds (all threads) of decoding plus inference, model loading excluded
 (reported once); "of which": for KTS the dynamic programme alone, all that KTS adds to `semsum summarize` (which
-computes the GoogLeNet features for its scorer anyway); for TransNetV2 the decoding alone (every frame at 48x27,
-timed in a separate pass), the rest being the network. Another user's jobs may share the CPU: the load average is
-printed before and after, and CPU seconds are less affected by sharing than wall seconds.
+computes the GoogLeNet features for its scorer anyway); for TransNetV2 and content the decoding alone (every frame at
+their size, timed in a separate pass), the rest being the network or the HSV differences. Another user's jobs may
+share the CPU: the load average is printed before and after, and CPU seconds are less affected by sharing than wall
+seconds.
 
 Last, a speed measurement robust to a shared CPU: on one thread, the least CPU seconds of `--repeats` runs of each
-detector on bikes.mp4 and Big Buck Bunny.
+detector on bikes.mp4 and Big Buck Bunny (the detectors alternate within each repeat).
 
-Run: .venv/bin/python benchmarks/shots_bench.py [--media DIR] [--repeats 3]
+Run: .venv/bin/python benchmarks/shots_bench.py [--media DIR] [--repeats 3] [--detectors kts,transnetv2,content]
+     [--sizes 48x27,96x54,128x72,psd] [--speed-only]
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import numpy as np
 import torch
 
 from semsum.features.pool5 import build_extractor
+from semsum.summary.content import ContentDetector, ContentOptions, cuts_from_values, cuts_to_shots
 from semsum.summary.kts import kts
 from semsum.summary.shots import boundaries_to_shots
 from semsum.summary.transnetv2 import FRAME_SIZE, TransNetV2Detector
@@ -145,9 +151,79 @@ def kts_shots(extractor, path: Path) -> tuple[np.ndarray, int, float]:
     return boundaries_to_shots(boundaries, picks, sampler.n_decoded), sampler.n_decoded, dp_seconds
 
 
-def decode_only(path: Path) -> int:
-    """Decode every frame at TransNetV2's 48x27 and nothing else (the part of its time that is not the network)."""
-    return sum(len(frames) for _, frames in iter_sampled_frames(path, stride=1, batch_size=50, size=FRAME_SIZE))
+def decode_only(path: Path, size: tuple[int, int] = FRAME_SIZE) -> int:
+    """Decode every frame at `size` (TransNetV2's 48x27 by default) and nothing else: the part of a frame-reading
+    detector's time that is not its own work. Returns the number of frames."""
+    return sum(len(frames) for _, frames in iter_sampled_frames(path, stride=1, batch_size=50, size=size))
+
+
+def psd_size(path: Path) -> tuple[int, int]:
+    """PySceneDetect's default analysis size of `path`: frames at least 256 wide shrunk to 256 wide, else as is."""
+    info = probe(path, count=False)
+    if info.width < 256:
+        return info.width, info.height
+    return 256, max(1, round(info.height * 256 / info.width))
+
+
+def margins(values: np.ndarray | None, truth: list[int]) -> str:
+    """For content: its lowest value on a true cut and its highest on other frames, to set against its threshold."""
+    if values is None:
+        return ""
+    others = f"others ≤ {np.delete(values, truth).max():.0f}"
+    return f"; values: cuts ≥ {values[truth].min():.0f}, {others}" if truth else f"; values: {others}"
+
+
+def parse_size(text: str) -> tuple[int, int] | str:
+    """A `--sizes` entry: (width, height) from "WxH", or "psd" (PySceneDetect's rule, per video)."""
+    if text == "psd":
+        return text
+    width, height = text.split("x")
+    return int(width), int(height)
+
+
+# (path, n_frames) -> shots, and a note on what the run's time is made of given the true cuts (a function: called
+# after timing the run)
+Runner = Callable[[Path, int], tuple[np.ndarray, Callable[[list[int]], str]]]
+
+
+def runners(names: list[str], sizes: list[tuple[int, int] | str], extractor, transnet) -> dict[str, Runner]:
+    """The detectors to compare, by label: each returns a video's shots and a note on what its time is made of."""
+
+    def run_kts(path: Path, n_frames: int) -> tuple[np.ndarray, Callable[[list[int]], str]]:
+        shots, _, dp = kts_shots(extractor, path)
+        return shots, lambda truth: f"DP {dp:.2f} s"
+
+    def run_frames(detector, size: tuple[int, int] | str) -> Runner:
+        def run(path: Path, n_frames: int) -> tuple[np.ndarray, Callable[[list[int]], str]]:
+            at = psd_size(path) if size == "psd" else size
+            video, values = SimpleNamespace(path=path, n_frames=n_frames), None
+            if detector is None:  # content, built for this size; its values kept to show the threshold's margins
+                values = ContentDetector(ContentOptions(size=at)).values(video)
+                shots = cuts_to_shots(cuts_from_values(values), n_frames)
+            else:
+                shots = detector(video)
+            where = f" at {at[0]}x{at[1]}" if size == "psd" else ""
+
+            def decoding(truth: list[int]) -> str:
+                return f"decoding {timed(decode_only, path, at)[1]:.1f} s{where}{margins(values, truth)}"
+
+            return shots, decoding
+
+        return run
+
+    found: dict[str, Runner] = {}
+    for name in names:
+        if name == "kts":
+            found["KTS"] = run_kts
+        elif name == "transnetv2":
+            found["TransNetV2"] = run_frames(transnet, FRAME_SIZE)
+        elif name == "content":
+            for size in sizes:
+                label = "psd" if size == "psd" else f"{size[0]}x{size[1]}"
+                found[f"content {label}"] = run_frames(None, size)
+        else:
+            raise SystemExit(f"unknown detector {name!r} (kts, transnetv2, content)")
+    return found
 
 
 def match(predicted: np.ndarray, truth: list[int], tolerance: int) -> list[tuple[int, int]]:
@@ -179,72 +255,83 @@ def main() -> None:
     default_media = Path(os.environ.get("SEMSUM_SHARED_MEDIA", ROOT.parent / "shared" / "media"))
     parser.add_argument("--media", type=Path, default=default_media)
     parser.add_argument("--repeats", type=int, default=3, help="runs of the one-thread speed measurement")
+    parser.add_argument("--detectors", default="kts,transnetv2,content", help="comma-separated, of those three")
+    parser.add_argument("--sizes", default="48x27,96x54,128x72,psd", help="content's analysis sizes: WxH or psd")
+    parser.add_argument("--speed-only", action="store_true", help="only the one-thread speed measurement")
     args = parser.parse_args()
+    names, sizes = args.detectors.split(","), [parse_size(s) for s in args.sizes.split(",")]
 
     extractor, t_googlenet, _ = timed(lambda: build_extractor(random_init=True, device="cpu"))
     detector, t_transnet, _ = timed(lambda: TransNetV2Detector(device="cpu"))
     print(f"torch threads: {torch.get_num_threads()}; load average before: {os.getloadavg()[0]:.2f}")
     print(f"model loading: GoogLeNet (random init) {t_googlenet:.1f} s, TransNetV2 {t_transnet:.1f} s\n")
+    found = runners(names, sizes, extractor, detector)
+    if not args.speed_only:
+        accuracy(found, args.media)
+    speed(found, args.media, args.repeats)
 
+
+def accuracy(found: dict[str, Runner], media: Path) -> None:
+    """The per-video and total tables: boundaries against the true cuts, and time, on both cores."""
     with tempfile.TemporaryDirectory() as tmp:
-        videos = [(name, args.media / name, cuts) for name, cuts in REAL_CUTS.items()]
+        videos = [(name, media / name, cuts) for name, cuts in REAL_CUTS.items()]
         for name, pieces in JOINS.items():
             path = Path(tmp) / f"{name.split()[0]}.mp4"
-            videos.append((name, path, write_join(path, args.media, pieces)))
+            videos.append((name, path, write_join(path, media, pieces)))
         print(
             "| video | frames | fps | true cuts | detector | boundaries | recall ≤2 f | recall ≤1 s | MAE (f) | false "
             "| wall s | CPU s | frames/s | of which |"
         )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        totals = {"KTS": [], "TransNetV2": []}
+        totals = {label: [] for label in found}
         for name, path, truth in videos:
-            fps = probe(path).fps
-            (shots_k, n_frames, dp), wall_k, cpu_k = timed(kts_shots, extractor, path)
-            video = SimpleNamespace(path=path, n_frames=n_frames, picks=np.arange(0, n_frames, KTS_STRIDE))
-            shots_t, wall_t, cpu_t = timed(detector, video)
-            _, decode, _ = timed(decode_only, path)
-            runs = (
-                ("KTS", shots_k, wall_k, cpu_k, f"DP {dp:.2f} s"),
-                ("TransNetV2", shots_t, wall_t, cpu_t, f"decoding {decode:.1f} s"),
-            )
-            for label, shots, wall, cpu, part in runs:
+            fps, n_frames = probe(path).fps, decode_only(path)
+            for label, run in found.items():
+                (shots, note), wall, cpu = timed(run, path, n_frames)
                 bounds = shots[1:, 0]
                 s = scores(bounds, truth, fps)
                 totals[label].append((len(truth), s, wall, cpu, n_frames))
                 print(
                     f"| {name} | {n_frames} | {fps:.2f} | {truth} | {label} | {bounds.tolist()} | {s['recall2']} | "
                     f"{s['recall1s']} | {s['mae']} | {s['false']} | {wall:.1f} | {cpu:.1f} | {n_frames / wall:.0f} "
-                    f"| {part} |"
+                    f"| {note(truth)} |"
                 )
-        print("\n| detector | cuts | recall ≤2 f | recall ≤1 s | MAE (f) | false | wall s | CPU s | frames/s |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for label, rows in totals.items():
-            n = sum(r[0] for r in rows)
-            near, loose, false = (sum(r[1][k] for r in rows) for k in ("n_near", "n_loose", "false"))
-            errors = [e for r in rows for e in r[1]["errors"]]
-            mae = np.mean(errors) if errors else float("nan")
-            wall, cpu, frames = (sum(r[i] for r in rows) for i in (2, 3, 4))
-            print(
-                f"| {label} | {n} | {near}/{n} | {loose}/{n} | {mae:.1f} | {false} | {wall:.1f} | {cpu:.1f} "
-                f"| {frames / wall:.0f} |"
-            )
+        print_totals(totals)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
-    speed(extractor, detector, args.media, args.repeats)
 
 
-def speed(extractor, detector: TransNetV2Detector, media: Path, repeats: int) -> None:
-    """Work per frame on one thread: CPU seconds, the least of `repeats` runs (robust to other jobs on the CPU)."""
+def print_totals(totals: dict[str, list]) -> None:
+    """One row per detector over all videos: cuts found, mean error, false boundaries, time."""
+    print("\n| detector | cuts | recall ≤2 f | recall ≤1 s | MAE (f) | false | wall s | CPU s | frames/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, rows in totals.items():
+        n = sum(r[0] for r in rows)
+        near, loose, false = (sum(r[1][k] for r in rows) for k in ("n_near", "n_loose", "false"))
+        errors = [e for r in rows for e in r[1]["errors"]]
+        mae = np.mean(errors) if errors else float("nan")
+        wall, cpu, frames = (sum(r[i] for r in rows) for i in (2, 3, 4))
+        print(
+            f"| {label} | {n} | {near}/{n} | {loose}/{n} | {mae:.1f} | {false} | {wall:.1f} | {cpu:.1f} "
+            f"| {frames / wall:.0f} |"
+        )
+
+
+def speed(found: dict[str, Runner], media: Path, repeats: int) -> None:
+    """Work per frame on one thread: CPU seconds, the least of `repeats` runs (robust to other jobs on the CPU); the
+    detectors alternate within each repeat."""
     torch.set_num_threads(1)
     print(f"\none thread, least CPU seconds of {repeats} runs; load average before: {os.getloadavg()[0]:.2f}\n")
-    print("| video | frames | KTS CPU s | KTS frames/CPU s | TransNetV2 CPU s | TransNetV2 frames/CPU s | ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print("| video | frames | detector | CPU s | frames/CPU s |")
+    print("|---|---|---|---|---|")
     for name in ("bikes.mp4", "big_buck_bunny_0_30.webm"):
         path = media / name
-        (_, n_frames, _), _, _ = timed(kts_shots, extractor, path)
-        video = SimpleNamespace(path=path, n_frames=n_frames, picks=np.arange(0, n_frames, KTS_STRIDE))
-        k = min(timed(kts_shots, extractor, path)[2] for _ in range(repeats))
-        t = min(timed(detector, video)[2] for _ in range(repeats))
-        print(f"| {name} | {n_frames} | {k:.1f} | {n_frames / k:.0f} | {t:.1f} | {n_frames / t:.0f} | {t / k:.1f} |")
+        n_frames = decode_only(path)
+        best = {label: float("inf") for label in found}
+        for _ in range(repeats):
+            for label, run in found.items():
+                best[label] = min(best[label], timed(run, path, n_frames)[2])
+        for label, cpu in best.items():
+            print(f"| {name} | {n_frames} | {label} | {cpu:.2f} | {n_frames / cpu:.0f} |")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
