@@ -27,7 +27,7 @@ def test_summarize_command(tmp_path, shared_media):
     doc = json.loads((out / "scores.json").read_text())
     # 30 s at 12.5 fps: sampled every 4th frame, so that each moment of the summary holds a few picks
     assert doc["budget"] == 0.2 and doc["sampling"] == {"step": 4} and doc["summary"]["has_audio"]
-    assert doc["shot_detector"] == "auto: transnetv2" and doc["shot_boundaries"] == []  # one shot: no flicker cuts
+    assert doc["shot_detector"] == "auto: content" and doc["shot_boundaries"] == []  # one shot: no flicker cuts
     assert sorted(p.name for p in out.iterdir()) == ["scores.json", "summary.mp4", "timeline.png"]
 
 

@@ -134,7 +134,7 @@ def test_mllm_space_encoders_feed_shots_and_scores(mllm_run, shared_media, tmp_p
     ("args", "message"),
     [
         (("--encoder", "clip"), "unknown encoder 'clip' (available: fx, googlenet, videollava"),
-        (("--shots", "scenes"), "unknown shot detector 'scenes' (available: auto, kts, transnetv2"),
+        (("--shots", "scenes"), "unknown shot detector 'scenes' (available: auto, content, kts, transnetv2"),
         (("--encoder", "fx"), "the fx encoder needs --mapper FILE"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -65,7 +66,7 @@ def test_kts_detector_is_kts_in_frames_and_built_by_name():
         detector(SimpleNamespace(path=Path("v.mp4"), n_frames=900, picks=video.picks, features={}))
 
 
-def test_auto_runs_transnetv2_on_short_videos_and_kts_on_long_ones(shared_media):
+def test_auto_runs_content_on_a_cpu_for_videos_up_to_cpu_frames_and_kts_beyond(shared_media):
     from semsum.summary.shots import AutoDetector
 
     clip = shared_media / "bikes.mp4"  # 250 frames, hard cuts at 30, 76, 137, 187, 242
@@ -74,12 +75,23 @@ def test_auto_runs_transnetv2_on_short_videos_and_kts_on_long_ones(shared_media)
         path=clip, n_frames=250, picks=np.arange(0, 250, 15), features={"features": rng.random((17, 8))}
     )
     auto = make_shot_detector("auto", device="cpu")
-    assert isinstance(auto, AutoDetector) and auto.name == "auto"
-    assert auto(short)[1:, 0].tolist() == [30, 76, 137, 187, 242] and auto.name_for(short) == "auto: transnetv2"
+    assert isinstance(auto, AutoDetector) and auto.name == "auto" and auto.options.cpu_frames == 9000
+    assert auto(short)[1:, 0].tolist() == [30, 76, 137, 187, 242] and auto.name_for(short) == "auto: content"
     x = np.concatenate([rng.normal(size=(60, 8)) + 5 * rng.normal(size=8) for _ in range(2)])
-    long = SimpleNamespace(path=clip, n_frames=3000, picks=np.arange(0, 3000, 25), features={"features": x})
-    assert auto(long)[1:, 0].tolist() == [1500] and auto.name_for(long) == "auto: kts"
-    assert auto.name == "auto" and auto.name_for(short) == "auto: transnetv2"  # no state left by the last video
+    long = SimpleNamespace(path=clip, n_frames=9001, picks=np.arange(0, 9001, 76)[:120], features={"features": x})
+    assert auto(long)[1:, 0].tolist() == [60 * 76] and auto.name_for(long) == "auto: kts"
+    assert auto.name == "auto" and auto.name_for(short) == "auto: content"  # no state left by the last video
+    few = make_shot_detector("auto", device="cpu", cpu_frames=249)
+    assert few.name_for(short) == "auto: kts"
+
+
+def test_auto_runs_transnetv2_on_a_gpu_whatever_the_length():
+    from semsum.summary.shots import AutoDetector, AutoOptions
+
+    auto = AutoDetector(AutoOptions(), device="cpu")
+    auto.options = replace(auto.options, gpu=True)  # as built on a CUDA device (none here); nothing is loaded
+    for n_frames in (250, 100_000):
+        assert auto.name_for(SimpleNamespace(n_frames=n_frames)) == "auto: transnetv2"
 
 
 def test_units_steps_is_the_deprecated_name_of_segments():

@@ -12,9 +12,10 @@ Selection units, what the knapsack picks from, are shots too: the detector's sho
 sub-shots where the features change most (`content_units`).
 
 Built in: `kts` (kernel temporal segmentation on the video's features; the benchmarks' choice and the default for
-dataset files), `transnetv2` (a trained shot-boundary network on the frames; `semsum.summary.transnetv2`), and
-`auto` (`summarize`'s default: TransNetV2 on a GPU or for videos of up to 2,000 frames, KTS beyond; see
-`AutoDetector` for the measurements behind it).
+dataset files), `transnetv2` (a trained shot-boundary network on the frames; `semsum.summary.transnetv2`), `content`
+(PySceneDetect's ContentDetector on the frames; `semsum.summary.content`) and `auto` (`summarize`'s default:
+TransNetV2 on a GPU; on a CPU the content detector for videos of up to 9,000 frames, KTS beyond; see `AutoDetector`
+for the measurements behind it).
 """
 
 from __future__ import annotations
@@ -223,22 +224,25 @@ def make_kts(options: KTSOptions, device: str = "cpu") -> KTSDetector:
 
 @dataclass(frozen=True)
 class AutoOptions(KTSOptions):
-    """The `auto` detector's options: KTS's, and where TransNetV2 stops on a CPU."""
+    """The `auto` detector's options: KTS's, and where the content detector stops on a CPU."""
 
-    cpu_frames: int = option(2000, "auto: on a CPU, TransNetV2 for videos of up to this many frames, KTS beyond.")
+    cpu_frames: int = option(
+        9000, "auto: on a CPU, the content detector for videos of up to this many frames, KTS beyond."
+    )
     runtime: str = option("auto", RUNTIME_HELP)
-    gpu: bool = False  # TransNetV2 on every video (on a GPU), else only up to `cpu_frames`: set from the device
+    gpu: bool = False  # TransNetV2 on every video (on a GPU), else content or KTS: set from the device
 
 
 class AutoDetector:
-    """`summarize`'s default for users' videos: TransNetV2 where it is affordable, KTS elsewhere.
+    """`summarize`'s default for users' videos: the best detector that is affordable on the device.
 
-    TransNetV2 puts boundaries on the cut frame (21 of 23 cuts within 2 frames, against 4 for KTS, which is tied to
-    the 15-frame sampling grid) and does not split one-shot footage on lighting changes (1 false boundary against
-    12; benchmarks/shots.md). But it reads every frame: about 55 frames/s on 2 CPU cores, some 6x the work of KTS
-    and its features. So: TransNetV2 always on a GPU, and on a CPU for videos of up to `cpu_frames` frames (2,000:
-    about 35 s of extra work, which covers clips of a minute); KTS beyond (a 10-minute video would take 5.5 minutes
-    more). `name_for(video)` says which one runs.
+    On a GPU, TransNetV2 (trained, so it also sees gradual transitions). On a CPU it costs too much (about 55
+    frames/s on 2 cores); the content detector (PySceneDetect's rule on frames at 96x54) finds the same hard cuts
+    on the frame (21 of 23 within 2 frames, no false boundary, against TransNetV2's 21 and one false) at 8-9x less
+    CPU, where KTS, tied to the 15-frame sampling grid, finds 4 and splits one-shot footage on lighting changes
+    (12 false; benchmarks/shots.md). The content detector decodes every frame again, about 2.6x a plain decode of a
+    720p video, so on a CPU it runs on videos of up to `cpu_frames` frames (9,000: 5 minutes at 30 fps, at most
+    about 35 s of extra work here) and KTS beyond. `name_for(video)` says which one runs.
     """
 
     name = "auto"
@@ -254,17 +258,21 @@ class AutoDetector:
     def choose(self, video: Video) -> ShotDetector:
         """The detector that runs on `video` (a function of its length and the device only, so one AutoDetector
         serves concurrent requests)."""
-        if self.options.gpu or video.n_frames <= self.options.cpu_frames:
+        if self.options.gpu:
             from semsum.summary.transnetv2 import TransNetV2Detector, TransNetV2Options
 
             self._transnetv2 = self._transnetv2 or TransNetV2Detector(
                 TransNetV2Options(runtime=self.options.runtime), self.device
             )
             return self._transnetv2
+        if video.n_frames <= self.options.cpu_frames:
+            from semsum.summary.content import ContentDetector
+
+            return ContentDetector()
         return KTSDetector(KTSOptions(self.options.max_segment, self.options.feature_key))
 
     def name_for(self, video: Video) -> str:
-        """What ran on `video`, for outputs: "auto: transnetv2" or "auto: kts"."""
+        """What ran on `video`, for outputs: e.g. "auto: content" or "auto: kts"."""
         return f"auto: {self.choose(video).name}"
 
     def __call__(self, video: Video, progress: StepProgress | None = None) -> np.ndarray:
