@@ -96,11 +96,11 @@ class _Plugin:
 def test_summarize_decodes_less_only_where_shots_come_from_the_features(shared_media):
     h264, vp8 = probe(shared_media / "bikes.mp4"), probe(shared_media / "big_buck_bunny_0_30.webm")
     kts, transnetv2 = make_shot_detector("kts"), make_shot_detector("transnetv2")
-    auto_kts, auto_transnetv2 = make_shot_detector("auto", cpu_frames=1), make_shot_detector("auto")
+    auto_kts, auto_content = make_shot_detector("auto", cpu_frames=1), make_shot_detector("auto")
     sampled = SamplingConfig(stride=15)  # as `summarize` resolved it
     assert sampled.for_shots(kts, h264).reference_only is True
     assert sampled.for_shots(auto_kts, h264).reference_only is True  # a long video for `auto` on a CPU
-    assert sampled.for_shots(auto_transnetv2, h264).reference_only is False  # reads every frame
+    assert sampled.for_shots(auto_content, h264).reference_only is False  # a short one: content reads every frame
     assert sampled.for_shots(transnetv2, h264).reference_only is False
     assert sampled.for_shots(_Plugin(), h264).reference_only is False  # declares nothing: taken to read the frames
     assert sampled.for_shots(kts, vp8).reference_only is False  # VP8: nothing to gain

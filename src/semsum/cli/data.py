@@ -161,8 +161,8 @@ def _baseline_random(annotations: dict, dataset: str, trials: int, seed: int, as
 def _baseline_ridge(
     h5: Path | None, splits: Path | None, features_key: list[str] | None, data_dir: Path | None, as_json: bool
 ) -> None:
+    from semsum.training.results import run_markdown
     from semsum.training.ridge import ridge_baseline
-    from semsum.training.run import run_markdown
 
     if h5 is None or splits is None:
         raise SemsumError("baseline ridge: give --h5 FILE and --splits FILE")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from semsum.evaluation.protocols import PROTOCOL_DESCRIPTIONS
-from semsum.training.run import fmt_metric
+from semsum.training.results import fmt_metric
 
 HEADER = ("metric", "value", "protocol", "split family", "selection rule", "annotation source")
 _CORRELATIONS = (("kendall_tau", "Kendall tau"), ("spearman_rho", "Spearman rho"))

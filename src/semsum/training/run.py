@@ -19,11 +19,11 @@ from semsum.data.h5 import Dataset
 from semsum.data.hub import local_path
 from semsum.device import resolve_device
 from semsum.errors import SemsumError
-from semsum.evaluation.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS, evaluate, naming
+from semsum.evaluation.protocols import PROTOCOLS, evaluate, naming
 from semsum.models import count_parameters, get_model
 from semsum.summary.keyshots import frame_scores
 from semsum.training.config import SELECTION_LABELS
-from semsum.training.results import record_run, results_markdown
+from semsum.training.results import record_run, run_markdown
 from semsum.training.saved import RECORD, WEIGHTS, has_model, load_model
 from semsum.training.trainer import (
     StepHook,
@@ -242,59 +242,6 @@ def _nanmean(values: list[float]) -> float:
 def _mean(values: list[float | None]) -> float | None:
     values = [v for v in values if v is not None]
     return float(np.mean(values)) if values else None
-
-
-def fmt_metric(v: float | None) -> str:
-    """A metric as results.md and the model card show it (3 decimals, `-` when absent)."""
-    return "-" if v is None else f"{v:.3f}"
-
-
-def _selected(fold: Mapping[str, Any]) -> str:
-    """What a fold's model selection chose: its `selected` label (a baseline's), else the 1-based epoch (and the
-    learning rate, from an lr grid)."""
-    if "selected" in fold:
-        return str(fold["selected"])
-    epoch = str(fold["selected_epoch"] + 1)
-    return f"{epoch}, lr {fold['lr']:g}" if "lr" in fold else epoch
-
-
-def run_markdown(results: Mapping[str, Any]) -> str:
-    """Per-fold and mean tau/rho (both protocols) and F1 as a markdown table, naming the annotations used."""
-    names, a = results["protocols"], results["annotations"]
-    keys = " + ".join(results["feature_keys"])
-    title = f"{results['model']} on {Path(results['h5']).name} ({keys}, {results['in_dim']}-d)"
-    notes = [
-        f"Model selection: {results['selection_label']}. CNN init: {results['cnn_init'] or 'n/a'}. "
-        f"Parameters: {results['parameters']:,}. Training time: {results['train_seconds']:.0f} s.",
-        "",
-        f"Annotations: {a['source']} ({a['recognised_by']}).",
-        *(f"- {n}: {PROTOCOL_DESCRIPTIONS[n]}" for n in names),
-        *((f"\nNote: {a['note']}",) if a["note"] else ()),
-    ]
-    header = [
-        "fold",
-        results.get("selected_header", "epoch"),
-        *(f"{k} ({n})" for n in names for k in ("tau", "rho")),
-        "F1",
-        "tau vs gtscore",
-        "seconds",
-    ]
-
-    def row(label: str, epoch: str, m: Mapping[str, Any], seconds: str) -> list[str]:
-        cells = [fmt_metric(m[n][k]) for n in names for k in ("kendall_tau", "spearman_rho")]
-        return [
-            label,
-            epoch,
-            *cells,
-            fmt_metric(m[names[0]]["f_score"]),
-            fmt_metric(m["gtscore"]["kendall_tau"]),
-            seconds,
-        ]
-
-    rows = [row(str(f["fold"]), _selected(f), f, f"{f['seconds']:.0f}") for f in results["folds"]]
-    rows.append(row("mean", "", results["mean_over_folds"], ""))
-    rows.append(row("all videos, out-of-fold", "", results["out_of_fold"], ""))
-    return results_markdown(title, notes, header, rows)
 
 
 @dataclass
