@@ -7,10 +7,10 @@ on both sides. Printed as JSON: every run's wall and CPU (user + system) seconds
 load average before it, each side's medians and their ratios to the first executable's, and whether the runs' step
 scores and shots agree with the first executable's first run.
 
-    python benchmarks/first_run_ab.py CLIP --semsum A/bin/semsum --semsum B/bin/semsum [--rounds 3] [-- ARGS...]
+    python benchmarks/first_run_ab.py CLIP --semsum A/bin/semsum --semsum B/bin/semsum [--rounds 3] [ARGS...]
 
-ARGS default to `--random-googlenet --shots kts`; `-- --random-googlenet` runs the default shots (TransNetV2 on a
-short clip).
+ARGS (summarize's options) default to `--random-googlenet --shots kts`; `--random-googlenet` alone runs the default
+shots (TransNetV2 on a short clip).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def main() -> None:
     parser.add_argument("clip", type=Path)
     parser.add_argument("--semsum", action="append", required=True, help="An executable to alternate (give two).")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("args", nargs="*", default=["--random-googlenet", "--shots", "kts"])
-    options = parser.parse_args()
+    options, args = parser.parse_known_args()  # the rest: summarize's own options
+    options.args = args or ["--random-googlenet", "--shots", "kts"]
     runs: dict[str, list[dict[str, Any]]] = {exe: [] for exe in options.semsum}
     with tempfile.TemporaryDirectory(prefix="first_run_ab_") as tmp:
         for exe in options.semsum:  # each install exports its networks if they are not cached yet
