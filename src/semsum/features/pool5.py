@@ -2,10 +2,10 @@
 frames first need encoding.
 
 On the CPU, ONNX Runtime runs it from an export cached by its recipe (`semsum.nn.onnx`); when that export is
-already cached no torch is imported at all (about 3 s of a first run on 2 cores, benchmarks/RESULTS.md): the recipe
-key, the preprocessing of frames at the input size and the random network's offset (cached beside its export) need
-none. torch is imported to build the network where the export is missing, where PyTorch runs it, and to resize
-frames that are not at the input size.
+already cached no torch is imported at all (a first run's imports 2.8 s -> 1.0 s on 2 cores, benchmarks/RESULTS.md,
+"A first run without torch"): the recipe key, the preprocessing of frames at the input size and the random
+network's offset (cached beside its export) need none. torch is imported to build the network where the export is
+missing, where PyTorch runs it, and to resize frames that are not at the input size.
 """
 
 from __future__ import annotations
