@@ -1,7 +1,11 @@
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
-from semsum.device import is_cuda, resolve_device
+from semsum.device import device_type, is_cuda, resolve_device
 from semsum.errors import SemsumError
 
 
@@ -26,3 +30,31 @@ def test_is_cuda_agrees_with_the_resolved_device(monkeypatch):
     assert not is_cuda("cpu")  # named: no need to ask torch
     with pytest.raises(SemsumError, match="'tpu-ish': not a torch device"):
         is_cuda("tpu-ish")
+
+
+def test_device_type_agrees_with_the_resolved_device():
+    for device in ("cpu", "auto", None):
+        assert device_type(device) == resolve_device(device).type
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"OMP_NUM_THREADS": "1"},
+        {"OMP_NUM_THREADS": "64"},
+        {"OMP_NUM_THREADS": "x"},
+        {"MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"},
+    ],
+)
+def test_cpu_threads_without_torch_are_torchs_default(env):
+    """ONNX Runtime gets the thread count torch would use, computed without importing torch (a fresh process)."""
+    code = (
+        "import sys; from semsum.device import cpu_threads; n = cpu_threads(); assert 'torch' not in sys.modules; "
+        "import torch; print(n, torch.get_num_threads(), cpu_threads())"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", code], env=clean | env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    without, torch_default, with_torch = map(int, done.stdout.split())
+    assert without == torch_default == with_torch

@@ -1,4 +1,5 @@
-"""Start-up (issue 26): `semsum summarize --help`, and a re-run on a warm cache, load no model library.
+"""Start-up (issue 26): `semsum summarize --help`, and a re-run on a warm cache, load no model library; a first run
+whose networks' ONNX exports are cached loads no torch.
 
 Declaring summarize's options reads every registered implementation's declaration, and a re-run whose features
 and shots are all cached needs no network: neither may import torch (seconds on a laptop) or the other heavy
@@ -12,6 +13,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from clitest import run_cli
 
@@ -65,3 +68,23 @@ def test_a_folder_rerun_loads_no_model(shared_media, tmp_path):
     assert heavy == []
     report = json.loads((out / "report.json").read_text())
     assert report["skipped"] == report["written"] == ["bikes"] and report["computed"] == []
+
+
+def test_a_first_run_with_cached_exports_imports_no_torch(shared_media, tmp_path, monkeypatch):
+    """GoogLeNet and TransNetV2 exported (in this process, torch imported): a first run on new features runs both
+    in ONNX Runtime without importing torch, and gives the same features, shots and scores."""
+    video = shared_media / "bikes.mp4"  # 10 s, one cut: TransNetV2 finds it
+    args = ("--random-googlenet", "--input-size", "64", "--shots", "transnetv2")
+    first = run_cli("summarize", video, "-o", tmp_path / "first", *args)
+    assert first.exit_code == 0, first.output
+    monkeypatch.setenv("SEMSUM_CACHE", str(tmp_path / "features"))  # nothing cached but the exports
+    done, heavy = semsum_loading("summarize", video, "-o", tmp_path / "again", *args)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    assert "torch" not in heavy and "onnxruntime" in heavy
+    doc, before = (json.loads((tmp_path / run / "scores.json").read_text()) for run in ("again", "first"))
+    assert doc["features_cache"] != before["features_cache"]  # computed anew, not read
+    for key in ("step_scores", "shot_boundaries", "units", "selected_units"):
+        assert doc[key] == before[key], key
+    assert len(doc["shot_boundaries"]) >= 1
+    features = [np.load(Path(d["features_cache"]) / "features.npy") for d in (doc, before)]
+    np.testing.assert_array_equal(*features)

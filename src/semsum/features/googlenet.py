@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,17 +28,20 @@ if TYPE_CHECKING:
 INPUT_SIZE = 224
 
 
-def weights_label(weights: str | os.PathLike[str] | None, random_init: bool) -> str:
-    """How the network's weights are named in outputs: "random-init", or "imagenet: FILE" (the file resolved by
-    `semsum.nn.googlenet.weights_file`: downloaded if it must be)."""
-    if random_init:
-        return "random-init"
+def googlenet_weights(weights: str | os.PathLike[str] | None) -> Path:
+    """The ImageNet weights file: found without torch when it is on disk (`semsum.nn.weights`), else resolved by
+    `semsum.nn.googlenet.weights_file` (downloaded if it must be, or an error saying what to do)."""
     found = googlenet_weights_available(weights)  # without torch, as a re-run on cached features needs no network
     if found is None:
         from semsum.nn.googlenet import weights_file  # downloads it, or says what to do
 
         found = weights_file(weights)
-    return f"imagenet: {found}"
+    return found
+
+
+def weights_label(weights: str | os.PathLike[str] | None, random_init: bool) -> str:
+    """How the network's weights are named in outputs: "random-init", or "imagenet: FILE" (`googlenet_weights`)."""
+    return "random-init" if random_init else f"imagenet: {googlenet_weights(weights)}"
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,7 @@ import torch
 from torch import nn
 
 from semsum.errors import SemsumError
-from semsum.nn.weights import WEIGHTS_ENV, WEIGHTS_URL, hub_weights
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from semsum.nn.weights import IMAGENET_MEAN, IMAGENET_STD, WEIGHTS_ENV, WEIGHTS_URL, hub_weights
 
 
 class BasicConv2d(nn.Module):
@@ -122,6 +119,17 @@ class GoogLeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))
+
+
+class Pool5(nn.Module):
+    """GoogLeNet's pool5 as a module's `forward`, the one function an ONNX export records."""
+
+    def __init__(self, net: GoogLeNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features(x)
 
 
 @torch.no_grad()

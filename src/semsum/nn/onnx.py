@@ -1,11 +1,12 @@
-"""Inference on the CPU through ONNX Runtime: a PyTorch network exported once, cached by its weights, run by ORT.
+"""Inference on the CPU through ONNX Runtime: a PyTorch network exported once, cached by its recipe, run by ORT.
 
 Why: on a CPU, ONNX Runtime runs GoogLeNet and TransNetV2 faster than PyTorch does (benchmarks/RESULTS.md, "ONNX
 Runtime on the CPU"); PyTorch stays for training and GPUs. The export (`torch.onnx.export`, which needs `onnx` and
 `onnxscript`) happens on first use; the file is kept in the user cache (`$SEMSUM_ONNX_CACHE`, else the platform's
-user cache folder `semsum/onnx`), named by a hash of the network's weights, its class, the source files of its
-modules' classes, its input shapes and the torch version, so that new weights or a changed graph export anew and
-unchanged ones never again. Anything that goes wrong on the way
+user cache folder `semsum/onnx`), named by a hash of its recipe (`recipe_key`): what the network is built from
+(weights file or seed), the semsum source files that define and build it, its input shapes and the versions of torch
+and of the packages it comes from. The key needs no torch, so that a run whose networks are cached imports no torch
+at all (seconds saved, benchmarks/RESULTS.md); a changed recipe exports anew. Anything that goes wrong on the way
 (a package missing, an operator the exporter cannot translate, an unreadable cached file) falls back to PyTorch
 with one warning line on stderr.
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
+import importlib.metadata
+import importlib.util
 import io
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ import numpy as np
 import platformdirs
 
 from semsum.atomic import atomic_path
+from semsum.device import cpu_threads
 from semsum.errors import SemsumError
 
 if TYPE_CHECKING:  # torch is imported where a network is built: the options above are read without it
@@ -40,13 +43,13 @@ ONNX_CACHE_ENV = "SEMSUM_ONNX_CACHE"
 RUNTIME_HELP = "Network runtime: onnx (ONNX Runtime, CPU only), torch (PyTorch) or auto (ONNX Runtime on a CPU)."
 
 
-def use_onnx(runtime: str, device: torch.device) -> bool:
-    """Whether `runtime` (one of `RUNTIMES`) means ONNX Runtime on `device`."""
+def use_onnx(runtime: str, device_type: str) -> bool:
+    """Whether `runtime` (one of `RUNTIMES`) means ONNX Runtime on a device of `device_type` ("cpu", "cuda", ...)."""
     if runtime not in RUNTIMES:
         raise SemsumError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    if runtime == "onnx" and device.type != "cpu":
-        raise SemsumError(f"runtime onnx runs on the CPU only, not on {device.type}: use --runtime torch or auto")
-    return runtime == "onnx" or (runtime == "auto" and device.type == "cpu")
+    if runtime == "onnx" and device_type != "cpu":
+        raise SemsumError(f"runtime onnx runs on the CPU only, not on {device_type}: use --runtime torch or auto")
+    return runtime == "onnx" or (runtime == "auto" and device_type == "cpu")
 
 
 def onnx_cache_dir() -> Path:
@@ -54,29 +57,33 @@ def onnx_cache_dir() -> Path:
     return Path(os.environ.get(ONNX_CACHE_ENV) or Path(platformdirs.user_cache_dir("semsum")) / "onnx")
 
 
-def _source_files(module: nn.Module) -> list[Path]:
-    """The files defining the classes of `module` and its submodules: what its exported graph is traced from."""
-    files = set()
-    for m in module.modules():
-        with contextlib.suppress(TypeError):  # a class without a Python source file
-            files.add(Path(inspect.getfile(type(m))))
-    return sorted(files)
+def source_file(module: str) -> Path:
+    """The file of the Python module named `module`, found without importing it (its package's `__init__` runs)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise SemsumError(f"{module}: no such Python module")
+    return Path(spec.origin)
 
 
-def network_key(module: nn.Module, example: Sequence[torch.Tensor]) -> str:
-    """A hash of what the exported file depends on: weights and buffers, class, the code of its modules (any edit
-    of a file defining one exports anew), input shapes, torch version."""
-    import torch
-
-    digest = hashlib.sha256(f"{type(module).__qualname__} {torch.__version__}".encode())
-    for path in _source_files(module):
-        digest.update(path.name.encode() + path.read_bytes())
-    for x in example:
-        digest.update(f"{tuple(x.shape)} {x.dtype}".encode())
-    for name, tensor in module.state_dict().items():
-        digest.update(f"{name} {tuple(tensor.shape)} {tensor.dtype}".encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+def recipe_key(recipe: str, files: Sequence[Path], packages: Sequence[str] = ()) -> str:
+    """A hash of what an exported network is made from, computed without torch: `recipe` (seed, input shapes, ...),
+    the bytes of `files` (the source files that define and build its modules, a weights file) and the installed
+    versions of torch and `packages`. Any change among them names another file, so the network is exported anew."""
+    digest = hashlib.sha256(recipe.encode())
+    for package in ("torch", *packages):
+        digest.update(f" {package} {importlib.metadata.version(package)}".encode())
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                digest.update(f" {path.name} ".encode() + hashlib.file_digest(f, "sha256").digest())
+        except OSError as e:
+            raise SemsumError(f"{path}: cannot be read ({e.strerror or type(e).__name__})") from None
     return digest.hexdigest()[:24]
+
+
+def cached_file(name: str, key: str, suffix: str = ".onnx") -> Path:
+    """Where the export of network `name` with recipe `key` is kept (`suffix` for data derived from it)."""
+    return onnx_cache_dir() / f"{name}-r{key}{suffix}"
 
 
 class OnnxNetwork:
@@ -84,10 +91,9 @@ class OnnxNetwork:
 
     def __init__(self, path: Path):
         import onnxruntime
-        import torch
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()  # the same thread budget PyTorch was given
+        options.intra_op_num_threads = cpu_threads()  # the same thread budget PyTorch has or would have
         options.log_severity_level = 3  # errors only
         # Idle workers sleep instead of spinning: the decoder's thread runs beside them (TransNetV2 on a real clip
         # 1.6x faster so on 2 cores; benchmarks/RESULTS.md).
@@ -130,15 +136,16 @@ def _export(module: nn.Module, example: tuple[torch.Tensor, ...], path: Path, dy
 
 
 def onnx_network(
-    module: nn.Module, example: Sequence[torch.Tensor], name: str, dynamic_batch: bool = False
+    name: str, key: str, build: Callable[[], tuple[nn.Module, Sequence[torch.Tensor]]], dynamic_batch: bool = False
 ) -> OnnxNetwork | None:
-    """`module` run by ONNX Runtime (exported on first use from CPU `example` inputs, then cached), or None, with
-    one warning line on stderr, when that cannot be done (the caller then runs PyTorch)."""
-    example = tuple(example)
+    """Network `name` with recipe `key` (`recipe_key`) run by ONNX Runtime: the cached export if there is one (then
+    torch is not needed), else `build()`'s module exported from its CPU example inputs and cached. None, with one
+    warning line on stderr, when that cannot be done (the caller then runs PyTorch)."""
     try:
-        path = onnx_cache_dir() / f"{name}-{network_key(module, example)}.onnx"
+        path = cached_file(name, key)
         if not path.is_file():
-            _export(module, example, path, dynamic_batch)
+            module, example = build()
+            _export(module, tuple(example), path, dynamic_batch)
         return OnnxNetwork(path)
     except Exception as e:  # any failure of an optional accelerator means: run PyTorch instead
         why = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""

@@ -1,5 +1,6 @@
-"""Where GoogLeNet's ImageNet weights file is, found without importing torch: the features cache names the file, and
-a re-run on cached features loads no network (benchmarks/RESULTS.md, "Start-up")."""
+"""Where GoogLeNet's ImageNet weights file is, and the normalisation its input expects, known without importing
+torch: the features cache names the file, a re-run on cached features loads no network, and a run whose ONNX export
+is cached preprocesses frames in numpy (benchmarks/RESULTS.md, "Start-up")."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 WEIGHTS_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
 WEIGHTS_ENV = "SEMSUM_GOOGLENET_WEIGHTS"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def torch_hub_dir() -> Path:

