@@ -227,9 +227,9 @@ def summarize_folder(
 
     executor = executor or LocalExecutor()
     if not isinstance(executor, LocalExecutor) and work.threads is None:
-        import torch  # its default thread count here: the local run's
+        from semsum.device import cpu_threads  # torch's default thread count here (the local run's), without torch
 
-        work = replace(work, threads=torch.get_num_threads())
+        work = replace(work, threads=cpu_threads())
     checking = CheckingExecutor(executor)
     driven = drive(jobs, work, checking, done, keep, out, out / REPORT, show_progress)
     if driven.failures:
