@@ -241,8 +241,8 @@ class AutoDetector:
     on the frame (21 of 23 within 2 frames, no false boundary, against TransNetV2's 21 and one false) at 8-9x less
     CPU, where KTS, tied to the 15-frame sampling grid, finds 4 and splits one-shot footage on lighting changes
     (12 false; benchmarks/shots.md). The content detector decodes every frame again, about 2.6x a plain decode of a
-    720p video, so on a CPU it runs on videos of up to `cpu_frames` frames (9,000: 5 minutes at 30 fps, at most
-    about 35 s of extra work here) and KTS beyond. `name_for(video)` says which one runs.
+    720p video, so on a CPU it runs on videos of up to `cpu_frames` frames (9,000: 5 minutes at 30 fps) and KTS
+    beyond, where it would more than double a first run. `name_for(video)` says which one runs.
     """
 
     name = "auto"
