@@ -11,6 +11,8 @@ dataset's file; with `control`, a copy with shuffled labels (a control stage) an
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,11 +57,22 @@ class Stage:
 
 
 def file_identity(path: Path) -> dict[str, Any]:
-    """Path, size and modification time: a changed input file invalidates what was made from it."""
+    """What is made from an input depends on: a file's size and sha256, a folder's file names and sizes.
+
+    Not where it lies or when it was written: a store stays valid for a copied, moved or re-downloaded input (with a
+    path and modification time, every copy of the data recomputed hours of training), and a changed file recomputes
+    what was made from it."""
     if path.is_dir():
-        return {"path": str(path), "files": sorted((p.name, p.stat().st_size) for p in path.iterdir() if p.is_file())}
+        return {"files": sorted((p.name, p.stat().st_size) for p in path.iterdir() if p.is_file())}
     st = path.stat()
-    return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"size": st.st_size, "sha256": _sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)}
+
+
+@functools.cache
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """The sha256 of a file, read once per process for each version of it (size and time name the version)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def device_name(device: str) -> str:
