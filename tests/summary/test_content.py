@@ -31,7 +31,7 @@ FPS = 25.0
 def _decoded(path: Path, stop: int | None = None) -> np.ndarray:
     """The frames of `path` before `stop` (None: all) at the detector's size, as it decodes them."""
     batches = []
-    for picks, frames in iter_sampled_frames(path, stride=1, size=ct.FRAME_SIZE):
+    for picks, frames in iter_sampled_frames(path, stride=1, size=ct.FRAME_SIZE, nearest=True):
         batches.append(frames)
         if stop is not None and picks[-1] >= stop - 1:
             break

@@ -8,8 +8,9 @@ weighted 0, PySceneDetect's default): `content_val`, 0.0 for the first frame. A 
 into cuts so that shots last at least `min_scene_len` frames (15): see `cuts_from_values`. A cut is the first frame
 of a new shot.
 
-Differences from PySceneDetect: frames come from semsum's PyAV decoder scaled to a fixed `size` by swscale's
-bilinear filter (PySceneDetect decodes at full size with OpenCV and, by default, shrinks frames at least 256 wide to
+Differences from PySceneDetect: frames come from semsum's PyAV decoder at a fixed `size`, by nearest sample
+(`semsum.video.nearest`: about 1 s less than swscale's bilinear filter on a 30 s 720p clip, the same cuts on the
+shot benchmark; PySceneDetect decodes at full size with OpenCV and, by default, shrinks frames at least 256 wide to
 256 wide with OpenCV's resize); the size is chosen by measurement (benchmarks/shots.md). Given the same frames,
 values and cuts are PySceneDetect's (tests/summary/test_content.py drives its detector as the oracle).
 
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 #: Analysis size (width, height) the frames are decoded at. benchmarks/shots.md: 48x27, 96x54, 128x72 and
 #: PySceneDetect's 256-wide frames find the same cuts there; the weakest true cut scores 30, 33, 34 and 36 against the
-#: threshold of 27, at 0.8x, 1x, 1.2x and 2.5x this size's CPU time.
+#: threshold of 27, at 0.8x, 1x, 1.2x and 2.5x this size's CPU time (bilinear scaling; by nearest sample, as now,
+#: 96x54 finds the same cuts, the weakest at 36, the highest value off a cut 21).
 FRAME_SIZE = (96, 54)
 #: Frames decoded and converted per batch.
 BATCH = 64
@@ -143,7 +145,7 @@ class ContentDetector:
 
     def values(self, video: Video, progress: StepProgress | None = None) -> np.ndarray:
         """`content_val` of every frame of `video` (float64 [n_frames]); `progress(frames done, total)` per batch."""
-        sampler = iter_sampled_frames(video.path, stride=1, batch_size=BATCH, size=self.options.size)
+        sampler = iter_sampled_frames(video.path, stride=1, batch_size=BATCH, size=self.options.size, nearest=True)
         values, previous, done = [], None, 0
         for _, frames in sampler:
             values.append(content_values(frames, previous))
