@@ -66,7 +66,7 @@ def test_kts_detector_is_kts_in_frames_and_built_by_name():
         detector(SimpleNamespace(path=Path("v.mp4"), n_frames=900, picks=video.picks, features={}))
 
 
-def test_auto_runs_content_on_a_cpu_for_videos_up_to_cpu_frames_and_kts_beyond(shared_media):
+def test_auto_runs_content_on_a_cpu_and_kts_beyond_cpu_frames_if_set(shared_media):
     from semsum.summary.shots import AutoDetector
 
     clip = shared_media / "bikes.mp4"  # 250 frames, hard cuts at 30, 76, 137, 187, 242
@@ -74,8 +74,8 @@ def test_auto_runs_content_on_a_cpu_for_videos_up_to_cpu_frames_and_kts_beyond(s
     short = SimpleNamespace(
         path=clip, n_frames=250, picks=np.arange(0, 250, 15), features={"features": rng.random((17, 8))}
     )
-    auto = make_shot_detector("auto", device="cpu")
-    assert isinstance(auto, AutoDetector) and auto.name == "auto" and auto.options.cpu_frames == 9000
+    auto = make_shot_detector("auto", device="cpu", cpu_frames=9000)
+    assert isinstance(auto, AutoDetector) and auto.name == "auto"
     assert auto(short)[1:, 0].tolist() == [30, 76, 137, 187, 242] and auto.name_for(short) == "auto: content"
     x = np.concatenate([rng.normal(size=(60, 8)) + 5 * rng.normal(size=8) for _ in range(2)])
     long = SimpleNamespace(path=clip, n_frames=9001, picks=np.arange(0, 9001, 76)[:120], features={"features": x})
@@ -83,6 +83,8 @@ def test_auto_runs_content_on_a_cpu_for_videos_up_to_cpu_frames_and_kts_beyond(s
     assert auto.name == "auto" and auto.name_for(short) == "auto: content"  # no state left by the last video
     few = make_shot_detector("auto", device="cpu", cpu_frames=249)
     assert few.name_for(short) == "auto: kts"
+    unbounded = make_shot_detector("auto", device="cpu")  # the default, 0: the content detector on every video
+    assert unbounded.options.cpu_frames == 0 and unbounded.name_for(long) == "auto: content"
 
 
 def test_auto_runs_transnetv2_on_a_gpu_whatever_the_length():

@@ -99,7 +99,7 @@ def test_summarize_decodes_less_only_where_shots_come_from_the_features(shared_m
     auto_kts, auto_content = make_shot_detector("auto", cpu_frames=1), make_shot_detector("auto")
     sampled = SamplingConfig(stride=15)  # as `summarize` resolved it
     assert sampled.for_shots(kts, h264).reference_only is True
-    assert sampled.for_shots(auto_kts, h264).reference_only is True  # a long video for `auto` on a CPU
+    assert sampled.for_shots(auto_kts, h264).reference_only is True  # beyond `auto`'s --cpu-frames: KTS
     assert sampled.for_shots(auto_content, h264).reference_only is False  # a short one: content reads every frame
     assert sampled.for_shots(transnetv2, h264).reference_only is False
     assert sampled.for_shots(_Plugin(), h264).reference_only is False  # declares nothing: taken to read the frames

@@ -14,7 +14,7 @@ sub-shots where the features change most (`content_units`).
 Built in: `kts` (kernel temporal segmentation on the video's features; the benchmarks' choice and the default for
 dataset files), `transnetv2` (a trained shot-boundary network on the frames; `semsum.summary.transnetv2`), `content`
 (PySceneDetect's ContentDetector on the frames; `semsum.summary.content`) and `auto` (`summarize`'s default:
-TransNetV2 on a GPU; on a CPU the content detector for videos of up to 9,000 frames, KTS beyond; see `AutoDetector`
+TransNetV2 on a GPU, the content detector on a CPU (KTS beyond `--cpu-frames`, if set); see `AutoDetector`
 for the measurements behind it).
 """
 
@@ -227,7 +227,7 @@ class AutoOptions(KTSOptions):
     """The `auto` detector's options: KTS's, and where the content detector stops on a CPU."""
 
     cpu_frames: int = option(
-        9000, "auto: on a CPU, the content detector for videos of up to this many frames, KTS beyond."
+        0, "auto: on a CPU, the content detector for videos of up to this many frames, KTS beyond (0: every video)."
     )
     runtime: str = option("auto", RUNTIME_HELP)
     gpu: bool = False  # TransNetV2 on every video (on a GPU), else content or KTS: set from the device
@@ -240,9 +240,10 @@ class AutoDetector:
     frames/s on 2 cores); the content detector (PySceneDetect's rule on frames at 96x54) finds the same hard cuts
     on the frame (21 of 23 within 2 frames, no false boundary, against TransNetV2's 21 and one false) at 8-9x less
     CPU, where KTS, tied to the 15-frame sampling grid, finds 4 and splits one-shot footage on lighting changes
-    (12 false; benchmarks/shots.md). The content detector decodes every frame again, about 2.6x a plain decode of a
-    720p video, so on a CPU it runs on videos of up to `cpu_frames` frames (9,000: 5 minutes at 30 fps) and KTS
-    beyond, where it would more than double a first run. `name_for(video)` says which one runs.
+    (12 false; benchmarks/shots.md). The content detector decodes every frame again, by nearest sample about 1.5x a
+    plain decode of a 720p video, in proportion to the video's length like the rest of a first run: so on a CPU it
+    runs on every video, unless `cpu_frames` (0: no bound) sends longer ones to KTS. `name_for(video)` says which
+    one runs.
     """
 
     name = "auto"
@@ -265,7 +266,7 @@ class AutoDetector:
                 TransNetV2Options(runtime=self.options.runtime), self.device
             )
             return self._transnetv2
-        if video.n_frames <= self.options.cpu_frames:
+        if not self.options.cpu_frames or video.n_frames <= self.options.cpu_frames:
             from semsum.summary.content import ContentDetector
 
             return ContentDetector()
