@@ -125,7 +125,6 @@ def test_shots_cover_every_frame_of_a_one_frame_and_a_one_shot_video(tmp_path):
     detector = make_shot_detector("content")
     assert detect_shots(detector, one).frames.tolist() == [[0, 0]]
     assert detect_shots(detector, still).frames.tolist() == [[0, 59]]
-    assert ct.cuts_to_shots(np.array([3, 7]), 10).tolist() == [[0, 2], [3, 6], [7, 9]]
 
 
 def test_progress_counts_frames_and_a_changed_file_is_an_error(shared_media):

@@ -16,6 +16,7 @@ from semsum.summary.shots import (
     Units,
     boundaries_to_shots,
     check_shots,
+    cuts_to_shots,
     make_shot_detector,
     step_segments,
 )
@@ -100,3 +101,9 @@ def test_units_steps_is_the_deprecated_name_of_segments():
     units = Units(np.array([[0, 29], [30, 99]]), np.array([[0, 1], [2, 6]]))
     with pytest.warns(DeprecationWarning, match="`Units.steps` is deprecated .*: use Units.segments"):
         assert units.steps is units.segments
+
+
+def test_cuts_to_shots_start_a_shot_at_frame_0_and_at_each_cut():
+    assert cuts_to_shots(np.array([3, 7]), 10).tolist() == [[0, 2], [3, 6], [7, 9]]
+    assert cuts_to_shots(np.array([], dtype=np.int64), 1).tolist() == [[0, 0]]
+    assert cuts_to_shots([3], 10).dtype == np.int64

@@ -6,6 +6,7 @@ import av
 import numpy as np
 import pytest
 
+from semsum.errors import SemsumError
 from semsum.video.decode import iter_sampled_frames
 from semsum.video.nearest import small_rgb
 
@@ -57,3 +58,5 @@ def test_the_sampler_gives_nearest_frames_when_asked(shared_media):
     np.testing.assert_array_equal(near, expected)
     filtered = np.concatenate([f for _, f in iter_sampled_frames(clip, stride=1, size=(96, 54))])
     assert filtered.shape == near.shape and not np.array_equal(filtered, near)
+    with pytest.raises(SemsumError, match="nearest sampling needs a frame size"):
+        iter_sampled_frames(clip, stride=1, nearest=True)

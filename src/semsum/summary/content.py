@@ -21,16 +21,13 @@ few array operations per frame); gradual transitions (fades, dissolves) it does 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semsum.errors import SemsumError
 from semsum.registry import declares, option
+from semsum.summary.shots import StepProgress, Video, cuts_to_shots
 from semsum.video.decode import iter_sampled_frames
-
-if TYPE_CHECKING:
-    from semsum.summary.shots import StepProgress, Video
 
 #: Analysis size (width, height) the frames are decoded at. benchmarks/shots.md: 48x27, 96x54, 128x72 and
 #: PySceneDetect's 256-wide frames find the same cuts there; the weakest true cut scores 30, 33, 34 and 36 against the
@@ -109,13 +106,6 @@ def cuts_from_values(values: np.ndarray, threshold: float = 27.0, min_scene_len:
         elif is_above and enabled:
             merging, merge_start = True, t
     return np.asarray(cuts, dtype=np.int64)
-
-
-def cuts_to_shots(cuts: np.ndarray, n_frames: int) -> np.ndarray:
-    """Shots (int64 [n_shots, 2], inclusive first and last frame, contiguous, covering 0..n_frames-1) starting at
-    frame 0 and at each cut."""
-    starts = np.concatenate([[0], np.asarray(cuts, dtype=np.int64)])
-    return np.stack([starts, np.append(starts[1:], n_frames) - 1], axis=1).astype(np.int64)
 
 
 @dataclass(frozen=True)

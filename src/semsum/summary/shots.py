@@ -122,16 +122,21 @@ def make_units(shots: Shots, video: Video, max_steps: int) -> Units:
     return Units(frames, step_segments(frames, video.picks))
 
 
+def cuts_to_shots(cuts: np.ndarray, n_frames: int) -> np.ndarray:
+    """Shots (int64 [n_shots, 2], inclusive first and last frame, contiguous, covering 0..n_frames-1) from cuts, the
+    ascending first frames of the shots after the first: each shot ends one frame before the next starts. Every
+    detector's shots are made here."""
+    starts = np.concatenate([[0], np.asarray(cuts, dtype=np.int64)]).astype(np.int64)
+    return np.stack([starts, np.append(starts[1:], n_frames) - 1], axis=1)
+
+
 def boundaries_to_shots(boundaries: np.ndarray, picks: np.ndarray, n_frames: int) -> np.ndarray:
     """Shots (inclusive [start, end] frames) from step boundaries.
 
     A shot starts at the frame of its first pick (the first at frame 0) and ends one frame before the next shot
     starts (the last at n_frames - 1), as the field's dataset tools build `change_points`.
     """
-    picks = np.asarray(picks, dtype=np.int64)
-    starts = np.concatenate([[0], picks[np.asarray(boundaries, dtype=np.int64)]])
-    ends = np.concatenate([starts[1:], [n_frames]]) - 1
-    return np.stack([starts, ends], axis=1)
+    return cuts_to_shots(np.asarray(picks, dtype=np.int64)[np.asarray(boundaries, dtype=np.int64)], n_frames)
 
 
 def step_segments(shots: np.ndarray, picks: np.ndarray) -> np.ndarray:
@@ -158,8 +163,7 @@ def content_units(shots: np.ndarray, picks: np.ndarray, features: np.ndarray, ma
         starts.append(s)
         if b - a > max_steps:
             starts.extend(picks[a + kts(features[a:b], max_segment=max_steps)])
-    starts = np.asarray(starts, dtype=np.int64)
-    return np.stack([starts, np.append(starts[1:], shots[-1, 1] + 1) - 1], axis=1)
+    return cuts_to_shots(starts[1:], shots[-1, 1] + 1)  # shots[0, 0] is frame 0 (`check_shots`)
 
 
 def _pick_ranges(shots: np.ndarray, picks: np.ndarray) -> np.ndarray:

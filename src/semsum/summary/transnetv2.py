@@ -38,13 +38,13 @@ from semsum.device import device_type, resolve_device
 from semsum.errors import SemsumError
 from semsum.nn.onnx import RUNTIME_HELP, onnx_network, recipe_key, source_file, use_onnx
 from semsum.registry import declares, option
+from semsum.summary.shots import StepProgress, Video, cuts_to_shots
 from semsum.video.decode import iter_sampled_frames
 
 if TYPE_CHECKING:
     import torch
 
     from semsum.nn.onnx import OnnxNetwork
-    from semsum.summary.shots import StepProgress, Video
 
 #: Frame size the network was trained on, (width, height) as the decoder takes it.
 FRAME_SIZE = (48, 27)
@@ -64,8 +64,7 @@ def predictions_to_shots(probs: np.ndarray, n_frames: int, threshold: float = 0.
     starts = np.flatnonzero(above[:-1] & ~above[1:]) + 1  # first frame after each run that ends before the last frame
     if above[0]:
         starts = starts[1:]  # the run holding frame 0 opens the video, it ends no shot
-    starts = np.concatenate([[0], starts])
-    return np.stack([starts, np.append(starts[1:], n_frames) - 1], axis=1).astype(np.int64)
+    return cuts_to_shots(starts, n_frames)
 
 
 def _windows(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:

@@ -289,9 +289,9 @@ class FrameSampler:
         self.times: list[float] = []
         self.resume = resume if resume is not None and len(resume[0]) else None
         self.threads, self.reference_only = threads, reference_only
-        self.convert = (
-            functools.partial(small_rgb, size=size) if nearest and size else functools.partial(to_rgb, size=size)
-        )
+        if nearest and size is None:
+            raise SemsumError("nearest sampling needs a frame size")
+        self.convert = functools.partial(small_rgb if nearest else to_rgb, size=size)
         self.skips = False
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
