@@ -12,8 +12,9 @@ import torch
 from semsum.errors import SemsumError
 from semsum.features.pool5 import build_extractor
 from semsum.pipeline import CoverageScorer, SamplingConfig, sample_video, summarize
-from semsum.summary.shots import KTSDetector, content_units, step_segments
-from semsum.video.decode import probe
+from semsum.summary import content
+from semsum.summary.shots import KTSDetector, content_units, detect_shots, step_segments
+from semsum.video.decode import iter_sampled_frames, probe
 from semsum.video.synthetic import make_scene_video
 
 STRIDE = 15
@@ -255,3 +256,44 @@ def test_a_video_shorter_than_any_unit_gets_its_best_unit_and_a_warning(tmp_path
         "over the budget" in result.warnings[0]
         and "over the budget" in json.loads(result.scores_path.read_text())["warnings"][0]
     )
+
+
+def _counting_decodes(monkeypatch) -> list[str]:
+    """The files the content detector decodes by itself from now on (its pass of its own)."""
+    decoded: list[str] = []
+
+    def counted(path, **kwargs):
+        decoded.append(str(path))
+        return iter_sampled_frames(path, **kwargs)
+
+    monkeypatch.setattr(content, "iter_sampled_frames", counted)
+    return decoded
+
+
+def test_content_shots_read_the_sampling_pass(tmp_path, shared_media, extractor, monkeypatch):
+    """`summarize` shows every decoded frame to the content detector's watcher: its values equal those of a pass of
+    its own, which it then never makes (features not cached yet: a cached pass decodes nothing to show)."""
+    clip, detector = shared_media / "bikes.mp4", content.ContentDetector()
+    own = detector.values(probe(clip, exact=True))  # 250 frames decoded by the detector itself
+    decoded = _counting_decodes(monkeypatch)
+    fresh = tmp_path / "cache"
+    result = summarize(
+        clip, tmp_path / "out", CoverageScorer(), extractor, detector, show_progress=False, cache_dir=fresh
+    )
+    assert decoded == [] and result.shot_detector == "content"
+    np.testing.assert_array_equal(result.video.per_frame[detector.watcher().key], own)
+    assert result.shots[1:, 0].tolist() == [30, 76, 137, 187, 242]  # its five hard cuts, as from its own pass
+
+
+def test_a_resumed_pass_leaves_content_values_to_the_detector(tmp_path, shared_media, extractor, monkeypatch):
+    """A pass resumed after an interruption saw only the frames after its prefix: no values are kept from it, and
+    the detector decodes the file itself, to the same shots."""
+    clip, cache, detector = shared_media / "bikes.mp4", tmp_path / "cache", content.ContentDetector()
+    batches = SamplingConfig(batch_size=4)  # 17 sampled frames: 5 batches
+    with pytest.raises(KeyboardInterrupt):
+        sample_video(clip, _Counting(extractor, stop_after=2), batches, cache=cache, watcher=detector.watcher())
+    video, _ = sample_video(clip, extractor, batches, cache=cache, watcher=detector.watcher())
+    assert dict(video.per_frame) == {}
+    decoded = _counting_decodes(monkeypatch)
+    assert detect_shots(detector, video).frames[1:, 0].tolist() == [30, 76, 137, 187, 242]
+    assert decoded == [str(clip)]

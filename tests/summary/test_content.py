@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -142,3 +143,18 @@ def test_the_registered_detector_and_its_options():
     assert (detector.options.content_threshold, detector.options.min_scene_len) == (40.0, 5)
     with pytest.raises(SemsumError, match="threshold must be > 0 and min_scene_len >= 0"):
         make_shot_detector("content", min_scene_len=-1)
+
+
+def test_the_watcher_keeps_values_only_of_every_frame_seen_in_order(shared_media):
+    path = shared_media / "bikes.mp4"
+    detector = ct.ContentDetector()
+    own = detector.values(SimpleNamespace(path=path, n_frames=250))
+    whole, skipped, short = detector.watcher(), detector.watcher(), detector.watcher()
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            whole(i, frame)
+            skipped(i + (i >= 100), frame)  # frame 100 never shown
+            if i < 200:
+                short(i, frame)
+    np.testing.assert_array_equal(whole.result(250), own)
+    assert skipped.result(250) is None and short.result(250) is None

@@ -22,7 +22,7 @@ from semsum.errors import SemsumError, renamed_keywords, warn_deprecated
 from semsum.features.encoders import FrameEncoder, WindowEncoder, check_features, describe, encode_batches
 from semsum.pipeline.cache import CachedVideo, FeatureCache, stage_key
 from semsum.prefetch import prefetch
-from semsum.summary.shots import ShotDetector, readonly
+from semsum.summary.shots import FrameWatcher, ShotDetector, chosen_detector, readonly
 from semsum.video.decode import FrameSampler, VideoInfo, iter_sampled_frames, probe
 
 THUMB_HEIGHT = 54
@@ -77,8 +77,7 @@ class SamplingConfig:
         set."""
         if self.reference_only is not None:
             return self
-        chosen = detector.choose(info) if hasattr(detector, "choose") else detector
-        features_only = getattr(chosen, "reads_frames", True) is False
+        features_only = getattr(chosen_detector(detector, info), "reads_frames", True) is False
         sparse = self.frames_per_step(info.fps) >= SKIP_MIN_STEP
         return replace(self, reference_only=features_only and info.skips_nonref and sparse)
 
@@ -99,9 +98,11 @@ class SamplingConfig:
         size: tuple[int, int] | None = None,
         resume: tuple[np.ndarray, np.ndarray] | None = None,
         threads: int = 0,
+        watch: FrameWatcher | None = None,
     ) -> FrameSampler:
         """The decoder's iterator over this sampling of `path` (batches of picks and uint8 RGB frames), continuing
-        after a `resume` prefix (picks, times) if given, decoded by `threads` threads (0: FFmpeg's choice)."""
+        after a `resume` prefix (picks, times) if given, decoded by `threads` threads (0: FFmpeg's choice), every
+        decoded frame shown to `watch`."""
         batch = batch_size or self.batch_size
         return iter_sampled_frames(
             path,
@@ -112,6 +113,7 @@ class SamplingConfig:
             resume=resume,
             threads=threads,
             reference_only=bool(self.reference_only),
+            watch=watch,
         )
 
     def to_dict(self) -> dict[str, float]:
@@ -134,10 +136,11 @@ class SampledVideo:
     encoder: str = ""  # name of the frame encoder that made "features"
     encoder_description: str = ""  # how exactly (weights, model)
     times: np.ndarray | None = None  # float64 [n_steps]: presentation time of each pick (seconds, stream clock)
+    per_frame: Mapping[str, np.ndarray] = field(default_factory=dict)  # key -> [n_frames]: a FrameWatcher's values
 
     def __post_init__(self) -> None:
-        features = {k: readonly(v) for k, v in self.features.items()}
-        object.__setattr__(self, "features", MappingProxyType(features))
+        for name in ("features", "per_frame"):
+            object.__setattr__(self, name, MappingProxyType({k: readonly(v) for k, v in getattr(self, name).items()}))
         object.__setattr__(self, "picks", readonly(self.picks, np.int64))
         if self.times is not None:
             object.__setattr__(self, "times", readonly(self.times, np.float64))
@@ -198,6 +201,7 @@ def sample_video(
     n_thumbnails: int = 0,
     cache: FeatureCache | str | os.PathLike[str] | None = None,
     save_seconds: float = 60.0,
+    watcher: FrameWatcher | None = None,
 ) -> tuple[SampledVideo, Thumbnails]:
     """Probe, sample and encode `path` in one pass over the file; features go under "features".
 
@@ -205,7 +209,8 @@ def sample_video(
     evenly spaced (frame, image) pairs. With a `cache` (a folder, or the `feature_entry` of these settings), a
     per-frame encoder's features are saved every `save_seconds`, on Ctrl-C or SIGTERM, and once complete; a later
     call with the same video and settings resumes from the saved prefix, or, when the pass was complete, returns
-    without decoding at all. Window encoders need the whole stream and are not cached.
+    without decoding at all. Window encoders need the whole stream and are not cached. A `watcher` sees every frame
+    the pass decodes; its result, where it saw them all, is the video's `per_frame[watcher.key]`.
     """
     sampling = (sampling or SamplingConfig()).resolve()
     info = probe(path, count=False)  # the sampler counts the decoded frames itself
@@ -213,7 +218,7 @@ def sample_video(
         cache = feature_entry(cache, info, encoder, sampling, n_thumbnails)
 
     def run(resume: CachedVideo | None = None, checkpoint: Checkpoint | None = None) -> tuple[SampledVideo, Thumbnails]:
-        return _sample_pass(info, encoder, sampling, on_batch, n_thumbnails, resume, checkpoint)
+        return _sample_pass(info, encoder, sampling, on_batch, n_thumbnails, resume, checkpoint, watcher)
 
     return run() if cache is None else _cached_pass(cache, run, info, encoder, sampling, save_seconds)
 
@@ -267,14 +272,16 @@ def _sample_pass(
     n_thumbnails: int,
     resume: CachedVideo | None,
     checkpoint: Checkpoint | None,
+    watcher: FrameWatcher | None = None,
 ) -> tuple[SampledVideo, Thumbnails]:
     """The sampling stage: decode, sample and encode `info`'s file after a `resume` prefix (picks, times and
-    features of an interrupted pass); a frame encoder calls `checkpoint(prefix)` after each batch."""
+    features of an interrupted pass), every decoded frame shown to `watcher`; a frame encoder calls
+    `checkpoint(prefix)` after each batch."""
     # A network on the CPU keeps the cores busy: one decoding thread beside it wastes less than FFmpeg's frame
     # threads competing with it (5-13 % faster in 4 of 4 paired runs, benchmarks/RESULTS.md).
     threads = 1 if str(getattr(encoder, "device", "cpu")).startswith("cpu") else 0
     start = (resume.picks, resume.times) if resume is not None else None
-    sampler = sampling.sampler(info.path, size=_input_size(encoder), resume=start, threads=threads)
+    sampler = sampling.sampler(info.path, size=_input_size(encoder), resume=start, threads=threads, watch=watcher)
     run = _Pass(sampler, info, sampling.expected_steps(info), n_thumbnails, resume)
     if isinstance(encoder, WindowEncoder):
         features = encode_batches(encoder, run.batches(on_batch))
@@ -295,8 +302,15 @@ def _sample_pass(
         encoder.name,
         describe(encoder),
         np.asarray(sampler.times),
+        _watched(watcher, int(sampler.n_decoded)),
     )
     return video, run.thumbs
+
+
+def _watched(watcher: FrameWatcher | None, n_frames: int) -> dict[str, np.ndarray]:
+    """A watcher's result, as `SampledVideo.per_frame`: empty where it saw not every frame (a resumed pass)."""
+    found = watcher.result(n_frames) if watcher is not None else None
+    return {watcher.key: found} if watcher is not None and found is not None else {}
 
 
 class _Saver:

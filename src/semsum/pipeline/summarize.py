@@ -29,7 +29,15 @@ from semsum.pipeline.scorers import Scorer, Scores, focus, score_video
 from semsum.progress import progress_bars
 from semsum.summary.export import FILES, parse_formats, write_exports
 from semsum.summary.keyshots import select_keyshots
-from semsum.summary.shots import ShotDetector, Shots, StepProgress, Units, detect_shots, make_units
+from semsum.summary.shots import (
+    ShotDetector,
+    Shots,
+    StepProgress,
+    Units,
+    detect_shots,
+    frame_watcher,
+    make_units,
+)
 from semsum.video.decode import VideoInfo
 from semsum.video.probe import CheckedVideo, check_video
 
@@ -183,7 +191,7 @@ def summarize(
     with atomic_folder(out_dir) as tmp, progress_lines(show_progress and progress is None, encoder.name) as bars:
         report = progress or bars
         entry = feature_entry(cache_dir or default_cache_dir(), checked.info, encoder, sampling, N_THUMBNAILS)
-        video, thumbs = _sample(video_path, encoder, sampling, entry, report)
+        video, thumbs = _sample(checked.info, encoder, sampling, entry, report, shot_detector)
         shots = staged(report, "shots", lambda on_step: cached_shots(shot_detector, video, entry, on_step))
         longest = unit_frames(video.info.fps, video.n_frames, budget, max_unit)
         max_steps = max(1, int(longest // sampling.frames_per_step(video.info.fps)))
@@ -238,19 +246,23 @@ def _plan(
 
 
 def _sample(
-    path: str | os.PathLike[str],
+    info: VideoInfo,
     encoder: FrameEncoder | WindowEncoder,
     sampling: SamplingConfig,
     entry: FeatureCache | None,
     report: Progress,
+    shot_detector: ShotDetector,
 ) -> tuple[SampledVideo, Thumbnails]:
-    """The sampling stage behind the cache `entry`, reporting sampled frames encoded."""
+    """The sampling stage of `info`'s file behind the cache `entry`, reporting sampled frames encoded, every frame it
+    decodes shown to the shot detector's watcher, if it has one (a detector reading every frame shares the pass
+    instead of decoding again)."""
 
     def on_batch(done: int, expected: int) -> None:
         report("features", done, max(done, expected))
 
     report("features", 0, None)
-    video, thumbs = sample_video(path, encoder, sampling, on_batch, N_THUMBNAILS, cache=entry)
+    watcher = frame_watcher(shot_detector, info)
+    video, thumbs = sample_video(info.path, encoder, sampling, on_batch, N_THUMBNAILS, cache=entry, watcher=watcher)
     report("features", video.n_steps, video.n_steps)
     return video, thumbs
 

@@ -14,20 +14,24 @@ shot benchmark; PySceneDetect decodes at full size with OpenCV and, by default, 
 256 wide with OpenCV's resize); the size is chosen by measurement (benchmarks/shots.md). Given the same frames,
 values and cuts are PySceneDetect's (tests/summary/test_content.py drives its detector as the oracle).
 
-Why: on a CPU it finds hard cuts at a small fraction of TransNetV2's cost (one decoding pass at a small size and a
-few array operations per frame); gradual transitions (fades, dissolves) it does not see, by design.
+Why: on a CPU it finds hard cuts at a small fraction of TransNetV2's cost (a few array operations per frame at a
+small size); gradual transitions (fades, dissolves) it does not see, by design. In `summarize` it reads the frames
+of the sampling pass, which decodes every frame anyway (`ContentValues` as its `FrameWatcher`): no decoding of its
+own, 0.3 s less of a 30 s clip's first run (benchmarks/RESULTS.md, session 11).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import av
 import numpy as np
 
 from semsum.errors import SemsumError
 from semsum.registry import declares, option
 from semsum.summary.shots import StepProgress, Video, cuts_to_shots
 from semsum.video.decode import iter_sampled_frames
+from semsum.video.nearest import small_rgb
 
 #: Analysis size (width, height) the frames are decoded at. benchmarks/shots.md: 48x27, 96x54, 128x72 and
 #: PySceneDetect's 256-wide frames find the same cuts there; the weakest true cut scores 30, 33, 34 and 36 against the
@@ -108,6 +112,38 @@ def cuts_from_values(values: np.ndarray, threshold: float = 27.0, min_scene_len:
     return np.asarray(cuts, dtype=np.int64)
 
 
+class ContentValues:
+    """`content_val` of consecutive frames, computed batch by batch as they come. As a `FrameWatcher` it reads the
+    decoded frames of the sampling pass at `size` by nearest sample, so the detector needs no pass of its own."""
+
+    def __init__(self, size: tuple[int, int]):
+        self.key, self.size = f"content_val@{size[0]}x{size[1]}", size
+        self.values: list[np.ndarray] = []
+        self.pending: list[np.ndarray] = []  # frames seen, not yet in `values`
+        self.previous: np.ndarray | None = None  # the last frame in `values`
+        self.seen, self.in_order = 0, True
+
+    def add(self, frames: np.ndarray) -> None:
+        """The values of the next uint8 RGB frames [n, h, w, 3]."""
+        self.values.append(content_values(frames, self.previous))
+        self.previous, self.seen = frames[-1], self.seen + len(frames)
+
+    def __call__(self, index: int, frame: av.VideoFrame) -> None:
+        self.in_order = self.in_order and index == self.seen + len(self.pending)
+        if self.in_order:
+            self.pending.append(small_rgb(frame, self.size))
+            if len(self.pending) == BATCH:
+                self.add(np.stack(self.pending))
+                self.pending = []
+
+    def result(self, n_frames: int) -> np.ndarray | None:
+        """The values of all `n_frames` frames, or None if they were not all seen, in order."""
+        if self.pending:
+            self.add(np.stack(self.pending))
+            self.pending = []
+        return np.concatenate(self.values) if self.in_order and self.seen == n_frames and n_frames else None
+
+
 @dataclass(frozen=True)
 class ContentOptions:
     """The `content` detector's options; with its analysis size, no user's option (a field without help)."""
@@ -123,7 +159,7 @@ class ContentDetector:
     """Shot detector: PySceneDetect's ContentDetector on every frame, decoded at a small size (module docstring)."""
 
     name = "content"
-    reads_frames = True  # every frame, decoded again at `size`
+    reads_frames = True  # every frame at `size`: the sampling pass's (`watcher`), else decoded again
 
     def __init__(self, options: ContentOptions = ContentOptions()):
         if not options.content_threshold > 0 or options.min_scene_len < 0:
@@ -133,24 +169,31 @@ class ContentDetector:
             )
         self.options = options
 
+    def watcher(self) -> ContentValues:
+        """The `FrameWatcher` through which the sampling pass computes `values`."""
+        return ContentValues(self.options.size)
+
     def values(self, video: Video, progress: StepProgress | None = None) -> np.ndarray:
-        """`content_val` of every frame of `video` (float64 [n_frames]); `progress(frames done, total)` per batch."""
+        """`content_val` of every frame of `video` (float64 [n_frames]): the sampling pass's, where its watcher saw
+        every frame, else from its file decoded again, `progress(frames done, total)` per batch."""
+        running = self.watcher()
+        found = getattr(video, "per_frame", {}).get(running.key)
+        if found is not None and len(found) == video.n_frames:
+            return found
         sampler = iter_sampled_frames(video.path, stride=1, batch_size=BATCH, size=self.options.size, nearest=True)
-        values, previous, done = [], None, 0
         for _, frames in sampler:
-            values.append(content_values(frames, previous))
-            previous, done = frames[-1], done + len(frames)
+            running.add(frames)
             if progress is not None:
-                progress(done, max(video.n_frames, done))
+                progress(running.seen, max(video.n_frames, running.seen))
         if sampler.n_decoded != video.n_frames:
             raise SemsumError(
                 f"{video.path}: decoded {sampler.n_decoded} frames for content shots but {video.n_frames} when"
                 " sampled; did the file change?"
             )
-        return np.concatenate(values)
+        return np.concatenate(running.values)
 
     def __call__(self, video: Video, progress: StepProgress | None = None) -> np.ndarray:
-        """Shots of `video` (its file decoded again, every frame at `size`): int64 [n_shots, 2], inclusive frames."""
+        """Shots of `video` (every frame at `size`, see `values`): int64 [n_shots, 2], inclusive frames."""
         options = self.options
         cuts = cuts_from_values(self.values(video, progress), options.content_threshold, options.min_scene_len)
         return cuts_to_shots(cuts, video.n_frames)

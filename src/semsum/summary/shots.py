@@ -24,7 +24,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -32,6 +32,11 @@ from semsum.errors import SemsumError, warn_deprecated
 from semsum.nn.onnx import RUNTIME_HELP
 from semsum.registry import SHOT_DETECTORS, create, declares, option
 from semsum.summary.kts import MAX_SEGMENT, kts
+
+if TYPE_CHECKING:
+    import av
+
+    from semsum.video.decode import VideoInfo
 
 
 class Video(Protocol):
@@ -41,6 +46,7 @@ class Video(Protocol):
     n_frames: int  # frames actually decoded
     picks: np.ndarray  # int64 [n_steps]: frame index of each sampled step
     features: Mapping[str, np.ndarray]  # feature key -> [n_steps, D]; "features" holds the frame encoder's
+    # A video the pipeline sampled also has `per_frame`: key -> [n_frames] values its `FrameWatcher` computed.
 
 
 StepProgress = Callable[[int, int], None]  # `progress(done, total)` of a stage's own steps
@@ -54,11 +60,37 @@ class ShotDetector(Protocol):
     `reads_frames = False` (KTS): `summarize` may then decode only reference frames. One that
     can say how far it is takes a keyword `progress` (`StepProgress`) and reports its steps through it: the
     built-ins do (TransNetV2 its windows, KTS its layers); `detect_shots` passes it only to those that take it.
+    One that reads every frame may offer `watcher()`, a fresh `FrameWatcher`, to share the sampling pass.
     """
 
     name: str
 
     def __call__(self, video: Video) -> np.ndarray: ...
+
+
+class FrameWatcher(Protocol):
+    """Values a detector computes from every frame while the sampling pass decodes them, so that it needs no decoding
+    pass of its own: the pipeline keeps `result` under `key` in the sampled video's `per_frame`, which the detector
+    reads instead of decoding (the content detector: `semsum.summary.content`)."""
+
+    key: str
+
+    def __call__(self, index: int, frame: av.VideoFrame) -> None:
+        """See decoded frame `index` (frames come in order from 0; one out of order spoils the result)."""
+
+    def result(self, n_frames: int) -> np.ndarray | None:
+        """One value per frame of a video of `n_frames` decoded frames, or None if it did not see each in order."""
+
+
+def chosen_detector(detector: ShotDetector, video: Video | VideoInfo) -> ShotDetector:
+    """The detector that runs on `video` (a delegating one's `choose`, else itself)."""
+    return detector.choose(video) if hasattr(detector, "choose") else detector
+
+
+def frame_watcher(detector: ShotDetector, video: Video | VideoInfo) -> FrameWatcher | None:
+    """A fresh `FrameWatcher` of the detector that runs on `video`, if it offers one."""
+    make = getattr(chosen_detector(detector, video), "watcher", None)
+    return make() if make is not None else None
 
 
 def readonly(array: np.ndarray, dtype: type | None = None) -> np.ndarray:
@@ -244,10 +276,9 @@ class AutoDetector:
     frames/s on 2 cores); the content detector (PySceneDetect's rule on frames at 96x54) finds the same hard cuts
     on the frame (21 of 23 within 2 frames, no false boundary, against TransNetV2's 21 and one false) at 8-9x less
     CPU, where KTS, tied to the 15-frame sampling grid, finds 4 and splits one-shot footage on lighting changes
-    (12 false; benchmarks/shots.md). The content detector decodes every frame again, by nearest sample about 1.5x a
-    plain decode of a 720p video, in proportion to the video's length like the rest of a first run: so on a CPU it
-    runs on every video, unless `cpu_frames` (0: no bound) sends longer ones to KTS. `name_for(video)` says which
-    one runs.
+    (12 false; benchmarks/shots.md). The content detector reads every frame of the sampling pass, by nearest sample,
+    its cost in proportion to the video's length like the rest of a first run: so on a CPU it runs on every video,
+    unless `cpu_frames` (0: no bound) sends longer ones to KTS. `name_for(video)` says which one runs.
     """
 
     name = "auto"

@@ -21,7 +21,7 @@ import functools
 import math
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +31,9 @@ import numpy as np
 from semsum.errors import SemsumError
 from semsum.video.nearest import small_rgb
 
-#: A container's frame count is trusted when it agrees with duration x fps to within this fraction.
 #: File suffixes taken for videos when a folder is scanned.
 VIDEO_SUFFIXES = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ogv")
+#: A container's frame count is trusted when it agrees with duration x fps to within this fraction.
 COUNT_TOLERANCE = 0.02
 #: Decoders that honour `skip_frame = "NONREF"` by skipping whole frames (B-frames nothing refers to). VP8 and VP9 skip
 #: only frames that update no reference (none in the clips measured), MPEG-4 part 2 only B-frames (rare, and packed
@@ -263,6 +263,7 @@ class FrameSampler:
     each frame once; `skips` says whether it applied. A resumed prefix is then decoded again from the start (cheaply)
     rather than sought. `nearest`: frames scaled to `size` by nearest sample (`semsum.video.nearest.small_rgb`),
     far cheaper than the default filtered scaling, for detectors reading every frame small (not for features).
+    `watch(index, frame)` sees every frame (not with `skips`), so a detector reading them all shares this pass.
     """
 
     def __init__(
@@ -276,6 +277,7 @@ class FrameSampler:
         threads: int = 0,
         reference_only: bool = False,
         nearest: bool = False,
+        watch: Callable[[int, av.VideoFrame], None] | None = None,
     ):
         if stride is not None and fps is not None:
             raise SemsumError("give either stride or fps, not both")
@@ -292,7 +294,7 @@ class FrameSampler:
         if nearest and size is None:
             raise SemsumError("nearest sampling needs a frame size")
         self.convert = functools.partial(small_rgb if nearest else to_rgb, size=size)
-        self.skips = False
+        self.skips, self.watch = False, watch
 
     def _picked(self, container, stream) -> Iterator[tuple[int, av.VideoFrame]]:
         codec = stream.codec_context
@@ -349,6 +351,8 @@ class FrameSampler:
                 decoded = _frames(self.path, container, stream)
         for frame in decoded:
             index += 1
+            if self.watch is not None:
+                self.watch(index, frame)
             t = frame.pts * tb if frame.pts is not None and tb else index / rate
             if self.stride is not None:
                 picked = index % self.stride == 0
