@@ -65,14 +65,15 @@ def write_once(video: Path, units: list[tuple[int, int]], out: Path, smart: bool
     return row | {"frames": written.n_frames, "copied": written.copied, "report": written.report()}
 
 
-SETTINGS = {  # Mp4Writer's own: veryfast, crf 23 (the summary's until session 8)
-    "veryfast": {},
-    "superfast": {"preset": "superfast"},
-    "ultrafast": {"preset": "ultrafast"},
-    "veryfast, tune fastdecode": {"tune": "fastdecode"},
-    "veryfast, tune zerolatency": {"tune": "zerolatency"},
-    "superfast, crf 25 (SUMMARY_X264 now)": {"preset": "superfast", "crf": "25"},
-    "ultrafast, crf 26": {"preset": "ultrafast", "crf": "26"},
+SETTINGS = {  # session 11's comparison (session 8's, from veryfast crf 23 on: benchmarks/RESULTS.md)
+    "superfast, crf 25 (sessions 8-10)": {"preset": "superfast", "crf": "25"},
+    "ultrafast, crf 25": {"preset": "ultrafast", "crf": "25"},
+    "ultrafast, crf 25, deblock, cabac, 8x8dct": {
+        "preset": "ultrafast",
+        "crf": "25",
+        "x264-params": "deblock=1:cabac=1:8x8dct=1",
+    },
+    "ultrafast, crf 25, deblock, cabac, 8x8dct, scenecut (SUMMARY_X264 now)": write.SUMMARY_X264,
 }
 
 

@@ -48,8 +48,11 @@ class Work:
 # 1.5 (not overlapped with encoding), opening and draining an edge's encoder about 20. With these the
 # cheaper estimate was the faster writer in 25 of the 28 by wall time and 27 by CPU time, the misses near-ties
 # (estimates 0.91-1.03 of each other); session 8's weights (4 / 25 / 20, for veryfast edges decoded by one thread)
-# chose right in 19 of the 28.
-FULL = Weights(decode=1.0, encode=15.0, encoder=0.0)
+# chose right in 19 of the 28. Session 11's full re-encode (`write.SUMMARY_X264`: ultrafast, deblocking and CABAC on)
+# encodes in 0.53-0.59 of superfast's time on two clips; on the 10-minute video's re-run selection (3,597 frames, 46
+# edges) it took 22.4 s and 34.2 CPU s against the smart cut's 22.4 s and 31.9 CPU s (medians of 3, alternated), which
+# these weights tie at encode = 11-12 (benchmarks/RESULTS.md, session 11).
+FULL = Weights(decode=1.0, encode=12.0, encoder=0.0)
 SMART = Weights(decode=1.5, encode=16.0, encoder=20.0)
 
 

@@ -36,9 +36,12 @@ from semsum.video.smartcut import (
 )
 
 AAC_FRAME = 1024  # samples per AAC frame
-# x264 options of a summary's full re-encode, over Mp4Writer's: against veryfast at crf 23, 22-28 % less CPU at the same
-# or higher PSNR (44-50 dB mean), files 17-45 % larger (benchmarks/RESULTS.md, "encoder settings", session 8)
-SUMMARY_X264 = {"preset": "superfast", "crf": "25"}
+# x264 options of a summary's full re-encode, over Mp4Writer's: ultrafast with deblocking, CABAC, 8x8 transforms and
+# scene cuts put back (without the last, a unit's first frame was coded from the previous unit's last: 1.5 dB below
+# superfast's worst frame). Against superfast (sessions 8-10) it encodes in 0.53-0.59 of the time, at a higher mean
+# and lowest PSNR, files larger; superfast had 22-28 % less CPU than veryfast (benchmarks/RESULTS.md, "encoder
+# settings", sessions 8 and 11).
+SUMMARY_X264 = {"preset": "ultrafast", "crf": "25", "x264-params": "deblock=1:cabac=1:8x8dct=1:scenecut=40"}
 
 
 class Mp4Writer:
@@ -75,7 +78,10 @@ class Mp4Writer:
         self.n_video = 0
         self.audio = None
         if audio_rate:
-            self.audio = self.container.add_stream("aac", rate=audio_rate, layout=audio_layout)
+            # FFmpeg's constant-quantizer coder: its documented choice at 128 kb/s, and half the time of its default
+            # (two-loop search): 0.2 s less of a 6 s summary's 1.8 s write (benchmarks/RESULTS.md, session 11)
+            options = {"aac_coder": "fast"}
+            self.audio = self.container.add_stream("aac", rate=audio_rate, layout=audio_layout, options=options)
             self.fifo = av.AudioFifo()
             self.layout, self.n_audio = audio_layout, 0
 
