@@ -39,14 +39,18 @@ def preprocess(frames: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     """
     frames = np.ascontiguousarray(frames)
     if frames.shape[1:3] == (size, size):
-        x = frames.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+        x = np.empty((len(frames), 3, size, size), np.float32)  # C order, computed in place: no batch-sized temporary
+        x[...] = frames.transpose(0, 3, 1, 2)
+        x /= np.float32(255.0)
     else:
         import torch
 
-        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255.0)
-        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        x = x.numpy()
-    return np.ascontiguousarray((x - _MEAN) / _STD)
+        t = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255.0)
+        t = torch.nn.functional.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        x = np.ascontiguousarray(t.numpy())
+    x -= _MEAN
+    x /= _STD
+    return x
 
 
 class FeatureExtractor:
