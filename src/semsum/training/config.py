@@ -9,6 +9,9 @@ from typing import Any, ClassVar
 from semsum.errors import SemsumError
 
 SELECTIONS = ("last", "val", "test-best")
+#: Training losses between a video's predicted step scores and its target: the paper's and the official codes' MSE, or
+#: 1 - Pearson's correlation (scale- and offset-free; the benchmarks' metrics are rank correlations).
+LOSSES = ("mse", "pearson")
 SELECTION_LABELS = {
     "last": "last epoch (leakage-free)",
     "val": "best validation tau on a split carved from the training folds (leakage-free)",
@@ -64,6 +67,7 @@ class TrainConfig(RunConfig):
     # a learned projection of the input to `project` dimensions in front of the model, and dropout on its input
     project: int | None = None
     input_dropout: float = 0.0
+    loss: str = "mse"
 
     def __post_init__(self) -> None:
         self.feature_keys, self.lr_grid = tuple(self.feature_keys), tuple(self.lr_grid)
@@ -76,6 +80,8 @@ class TrainConfig(RunConfig):
             raise SemsumError(f"dropout must be in [0, 1), got {self.dropout}")
         if (self.lr_grid or self.val_every or self.refit) and self.select != "val":
             raise SemsumError("lr_grid, val_every and refit are chosen on validation videos: each needs select 'val'")
+        if self.loss not in LOSSES:
+            raise SemsumError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
         if self.val_every < 0 or (self.project is not None and self.project < 1) or not 0 <= self.input_dropout < 1:
             raise SemsumError("val_every must be >= 0, project >= 1 and input_dropout in [0, 1)")
         options = {"standardize": True} if self.standardize else {}

@@ -70,6 +70,19 @@ def normalized_target(video: VideoData, normalize: bool, source: str = "") -> np
     return y
 
 
+def pearson_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - Pearson's correlation of a video's predicted scores with its target (0 for a perfect linear fit, 2 for a
+    reversed one); a constant prediction or target correlates 0."""
+    p, t = pred.flatten() - pred.mean(), target.flatten() - target.mean()
+    return 1 - (p * t).sum() / (p.norm() * t.norm()).clamp_min(1e-12)
+
+
+LOSS_FUNCTIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": nn.functional.mse_loss,
+    "pearson": pearson_loss,
+}
+
+
 def check_splits(ds: Dataset, splits: Sequence[Split], source: str) -> None:
     """Every split key must be in the file, and no video may be both trained and tested in one fold."""
     for i, s in enumerate(splits):
@@ -149,7 +162,7 @@ class Trainer:
         """One pass over `keys` (the first `limit` of its shuffled order); `check(seen)` every `val_every` videos."""
         model.train()
         order = np.random.default_rng([self.cfg.seed, fold, epoch]).permutation(len(keys))[:limit]
-        criterion = nn.MSELoss()
+        criterion = LOSS_FUNCTIONS[self.cfg.loss]
         total, pending, n_pending = 0.0, 0.0, 0
         for step, i in enumerate(order):
             key = keys[i]

@@ -59,7 +59,7 @@ TABLES = {
     "extract": ("Video-LLaVA extraction (semsum extract mllm's options)", EXTRACT),
 }
 TRAIN_SETTINGS = ("epochs", "lr", "lr_grid", "weight_decay", "standardize", "dropout", "val_fraction", "select")
-TRAIN_SETTINGS += ("project", "input_dropout", "val_every", "refit")
+TRAIN_SETTINGS += ("project", "input_dropout", "val_every", "refit", "loss")
 EXAMPLE_DATASETS = {
     "summe": {
         "h5": "data/eccv16_dataset_summe_google_pool5.h5",
