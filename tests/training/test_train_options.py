@@ -10,8 +10,9 @@ from semsum.data.h5 import load_dataset, save_dataset
 from semsum.errors import SemsumError
 from semsum.testing import make_synthetic_dataset
 from semsum.training import TrainConfig, load_run, train
+from semsum.training.config import LOSSES
 from semsum.training.saved import load_model
-from semsum.training.trainer import Trainer, load_split_file, load_training_data, pearson_loss
+from semsum.training.trainer import LOSS_FUNCTIONS, Trainer, load_split_file, load_training_data, pearson_loss
 from training.test_training import Interrupt, write_folds
 
 
@@ -133,6 +134,7 @@ def test_bad_options_are_clear_errors(kwargs, message):
 
 
 def test_the_pearson_loss_is_one_minus_numpys_correlation_and_ignores_scale():
+    assert tuple(LOSS_FUNCTIONS) == LOSSES  # every loss a config accepts is one the trainer has
     rng = np.random.default_rng(1)
     pred, target = rng.random(50), rng.random(50)
     got = pearson_loss(torch.tensor(pred), torch.tensor(target))

@@ -9,14 +9,15 @@ from typing import Any, ClassVar
 from semsum.errors import SemsumError
 
 SELECTIONS = ("last", "val", "test-best")
-#: Training losses between a video's predicted step scores and its target: the paper's and the official codes' MSE, or
-#: 1 - Pearson's correlation (scale- and offset-free; the benchmarks' metrics are rank correlations).
-LOSSES = ("mse", "pearson")
 SELECTION_LABELS = {
     "last": "last epoch (leakage-free)",
     "val": "best validation tau on a split carved from the training folds (leakage-free)",
     "test-best": "best test-fold correlation per epoch (published CSTA protocol; leaks test information)",
 }
+#: Training losses between a video's predicted step scores and its target (`semsum.training.trainer.LOSS_FUNCTIONS`):
+#: the paper's and the official codes' MSE, or 1 - Pearson's correlation (free of scale and offset, as the benchmarks'
+#: rank correlations are).
+LOSSES = ("mse", "pearson")
 
 
 @dataclass
