@@ -124,7 +124,8 @@ def plot_timeline(
     if title:
         draw.text((curve.x(end / 2) * SCALE, 4 * SCALE), title, fill="black", font=_font(12), anchor="ma")
     with atomic_path(path) as tmp:
-        image.reduce(SCALE).save(tmp, format="PNG")
+        # zlib's fastest level: 19 ms instead of 54 for a 1200x420 timeline, the file 17 % larger (session 12)
+        image.reduce(SCALE).save(tmp, format="PNG", compress_level=1)
 
 
 def _box(axes: Axes, t0: float, t1: float) -> tuple[float, float, float, float]:

@@ -22,10 +22,11 @@ _BT709, _BT601 = (1.5748, -0.1873, -0.4681, 1.8556), (1.402, -0.344136, -0.71413
 
 
 def _plane(frame: av.VideoFrame, i: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Samples [rows][:, cols] of plane `i`, as float32 (its buffer read in place, rows padded to `line_size`)."""
+    """Samples [rows][:, cols] of plane `i`, as float32 (its buffer read in place, rows padded to `line_size`); the
+    rows taken first, then the columns of those: about half the time of one `np.ix_` gather."""
     plane = frame.planes[i]
     data = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-    return data[np.ix_(rows, cols)].astype(np.float32)
+    return data[rows][:, cols].astype(np.float32)
 
 
 def small_rgb(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
