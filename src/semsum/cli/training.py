@@ -44,7 +44,8 @@ _TRAIN = Declaration.of(
         "refit": "With --select val: retrain on all training videos for the chosen passes, and keep that model.",
         "project": "Learned linear projection of the input to this many dimensions in front of the model.",
         "input_dropout": "Dropout on the model's input features (training only).",
-        "loss": "Training loss per video: mse (the paper's) or pearson (1 - correlation with the target).",
+        "loss": "Training loss per video: mse (the paper's), pearson (1 - correlation with the target) or rank"
+        " (pairwise logistic on the order).",
     },
 )
 _STREAM = Declaration.of(

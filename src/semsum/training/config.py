@@ -16,8 +16,9 @@ SELECTION_LABELS = {
 }
 #: Training losses between a video's predicted step scores and its target (`semsum.training.trainer.LOSS_FUNCTIONS`):
 #: the paper's and the official codes' MSE, or 1 - Pearson's correlation (free of scale and offset, as the benchmarks'
-#: rank correlations are).
-LOSSES = ("mse", "pearson")
+#: rank correlations are), or a pairwise ranking loss (RankNet's, on standardised scores: the order alone, as Kendall's
+#: tau reads it).
+LOSSES = ("mse", "pearson", "rank")
 
 
 @dataclass

@@ -77,9 +77,22 @@ def pearson_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1 - (p * t).sum() / (p.norm() * t.norm()).clamp_min(1e-12)
 
 
+def rank_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """RankNet's pairwise logistic loss on a video's standardised predicted scores z: for every pair of steps whose
+    targets differ, log(1 + exp(-(z_i - z_j))), i being the step rated higher, weighted by t_i - t_j (pairs the
+    annotators barely separate count little), averaged over the weights. Like Kendall's tau it reads the order of the
+    predictions only (standardising makes it free of their scale and offset); a constant target gives 0."""
+    p, t = pred.flatten(), target.flatten()
+    z = (p - p.mean()) / p.std(correction=0).clamp_min(1e-6)
+    weight = (t[:, None] - t[None, :]).clamp_min(0)
+    pairs = nn.functional.softplus(z[None, :] - z[:, None])  # [i, j]: log(1 + exp(-(z_i - z_j)))
+    return (weight * pairs).sum() / weight.sum().clamp_min(1e-12)
+
+
 LOSS_FUNCTIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mse": nn.functional.mse_loss,
     "pearson": pearson_loss,
+    "rank": rank_loss,
 }
 
 
