@@ -26,7 +26,7 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, EntryPoints, entry_points
+from importlib.metadata import Distribution, EntryPoint, EntryPoints, entry_points
 from typing import Any
 
 from semsum.errors import SemsumError
@@ -136,7 +136,14 @@ def _implementation(group: str, ep: EntryPoint) -> Implementation:
         factory = ep.load()
     except (ImportError, AttributeError) as e:
         raise SemsumError(f"{what}: its entry point {ep.value} does not load ({e})") from None
-    return Implementation.of(group, ep.name, factory, own=ep.dist is not None and ep.dist.name == _OWN)
+    return Implementation.of(group, ep.name, factory, own=ep.dist is not None and _name_of(ep.dist) == _OWN)
+
+
+@functools.cache
+def _name_of(dist: Distribution) -> str:
+    """A distribution's name, parsed from its metadata once per process (a command looks up each of its tens of
+    implementations, which share a few distributions, and each parse took about 1 ms)."""
+    return dist.name
 
 
 def _installed() -> EntryPoints:

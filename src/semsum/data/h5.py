@@ -25,14 +25,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h5py
 import numpy as np
 
 from semsum.atomic import atomic_path
 from semsum.data.store import Store
 from semsum.errors import SemsumError
+
+if TYPE_CHECKING:  # imported where a file is read or written: summarize needs STRIDE alone, h5py costs 50 ms
+    import h5py
 
 FEATURE_PREFIX = "features"
 #: The benchmarks' sampling stride: every 15th frame (2 fps at 30 fps).
@@ -194,6 +196,8 @@ def _decode(value: Any) -> Any:
 
 
 def _read_group(group: h5py.Group, key: str, path: Path) -> VideoData:
+    import h5py
+
     c = _Checker(path, key)
     arrays: dict[str, np.ndarray] = {}
     for name, item in group.items():
@@ -226,6 +230,8 @@ def load_dataset(
     keys: Iterable[str] | None = None,
 ) -> Dataset:
     """Read and validate an eccv16-schema file (all videos, or only `keys`)."""
+    import h5py
+
     path = Path(path)
     if not path.is_file():
         raise SemsumError(f"{path}: no such file")
@@ -270,6 +276,8 @@ def _write_group(f: h5py.File, video: VideoData) -> None:
 
 def save_dataset(path: str | os.PathLike[str], dataset: Dataset | Iterable[VideoData]) -> None:
     """Validate every video and write the file atomically: a reader never sees half a file."""
+    import h5py
+
     if not isinstance(dataset, Dataset):
         dataset = Dataset(videos={v.key: v for v in dataset})
     for video in dataset:
