@@ -3,7 +3,9 @@
 For each clip: the plain decode (median of `--runs`), a first run with a fresh features cache (median of `--runs`)
 and a re-run with another budget on that cache (median of `--runs`), each as wall seconds and peak memory under
 `/usr/bin/time -v`, and the ratios to the plain decode. The ONNX Runtime exports are made once before timing (a user
-pays them once per machine, not per video); say so beside the numbers.
+pays them once per machine, not per video); say so beside the numbers. semsum's modules are byte-compiled first (`make
+bytecode`), as an installed package's are: the dev VM's shell sets PYTHONDONTWRITEBYTECODE, under which every run
+before session 12 compiled them from source.
 
     python benchmarks/clip_speed.py CLIP [CLIP ...] [--runs 3] [--work /tmp/clip_speed] [--extra "SUMMARIZE ARGS"]
         [--no-warm-up (the exports are cached already: skip the untimed first run, which is long on long videos)]
@@ -12,6 +14,7 @@ pays them once per machine, not per video); say so beside the numbers.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -33,6 +36,7 @@ def main() -> None:
     parser.add_argument("--no-warm-up", action="store_true", help="The ONNX exports are cached already.")
     args = parser.parse_args()
     semsum = str(Path(sys.executable).with_name("semsum"))
+    compileall.compile_dir(Path(__file__).resolve().parents[1] / "src", quiet=1)
     shutil.rmtree(args.work, ignore_errors=True)
     for clip in args.clips:
         base = [semsum, "summarize", str(clip), "-o", str(args.work / "out"), *args.extra.split()]
