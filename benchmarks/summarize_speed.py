@@ -43,7 +43,7 @@ def timed(cmd: list[str], env: dict[str, str], interrupt_after: float | None = N
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
     status = re.search(r"Exit status: (\d+)", err)
     return {
-        "seconds": round(wall, 1),
+        "seconds": round(wall, 2),
         "peak_mb": round(int(rss.group(1)) / 1024) if rss else None,
         "status": int(status.group(1)) if status else proc.returncode,
     }
