@@ -28,7 +28,7 @@ install: $(VENV)/.installed
 
 # semsum's modules byte-compiled (those changed since the last time), as a wheel install does and an editable one
 # does not: where PYTHONDONTWRITEBYTECODE is set (many containers, this project's VMs) every command would otherwise
-# compile them from source, 0.06-0.14 s of a 0.8-1.4 s re-run (benchmarks/RESULTS.md, session 12).
+# compile them from source, 0.06-0.09 s of a 0.9-1.4 s re-run (benchmarks/RESULTS.md, session 12).
 bytecode: install-base
 	$(BIN)/python -m compileall -q src
 
