@@ -39,6 +39,8 @@ COUNT_TOLERANCE = 0.02
 #: only frames that update no reference (none in the clips measured), MPEG-4 part 2 only B-frames (rare, and packed
 #: several to a packet in AVI, so packets do not count frames there): decoding them in full costs as much.
 NONREF_CODECS = frozenset({"h264", "hevc"})
+#: A sampler's first batch holds at most this many frames, so a network starts on it while the rest decodes.
+FIRST_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -374,14 +376,13 @@ class FrameSampler:
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         with _open(self.path) as container:
             stream = _stream(container, self.threads)
-            picks: list[int] = []
-            frames: list[np.ndarray] = []
+            picks, frames, size = [], [], min(self.batch_size, FIRST_BATCH)
             for index, frame in self._picked(container, stream):
                 picks.append(index)
                 frames.append(self.convert(frame))
-                if len(picks) == self.batch_size:
+                if len(picks) == size:
                     yield np.asarray(picks, dtype=np.int64), np.stack(frames)
-                    picks, frames = [], []
+                    picks, frames, size = [], [], self.batch_size
             if not self.n_decoded:
                 raise SemsumError(f"{self.path}: the video stream has no decodable frames")
             declared = _declared_count(container, stream)
