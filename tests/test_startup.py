@@ -18,7 +18,8 @@ import numpy as np
 
 from clitest import run_cli
 
-HEAVY = ("torch", "transformers", "scipy", "sklearn", "onnxruntime", "matplotlib")
+# h5py too (about 50 ms): a summary reads no HDF5 file.
+HEAVY = ("torch", "transformers", "scipy", "sklearn", "onnxruntime", "matplotlib", "h5py")
 # `semsum ARGS`, then the heavy modules it imported as the last line of stderr (JSON), whatever its exit status.
 SEMSUM = f"""
 import json, sys
