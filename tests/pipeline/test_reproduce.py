@@ -258,3 +258,18 @@ def test_the_template_is_the_declared_defaults():
         k: v for k, v in defaults.items() if k != "datasets"
     }
     assert set(parsed["datasets"]) == {"summe", "tvsum"}
+
+
+def test_every_trainer_option_can_be_set_per_summarizer_and_keeps_old_stage_keys_at_its_default():
+    from dataclasses import fields
+
+    from semsum.pipeline.reproduce.config import TRAIN_SETTINGS
+    from semsum.pipeline.reproduce.plan import ADDED_TRAIN_FIELDS
+    from semsum.training import TrainConfig
+
+    set_by_the_plan = {"model", "seed", "device", "feature_keys", "model_kwargs"}
+    fixed = {"batch_size", "normalize", "deterministic"}  # the paper's settings, the same in every stage
+    names = {f.name for f in fields(TrainConfig)}
+    assert names - set_by_the_plan - fixed == set(TRAIN_SETTINGS)
+    defaults = TrainConfig().to_dict()
+    assert {k: defaults[k] for k in ADDED_TRAIN_FIELDS} == ADDED_TRAIN_FIELDS

@@ -63,6 +63,9 @@ def test_refit_videos_count_the_chosen_passes():
     assert refit_videos({"epoch": 0, "seen": 32}, 32, 40) == 40
     assert refit_videos({"epoch": 1, "seen": 8}, 32, 40) == 50
     assert refit_videos({"epoch": 0, "seen": 1}, 32, 10) == 1
+    # the same updates instead of the same passes: as many videos as the selection run had seen
+    assert refit_videos({"epoch": 1, "seen": 8}, 32, 40, by="steps") == 40
+    assert refit_videos({"epoch": 3, "seen": 32}, 32, 40, by="steps") == 128
 
 
 def test_a_refit_resumes_after_a_kill(synthetic, tmp_path):

@@ -32,9 +32,9 @@ _TRAIN = Declaration.of(
         "lr": "Adam learning rate (the paper's 1e-3 is for CSTA; VASNet needs 1e-4).",
         "weight_decay": "Adam weight decay.",
         "batch_size": "Videos per optimiser step.",
-        "select": "Model selection: last epoch (default) or val (best on a validation split carved from the "
-        "training folds), both leakage-free; test-best is the published CSTA protocol, which selects on the test "
-        "fold.",
+        "select": "Model selection: last epoch (default), val (best on a validation split carved from the training "
+        "folds) or inner-cv (the epoch count chosen by cross-validation inside the training folds, then a refit on "
+        "all of them), all leakage-free; test-best is the published CSTA protocol, which selects on the test fold.",
         "val_fraction": "Share of training videos held out for --select val.",
         "normalize": "Min-max gtscore per video.",
         "standardize": "Standardise the input features by their mean and std on each fold's training videos "
@@ -42,6 +42,9 @@ _TRAIN = Declaration.of(
         "dropout": "The model's dropout rate (default: the model's own).",
         "val_every": "With --select val: also check the validation videos every N training videos (0: epoch ends).",
         "refit": "With --select val: retrain on all training videos for the chosen passes, and keep that model.",
+        "inner_folds": "With --select inner-cv: the groups each fold's training videos are split into.",
+        "refit_by": "How long a refit (--refit, --select inner-cv) trains on all training videos: the chosen number of "
+        "passes over the data (default) or of optimiser updates (steps).",
         "project": "Learned linear projection of the input to this many dimensions in front of the model.",
         "input_dropout": "Dropout on the model's input features (training only).",
         "loss": "Training loss per video: mse (the paper's), pearson (1 - correlation with the target) or rank"

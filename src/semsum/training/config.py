@@ -8,10 +8,12 @@ from typing import Any, ClassVar
 
 from semsum.errors import SemsumError
 
-SELECTIONS = ("last", "val", "test-best")
+SELECTIONS = ("last", "val", "inner-cv", "test-best")
 SELECTION_LABELS = {
     "last": "last epoch (leakage-free)",
     "val": "best validation tau on a split carved from the training folds (leakage-free)",
+    "inner-cv": "epoch count chosen by cross-validation inside the training folds, then refitted on all of them "
+    "(leakage-free)",
     "test-best": "best test-fold correlation per epoch (published CSTA protocol; leaks test information)",
 }
 #: Training losses between a video's predicted step scores and its target (`semsum.training.trainer.LOSS_FUNCTIONS`):
@@ -19,6 +21,8 @@ SELECTION_LABELS = {
 #: rank correlations are), or a pairwise ranking loss (RankNet's, on standardised scores: the order alone, as Kendall's
 #: tau reads it).
 LOSSES = ("mse", "pearson", "rank")
+#: How long a refit on all training videos trains (`semsum.training.refit`): the chosen passes or the chosen updates.
+REFIT_BY = ("passes", "steps")
 
 
 @dataclass
@@ -60,12 +64,17 @@ class TrainConfig(RunConfig):
     # both travel in `model_kwargs`, so a saved run rebuilds the same model
     standardize: bool = False
     dropout: float | None = None
-    # learning rates tried in every fold, the one with the best validation tau kept (needs select "val")
+    # learning rates tried in every fold, the one with the best validation tau kept (needs select "val" or
+    # "inner-cv")
     lr_grid: tuple[float, ...] = ()
     # with select "val": also check the validation videos every `val_every` training videos inside an epoch (0: at
     # epoch ends only), and `refit`: retrain on all the fold's training videos for as many passes as were chosen
     val_every: int = 0
     refit: bool = False
+    # with select "inner-cv": the groups each fold's training videos are split into (`semsum.training.innercv`)
+    inner_folds: int = 5
+    # how long a refit trains (`refit`, `inner-cv`): as many passes over the data as chosen, or as many updates
+    refit_by: str = "passes"
     # a learned projection of the input to `project` dimensions in front of the model, and dropout on its input
     project: int | None = None
     input_dropout: float = 0.0
@@ -80,8 +89,14 @@ class TrainConfig(RunConfig):
             raise SemsumError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise SemsumError(f"dropout must be in [0, 1), got {self.dropout}")
-        if (self.lr_grid or self.val_every or self.refit) and self.select != "val":
-            raise SemsumError("lr_grid, val_every and refit are chosen on validation videos: each needs select 'val'")
+        if self.lr_grid and self.select not in ("val", "inner-cv"):
+            raise SemsumError("lr_grid is chosen on validation videos: it needs select 'val' or 'inner-cv'")
+        if (self.val_every or self.refit) and self.select != "val":
+            raise SemsumError("val_every and refit act on one validation split: each needs select 'val'")
+        if self.inner_folds < 2:
+            raise SemsumError(f"inner_folds must be at least 2, got {self.inner_folds}")
+        if self.refit_by not in REFIT_BY:
+            raise SemsumError(f"unknown refit_by {self.refit_by!r} (choose from {', '.join(REFIT_BY)})")
         if self.loss not in LOSSES:
             raise SemsumError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
         if self.val_every < 0 or (self.project is not None and self.project < 1) or not 0 <= self.input_dropout < 1:

@@ -8,6 +8,8 @@ Model selection, stated in every result:
 - `last` (default): the weights after the last epoch; nothing about the test fold is used.
 - `val`: a validation set of `val_fraction` of each fold's training videos is held out (chosen by the seed)
   and the epoch with the best mean Kendall tau against `gtscore` on it is kept.
+- `inner-cv`: the number of epochs is chosen by cross-validation inside each fold's training videos, and the model
+  is retrained on all of them for that many (`semsum.training.innercv`).
 - `test-best`: the published CSTA protocol - the epoch whose test-fold Kendall tau and Spearman rho (CSTA
   protocol) both improve last is kept. It selects on the test fold, so it leaks test information.
 With `val`, `val_every` also checks the validation videos inside an epoch, and `refit` retrains on all the fold's
@@ -41,6 +43,7 @@ from semsum.models import get_model
 from semsum.models.inputs import fit_input_stats
 from semsum.nn.loop import EpochLoop
 from semsum.training.config import RunConfig, TrainConfig
+from semsum.training.innercv import Choice, choose_inner
 from semsum.training.refit import refit_fold
 from semsum.training.saved import has_model, read_record, save_model
 
@@ -199,40 +202,52 @@ class Trainer:
         return {k: predict_steps(model, self.data.x[k].numpy(), self.device) for k in keys}
 
     def train_fold(self, fold: int, writer: Any = None) -> FoldResult:
-        """Train fold `fold` (resuming from its checkpoint) and save its selected weights (`saved.save_model`)."""
+        """Train fold `fold` (resuming from its checkpoints) and save its selected weights (`saved.save_model`)."""
         cfg, split = self.cfg, self.splits[fold]
         fold_dir = self.out / f"fold_{fold}"
         if has_model(fold_dir):
             state = read_record(fold_dir)
             return FoldResult(fold, state["epochs_run"], state["selected_epoch"], state["seconds"], state["history"])
         train_keys = list(split.train_keys)
+        if cfg.select == "inner-cv":
+            choice = choose_inner(self, fold, train_keys, writer)
+        else:
+            choice = self._choose_held_out(fold, train_keys, split.test_keys, writer)
+        best, loops = choice.best, choice.loops
+        if cfg.refit or cfg.select == "inner-cv":
+            best, refit_loop = refit_fold(self, fold, choice.lr, best, choice.n_fit, train_keys, writer)
+            loops.append(refit_loop)
+        keys = {"train_keys": train_keys, **choice.keys, "test_keys": list(split.test_keys)}
+        result = self._save_fold(fold_dir, choice.cnn_init, best, keys, choice.history)
+        for loop in loops:
+            loop.clear()
+        return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], choice.history)
+
+    def _choose_held_out(self, fold: int, train_keys: list[str], test_keys: Sequence[str], writer: Any) -> Choice:
+        """Selection `last`, `val` (on a held-out share of the training videos) or `test-best`, at every rate."""
+        cfg = self.cfg
         val_keys = validation_keys(train_keys, cfg.val_fraction, cfg.seed, fold) if cfg.select == "val" else []
         fit_keys = [k for k in train_keys if k not in set(val_keys)]
-        lrs = cfg.learning_rates()
+        lrs, grid = cfg.learning_rates(), len(cfg.learning_rates()) > 1
+        names = [f"fold_{fold}" + (f"/lr_{lr:g}" if grid else "") for lr in lrs]
         trials = [
-            self._train_lr(fold, lr, fit_keys, val_keys, split.test_keys, writer, None if len(lrs) == 1 else lr)
-            for lr in lrs
+            self.train_run(fold, lr, fit_keys, val_keys, test_keys, writer, grid, name)
+            for lr, name in zip(lrs, names, strict=True)
         ]
         chosen = max(range(len(lrs)), key=lambda i: trials[i][1]["tau"])  # the first lr wins ties
         model, best, history, _ = trials[chosen]
         if cfg.select == "last" or best["state"] is None:
             best = {"epoch": cfg.epochs - 1, "seen": len(fit_keys), "state": model.state_dict()}
         loops = [loop for _, _, _, loop in trials]
-        if cfg.refit:
-            best, refit_loop = refit_fold(self, fold, lrs[chosen], best, len(fit_keys), train_keys, writer)
-            loops.append(refit_loop)
-        keys = {"train_keys": train_keys, "val_keys": val_keys, "test_keys": list(split.test_keys)}
-        result = self._save_fold(fold_dir, model, best, keys, history)
-        for loop in loops:
-            loop.clear()
-        return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], history)
+        cnn_init = getattr(model, "cnn_init", None)
+        return Choice(lrs[chosen], best, history, len(fit_keys), cnn_init, {"val_keys": val_keys}, loops)
 
-    def _train_lr(
-        self, fold: int, lr: float, fit_keys: list[str], val_keys: list[str], test_keys, writer, grid_lr: float | None
+    def train_run(
+        self, fold: int, lr: float, fit_keys: list[str], val_keys, test_keys, writer, grid: bool, name: str
     ) -> tuple[nn.Module, dict[str, Any], list[dict[str, float]], EpochLoop]:
-        """Train fold `fold` at learning rate `lr` (resuming); the model, its best epoch, history and loop.
-
-        In an lr grid (`grid_lr` set) each rate has its own checkpoint and its rows record the rate."""
+        """Train on `fit_keys` at rate `lr`, resuming from the checkpoint in folder `name`; the model, its best epoch
+        on `val_keys` (or on the test keys, for test-best), history and loop. In an lr grid (`grid`) the rows record
+        the rate."""
         cfg = self.cfg
         model, optimizer = self.start(fold, lr, fit_keys)
         best: dict[str, Any] = {"epoch": cfg.epochs - 1, "seen": len(fit_keys), "state": None, "tau": -np.inf}
@@ -246,11 +261,10 @@ class Trainer:
 
             inner = check if cfg.val_every else None
             row["train_loss"] = self.epoch(model, optimizer, fit_keys, fold, epoch, check=inner)
-            row |= {} if grid_lr is None else {"lr": grid_lr}
+            row |= {"lr": lr} if grid else {}
             check(len(fit_keys))
             return row
 
-        name = f"fold_{fold}" if grid_lr is None else f"fold_{fold}/lr_{grid_lr:g}"
         loop = EpochLoop(
             self.out / name / "checkpoint.pt",
             cfg.to_dict(),
@@ -271,7 +285,7 @@ class Trainer:
         """Add the selection's numbers to `row` (`seen` training videos into `epoch`); return the new best if the
         model now beats `best`, else {}. With in-epoch checks, the row keeps the epoch's best tau and where it was."""
         cfg = self.cfg
-        if cfg.select == "val":
+        if cfg.select in ("val", "inner-cv"):
             tau = self._val_tau(model, val_keys)
             if "val_tau" not in row or tau > row["val_tau"]:
                 row["val_tau"] = tau
@@ -286,7 +300,7 @@ class Trainer:
         return {}
 
     def _save_fold(
-        self, fold_dir: Path, model: nn.Module, best: dict[str, Any], keys: dict[str, list[str]], history: list[dict]
+        self, fold_dir: Path, cnn_init: str | None, best: dict[str, Any], keys: dict[str, Any], history: list[dict]
     ) -> dict[str, Any]:
         """Write the fold's model: the selected weights with everything that says how they were made."""
         cfg = self.cfg
@@ -300,9 +314,9 @@ class Trainer:
             "selected_epoch": best["epoch"],
             **({"refit_videos": best["refit_videos"]} if "refit_videos" in best else {}),
             "epochs_run": cfg.epochs,
-            "seconds": sum(row["seconds"] for row in history),
+            "seconds": sum(row["seconds"] for row in history) + best.get("refit_seconds", 0.0),
             "history": history,
-            "cnn_init": getattr(model, "cnn_init", None),
+            "cnn_init": cnn_init,
         }
         save_model(fold_dir, record)
         return record

@@ -59,7 +59,7 @@ TABLES = {
     "extract": ("Video-LLaVA extraction (semsum extract mllm's options)", EXTRACT),
 }
 TRAIN_SETTINGS = ("epochs", "lr", "lr_grid", "weight_decay", "standardize", "dropout", "val_fraction", "select")
-TRAIN_SETTINGS += ("project", "input_dropout", "val_every", "refit", "loss")
+TRAIN_SETTINGS += ("project", "input_dropout", "val_every", "refit", "loss", "inner_folds", "refit_by")
 EXAMPLE_DATASETS = {
     "summe": {
         "h5": "data/eccv16_dataset_summe_google_pool5.h5",
@@ -123,8 +123,8 @@ class ReproduceConfig:
     select: str = field(
         default="last",
         metadata={
-            "help": "last: leakage-free (default). test-best: the published CSTA protocol, which selects on the "
-            "test fold."
+            "help": "last (default), val or inner-cv: leakage-free (semsum train --select). test-best: the published "
+            "CSTA protocol, which selects on the test fold."
         },
     )
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda, cuda:N"})

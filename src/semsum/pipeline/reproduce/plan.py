@@ -28,7 +28,8 @@ KINDS = ("extract", "align", "control", "baseline", "train", "report")
 #: `TrainConfig` fields added after stores were written: left out of a train stage's settings at these defaults,
 #: so the stages of earlier configs keep their keys.
 ADDED_TRAIN_FIELDS = {"standardize": False, "dropout": None, "lr_grid": [], "val_every": 0, "refit": False}
-ADDED_TRAIN_FIELDS |= {"project": None, "input_dropout": 0.0, "loss": "mse"}
+ADDED_TRAIN_FIELDS |= {"project": None, "input_dropout": 0.0, "loss": "mse", "inner_folds": 5}
+ADDED_TRAIN_FIELDS |= {"refit_by": "passes"}
 
 #: (the stage's folder, the folders of the stages it reads) -> what its meta.json records beside the settings.
 Compute = Callable[[Path, list[Path]], dict[str, Any]]
