@@ -62,7 +62,7 @@ def test_the_chosen_count_is_refitted_as_a_plain_run_of_that_length(synthetic, t
     plain = trained_fold(h5, splits, tmp_path / "plain", plain_cfg, poison=False)
     for name, value in plain["state_dict"].items():
         assert torch.equal(value, record["state_dict"][name]), name
-    assert not list((tmp_path / "inner" / "fold_1").rglob("checkpoint.pt"))
+    assert sorted(p.name for p in (tmp_path / "inner" / "fold_1").iterdir()) == ["model.json", "model.safetensors"]
 
 
 def test_a_refit_by_steps_sees_as_many_videos_as_an_inner_run(synthetic, tmp_path):

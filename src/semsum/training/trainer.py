@@ -221,6 +221,9 @@ class Trainer:
         result = self._save_fold(fold_dir, choice.cnn_init, best, keys, choice.history)
         for loop in loops:
             loop.clear()
+        for folder in sorted((p for p in fold_dir.rglob("*") if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):  # a rate's, an inner run's or the refit's, emptied of its checkpoint
+                folder.rmdir()
         return FoldResult(fold, cfg.epochs, best["epoch"], result["seconds"], choice.history)
 
     def _choose_held_out(self, fold: int, train_keys: list[str], test_keys: Sequence[str], writer: Any) -> Choice:
