@@ -244,6 +244,9 @@ def test_inputs_read_from_the_file_need_no_extraction(bench, tmp_path):
     assert ran == ["train mini own csta seed 1 folds 0,1"]
     assert [(r["input"], r["prompt"]) for r in report["table1"]] == [("own", None)]
     assert set(report["stages"]) == {"train"} and not (tmp_path / "out" / "extract").exists()
+    text = (tmp_path / "out" / "report.md").read_text()  # the paper's MLLM tables are said to be absent, not empty
+    assert "Not in this config: no input is `features_mllm`." in text and "| importance," not in text
+    assert "Not in this config: no input is mapped" in text
     bad = path.read_text().replace('own = ["features", "features"]', "own = []")
     path.write_text(bad)
     with pytest.raises(SemsumError, match="input_keys.own: give a list of one or more feature keys"):

@@ -198,12 +198,17 @@ def report_markdown(report: dict[str, Any]) -> str:
     ]
     lines += _table("input, summarizer", entries, report["published"]["table1"])
     lines += ["", "## Table 2: prompt ablation (features_mllm)", ""]
-    lines += _table(
-        "prompt",
-        [(f"{r['prompt']}, {r['summarizer']}", r["cells"]) for r in report["table2"]],
-        report["published"]["table2"],
-    )
+    if any(r["cells"] for r in report["table2"]):
+        lines += _table(
+            "prompt",
+            [(f"{r['prompt']}, {r['summarizer']}", r["cells"]) for r in report["table2"]],
+            report["published"]["table2"],
+        )
+    else:
+        lines.append("Not in this config: no input is `features_mllm`.")
     lines += ["", "## F(x): share of the MLLM gain in τ that the mapped features keep", ""]
+    if not report["fx"] and not report["mappers"]:
+        lines.append("Not in this config: no input is mapped (`features_mapped`).")
     for ds, protocols in report["fx"].items():
         for p, v in protocols.items():
             kept = "-" if v["kept_fraction"] is None else f"{v['kept_fraction']:.2f}"
