@@ -6,8 +6,8 @@ the fold's training videos into `inner_folds` groups (drawn by the seed and the 
 on all groups but one for `epochs` epochs, once per group, scoring the held-out group after every epoch (mean Kendall
 tau against gtscore, as `val` does), averages those curves and keeps the epoch (and, with `lr_grid`, the learning
 rate) whose mean is highest, the earliest on a tie. The fold's model is then trained afresh on all its training
-videos for that many epochs (`semsum.training.refit`). The test videos are never read: the ridge probe chooses its
-alpha the same way (`semsum.training.ridge`).
+videos for that many epochs, or as many updates as an inner run made (`refit_by`, `semsum.training.refit`). The
+test videos are never read: the ridge probe chooses its alpha the same way (`semsum.training.ridge`).
 """
 
 from __future__ import annotations
