@@ -231,7 +231,8 @@ class Trainer:
         cfg = self.cfg
         val_keys = validation_keys(train_keys, cfg.val_fraction, cfg.seed, fold) if cfg.select == "val" else []
         fit_keys = [k for k in train_keys if k not in set(val_keys)]
-        lrs, grid = cfg.learning_rates(), len(cfg.learning_rates()) > 1
+        lrs = cfg.learning_rates()
+        grid = len(lrs) > 1
         names = [f"fold_{fold}" + (f"/lr_{lr:g}" if grid else "") for lr in lrs]
         trials = [
             self.train_run(fold, lr, fit_keys, val_keys, test_keys, writer, grid, name)
