@@ -90,12 +90,7 @@ def rff_steps(gamma: float, x: np.ndarray) -> list:
     z = reduce.transform(x)
     sample = z[np.random.default_rng(0).choice(len(z), min(1000, len(z)), replace=False)]
     median = np.median(((sample[:, None] - sample[None]) ** 2).sum(-1))
-    return [
-        StandardScaler(),
-        PCA(PCA_DIM, random_state=0),
-        RBFSampler(gamma=gamma / median, n_components=RFF_DIM, random_state=0),
-        StandardScaler(),
-    ]
+    return [reduce, RBFSampler(gamma=gamma / median, n_components=RFF_DIM, random_state=0), StandardScaler()]
 
 
 def clip_targets(h5: Path, umt: Path, kind: str) -> dict[str, np.ndarray]:
